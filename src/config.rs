@@ -1,0 +1,197 @@
+//! Command line and environment: what to serve, where the data lives.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::store::{Durability, Location};
+
+/// The default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// The default data directory.
+pub const DEFAULT_DATA_DIR: &str = "./ccadmin-data";
+
+/// ccadmin: the Avaya Experience Platform administration APIs, self-hosted.
+#[derive(Debug, Parser)]
+#[command(name = "ccadmin", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log format.
+    #[arg(long, env = "CCADMIN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate(StorageArgs),
+    /// Manage accounts directly in the database.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Manage clients directly in the database.
+    #[command(subcommand)]
+    Client(ClientCommand),
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, Args)]
+pub struct StorageArgs {
+    /// Directory of the embedded SQLite database (and the generated admin credentials).
+    #[arg(long, env = "CCADMIN_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+    /// `postgres://...` to use PostgreSQL instead of the embedded SQLite database.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// SQLite durability: `normal` survives a process crash, `full` also power loss.
+    #[arg(long, env = "CCADMIN_DURABILITY", value_enum, default_value_t = Durability::Normal)]
+    pub durability: Durability,
+    /// Maximum database connections in the pool.
+    #[arg(long, env = "CCADMIN_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+}
+
+impl Default for StorageArgs {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            database_url: None,
+            durability: Durability::Normal,
+            db_max_connections: 16,
+        }
+    }
+}
+
+impl StorageArgs {
+    /// The database the arguments select: PostgreSQL for a `postgres://` URL, else an
+    /// SQLite file (`sqlite://PATH`, or `ccadmin.db` in the data directory).
+    pub fn location(&self) -> anyhow::Result<Location> {
+        match self.database_url.as_deref() {
+            None | Some("") => Ok(Location::Sqlite(self.data_dir.join("ccadmin.db"))),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(Location::Postgres(url.to_owned()))
+            }
+            Some(url) => match url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+            {
+                Some(path) => Ok(Location::Sqlite(PathBuf::from(path))),
+                None => anyhow::bail!(
+                    "DATABASE_URL must start with postgres://, postgresql:// or sqlite://"
+                ),
+            },
+        }
+    }
+}
+
+/// The bootstrap Administrator, from the environment when the operator sets it.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AdminArgs {
+    /// Id of the default (platform) account, six letters; generated if unset.
+    #[arg(long, env = "CCADMIN_ADMIN_ACCOUNT_ID")]
+    pub admin_account_id: Option<String>,
+    /// Client id of the bootstrap Administrator.
+    #[arg(long, env = "CCADMIN_ADMIN_CLIENT_ID")]
+    pub admin_client_id: Option<String>,
+    /// Client secret of the bootstrap Administrator.
+    #[arg(long, env = "CCADMIN_ADMIN_CLIENT_SECRET", hide_env_values = true)]
+    pub admin_client_secret: Option<String>,
+    /// Appkey of the bootstrap Administrator.
+    #[arg(long, env = "CCADMIN_ADMIN_APPKEY", hide_env_values = true)]
+    pub admin_appkey: Option<String>,
+}
+
+/// `ccadmin serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    /// Address to listen on.
+    #[arg(long, env = "CCADMIN_LISTEN", default_value = DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// Seed the demo accounts and credentials (idempotent) and print a quick start.
+    #[arg(long, env = "CCADMIN_DEMO")]
+    pub demo: bool,
+    /// Lifetime of access tokens, in seconds.
+    #[arg(long, env = "CCADMIN_ACCESS_TOKEN_TTL", default_value_t = 900)]
+    pub access_token_ttl: u64,
+    /// Lifetime of refresh tokens, in seconds.
+    #[arg(long, env = "CCADMIN_REFRESH_TOKEN_TTL", default_value_t = 86_400)]
+    pub refresh_token_ttl: u64,
+    /// How long an instance trusts what it read about a client, in milliseconds: the
+    /// bound within which a revocation takes effect everywhere.
+    #[arg(long, env = "CCADMIN_CLIENT_CACHE_TTL_MS", default_value_t = 2_000)]
+    pub client_cache_ttl_ms: u64,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        Self {
+            storage: StorageArgs::default(),
+            admin: AdminArgs::default(),
+            listen: DEFAULT_LISTEN
+                .parse()
+                .expect("the default listen address is valid"),
+            demo: false,
+            access_token_ttl: 900,
+            refresh_token_ttl: 86_400,
+            client_cache_ttl_ms: 2_000,
+        }
+    }
+}
+
+/// `ccadmin account ...`.
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Create an account and print it as JSON.
+    Create {
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// Account name, unique on the platform.
+        #[arg(long)]
+        name: String,
+        /// Domain names; the first is the default.
+        #[arg(long = "domain", required = true)]
+        domains: Vec<String>,
+        /// Maximum number of users.
+        #[arg(long, default_value_t = 10)]
+        account_size: i64,
+        /// ISO country code.
+        #[arg(long)]
+        country_code: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+    },
+}
+
+/// `ccadmin client ...`.
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Create a client and print its credentials as JSON (the secret only this once).
+    Create {
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// The account the client belongs to.
+        #[arg(long)]
+        account: String,
+        /// Roles: `Account Administrator`, or `Administrator` in the default account.
+        #[arg(long = "role", default_value = "Account Administrator")]
+        roles: Vec<String>,
+        /// Features the client may change; `*` for all.
+        #[arg(long = "feature", default_value = "*")]
+        features: Vec<String>,
+    },
+}

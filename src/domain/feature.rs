@@ -1,0 +1,398 @@
+//! Account features (`features.voice`, `features.chat`, ...) and their provisioning
+//! statuses as `POST /accounts:listStatuses` reports them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::violation::{Code, Violation, check_len};
+
+/// A feature of the spec's `AccountFeatures`, in the spec's order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Feature {
+    Voice,
+    Chat,
+    Messaging,
+    Email,
+    Ucs,
+    Recorder,
+    Aci,
+    Bvr,
+    Matching,
+    Outbound,
+    Cmvoice,
+    Automatedoutreach,
+    Advancedcmvoice,
+    Realtimevoicetranscription,
+}
+
+impl Feature {
+    /// Every feature, in the spec's order.
+    pub const ALL: [Feature; 14] = [
+        Feature::Voice,
+        Feature::Chat,
+        Feature::Messaging,
+        Feature::Email,
+        Feature::Ucs,
+        Feature::Recorder,
+        Feature::Aci,
+        Feature::Bvr,
+        Feature::Matching,
+        Feature::Outbound,
+        Feature::Cmvoice,
+        Feature::Automatedoutreach,
+        Feature::Advancedcmvoice,
+        Feature::Realtimevoicetranscription,
+    ];
+
+    /// The feature's key in `features`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Feature::Voice => "voice",
+            Feature::Chat => "chat",
+            Feature::Messaging => "messaging",
+            Feature::Email => "email",
+            Feature::Ucs => "ucs",
+            Feature::Recorder => "recorder",
+            Feature::Aci => "aci",
+            Feature::Bvr => "bvr",
+            Feature::Matching => "matching",
+            Feature::Outbound => "outbound",
+            Feature::Cmvoice => "cmvoice",
+            Feature::Automatedoutreach => "automatedoutreach",
+            Feature::Advancedcmvoice => "advancedcmvoice",
+            Feature::Realtimevoicetranscription => "realtimevoicetranscription",
+        }
+    }
+
+    /// The feature with key `s`.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+}
+
+impl fmt::Display for Feature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The voice feature: the spec's fields and the seed's (`cloudSwitchAccountDID`,
+/// `cloudSwitchAccountUCID`, `voiceProvider`, `deleteVoiceProviderData`), all kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VoiceFeature {
+    #[serde(
+        rename = "cloudSwitchAccountDID",
+        skip_serializing_if = "Option::is_none"
+    )]
+    cloud_switch_account_did: Option<String>,
+    #[serde(
+        rename = "cloudSwitchAccountUCID",
+        skip_serializing_if = "Option::is_none"
+    )]
+    cloud_switch_account_ucid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    voice_provider: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delete_voice_provider_data: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    consult: Option<bool>,
+    #[serde(rename = "mpcSIPTrunk", skip_serializing_if = "Option::is_none")]
+    mpc_sip_trunk: Option<String>,
+    #[serde(rename = "customSIPTrunk", skip_serializing_if = "Option::is_none")]
+    custom_sip_trunk: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    emergency_call_sip_trunk: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    remote_party_header: Option<bool>,
+}
+
+impl VoiceFeature {
+    fn check(&self, at: &str) -> Vec<Violation> {
+        let limits = [
+            ("cloudSwitchAccountDID", &self.cloud_switch_account_did, 255),
+            (
+                "cloudSwitchAccountUCID",
+                &self.cloud_switch_account_ucid,
+                255,
+            ),
+            ("voiceProvider", &self.voice_provider, 255),
+            ("mpcSIPTrunk", &self.mpc_sip_trunk, 50),
+            ("customSIPTrunk", &self.custom_sip_trunk, 255),
+            ("emergencyCallSipTrunk", &self.emergency_call_sip_trunk, 100),
+        ];
+        limits
+            .into_iter()
+            .filter_map(|(name, value, max)| {
+                let value = value.as_deref()?;
+                check_len(&format!("{at}.{name}"), value, 0, max).err()
+            })
+            .collect()
+    }
+}
+
+/// The unified-communications feature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct UcsFeature {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provider: Option<String>,
+}
+
+/// The features of an account, keyed in the spec's order. Voice and UCS are typed;
+/// the others are free-form objects, as the spec defines them.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Features(BTreeMap<Feature, Value>);
+
+impl Features {
+    /// Validates the `features` object of a request. Unknown feature names are
+    /// rejected: silently dropping a feature someone asked to provision would mislead.
+    pub fn parse(at: &str, input: Map<String, Value>) -> Result<Self, Vec<Violation>> {
+        let mut out = BTreeMap::new();
+        let mut errors = Vec::new();
+        for (key, value) in input {
+            let field = format!("{at}.{key}");
+            let Some(feature) = Feature::parse(&key) else {
+                errors.push(Violation::new(
+                    field,
+                    Code::InvalidValue,
+                    format!(
+                        "unknown feature; must be one of {}",
+                        Feature::ALL.map(Feature::as_str).join(", ")
+                    ),
+                ));
+                continue;
+            };
+            match normalise(feature, &field, value) {
+                Ok(v) => {
+                    out.insert(feature, v);
+                }
+                Err(mut e) => errors.append(&mut e),
+            }
+        }
+        if errors.is_empty() {
+            Ok(Self(out))
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The features as a map.
+    pub fn as_map(&self) -> &BTreeMap<Feature, Value> {
+        &self.0
+    }
+}
+
+fn typed<T: serde::de::DeserializeOwned + Serialize>(
+    field: &str,
+    value: Value,
+) -> Result<(T, Value), Vec<Violation>> {
+    let parsed: T = serde_path_to_error::deserialize(value).map_err(|e| {
+        let inner = e.path().to_string();
+        let path = if inner == "." {
+            field.to_owned()
+        } else {
+            format!("{field}.{inner}")
+        };
+        vec![Violation::new(
+            path,
+            Code::InvalidType,
+            e.inner().to_string(),
+        )]
+    })?;
+    let normal = serde_json::to_value(&parsed)
+        .map_err(|e| vec![Violation::new(field, Code::InvalidType, e.to_string())])?;
+    Ok((parsed, normal))
+}
+
+fn normalise(feature: Feature, field: &str, value: Value) -> Result<Value, Vec<Violation>> {
+    if !value.is_object() {
+        return Err(vec![Violation::new(
+            field,
+            Code::InvalidType,
+            "must be an object",
+        )]);
+    }
+    match feature {
+        Feature::Voice => {
+            let (voice, normal) = typed::<VoiceFeature>(field, value)?;
+            let errors = voice.check(field);
+            if errors.is_empty() {
+                Ok(normal)
+            } else {
+                Err(errors)
+            }
+        }
+        Feature::Ucs => {
+            let (ucs, normal) = typed::<UcsFeature>(field, value)?;
+            match ucs
+                .provider
+                .as_deref()
+                .map(|p| check_len(&format!("{field}.provider"), p, 0, 255))
+            {
+                Some(Err(e)) => Err(vec![e]),
+                _ => Ok(normal),
+            }
+        }
+        _ => Ok(value),
+    }
+}
+
+/// What a write did to one feature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Action {
+    Add,
+    Update,
+    Delete,
+}
+
+/// The spec's `FeatureAction.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    InProgress,
+    Completed,
+    Failed,
+    DeleteInProgress,
+    Deleted,
+    DeleteFailed,
+}
+
+/// One `FeatureAction`: what was done, where it stands, and the seed's message for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeatureAction {
+    pub action: Action,
+    pub status: Status,
+    pub message: String,
+}
+
+impl FeatureAction {
+    /// A feature change whose provisioning finished successfully.
+    pub fn completed(action: Action) -> Self {
+        let (status, message) = match action {
+            Action::Add => (Status::Completed, "Feature added successfully"),
+            Action::Update => (Status::Completed, "Feature updated successfully"),
+            Action::Delete => (Status::Deleted, "Feature deleted successfully"),
+        };
+        Self {
+            action,
+            status,
+            message: message.to_owned(),
+        }
+    }
+}
+
+/// The changes between two feature sets: added, removed and changed features.
+pub fn diff(
+    old: &BTreeMap<Feature, Value>,
+    new: &BTreeMap<Feature, Value>,
+) -> BTreeMap<Feature, Action> {
+    let mut out = BTreeMap::new();
+    for (f, v) in new {
+        match old.get(f) {
+            None => {
+                out.insert(*f, Action::Add);
+            }
+            Some(o) if o != v => {
+                out.insert(*f, Action::Update);
+            }
+            Some(_) => {}
+        }
+    }
+    for f in old.keys() {
+        if !new.contains_key(f) {
+            out.insert(*f, Action::Delete);
+        }
+    }
+    out
+}
+
+/// The status of an account as `POST /accounts:listStatuses` returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountStatus {
+    pub action: Action,
+    pub status: Status,
+    pub message: String,
+    pub account_id: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub features: BTreeMap<Feature, FeatureAction>,
+}
+
+impl AccountStatus {
+    /// The status after an operation whose feature changes all completed.
+    pub fn completed(
+        account_id: &str,
+        action: Action,
+        changes: &BTreeMap<Feature, Action>,
+    ) -> Self {
+        Self {
+            action,
+            status: Status::Completed,
+            message: "Completed successfully".to_owned(),
+            account_id: account_id.to_owned(),
+            features: changes
+                .iter()
+                .map(|(f, a)| (*f, FeatureAction::completed(*a)))
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn voice_keeps_the_seed_and_spec_fields() {
+        let f = Features::parse(
+            "features",
+            map(
+                json!({"voice": {"cloudSwitchAccountDID": "d", "voiceProvider": "UCCC",
+                "deleteVoiceProviderData": true, "consult": true, "mpcSIPTrunk": "t"}}),
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_value(&f).unwrap(),
+            json!({"voice": {"cloudSwitchAccountDID": "d", "voiceProvider": "UCCC",
+                "deleteVoiceProviderData": true, "consult": true, "mpcSIPTrunk": "t"}})
+        );
+    }
+
+    #[test]
+    fn a_wrongly_typed_voice_field_is_named() {
+        let e = Features::parse("features", map(json!({"voice": {"consult": "yes"}}))).unwrap_err();
+        assert_eq!(e[0].field, "features.voice.consult");
+        assert_eq!(e[0].code, Code::InvalidType);
+    }
+
+    #[test]
+    fn an_unknown_feature_is_rejected() {
+        let e = Features::parse("features", map(json!({"telepathy": {}}))).unwrap_err();
+        assert_eq!(e[0].field, "features.telepathy");
+    }
+
+    #[test]
+    fn diff_finds_added_changed_and_removed_features() {
+        let old = BTreeMap::from([(Feature::Voice, json!({})), (Feature::Chat, json!({}))]);
+        let new = BTreeMap::from([
+            (Feature::Voice, json!({"consult": true})),
+            (Feature::Email, json!({})),
+        ]);
+        let d = diff(&old, &new);
+        assert_eq!(d[&Feature::Voice], Action::Update);
+        assert_eq!(d[&Feature::Email], Action::Add);
+        assert_eq!(d[&Feature::Chat], Action::Delete);
+    }
+}

@@ -1,0 +1,13 @@
+//! Validated domain types and their rules. Nothing here does I/O.
+
+pub mod account;
+pub mod feature;
+pub mod ids;
+pub mod listing;
+pub mod role;
+pub mod time;
+pub mod violation;
+
+pub use ids::AccountId;
+pub use role::{FeatureGrants, Role};
+pub use violation::{Code, Violation, Violations};

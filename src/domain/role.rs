@@ -1,0 +1,93 @@
+//! Roles and feature grants carried by clients, users and their tokens.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A role of the AXP access-control model that ccadmin enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Role {
+    /// A platform administrator: a client of the default account, acting in every account.
+    #[serde(rename = "Administrator")]
+    Administrator,
+    /// Administers its own account only.
+    #[serde(rename = "Account Administrator")]
+    AccountAdministrator,
+}
+
+impl Role {
+    /// Every role, for messages that list the allowed values.
+    pub const ALL: [Role; 2] = [Role::Administrator, Role::AccountAdministrator];
+
+    /// The role's name as AXP writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Administrator => "Administrator",
+            Role::AccountAdministrator => "Account Administrator",
+        }
+    }
+
+    /// Parses a role name, exactly as AXP writes it.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The account features a client may change (the seed: "Account Administrator does
+/// not have access to ... account features ... except for the features for which it
+/// has explicitly given the permissions").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct FeatureGrants(Vec<String>);
+
+impl FeatureGrants {
+    /// The grant that covers every feature.
+    pub const ALL: &'static str = "*";
+
+    /// Grants every feature.
+    pub fn all() -> Self {
+        Self(vec![Self::ALL.to_owned()])
+    }
+
+    /// Grants the listed features.
+    pub fn of(features: Vec<String>) -> Self {
+        Self(features)
+    }
+
+    /// True when `feature` may be changed.
+    pub fn allows(&self, feature: &str) -> bool {
+        self.0.iter().any(|g| g == Self::ALL || g == feature)
+    }
+
+    /// The granted names.
+    pub fn as_slice(&self) -> &[String] {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_names_round_trip() {
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(Role::parse("administrator"), None);
+    }
+
+    #[test]
+    fn the_wildcard_grant_allows_every_feature() {
+        assert!(FeatureGrants::all().allows("voice"));
+        let some = FeatureGrants::of(vec!["chat".into()]);
+        assert!(some.allows("chat"));
+        assert!(!some.allows("voice"));
+    }
+}

@@ -1,0 +1,157 @@
+//! Who is calling: the bearer token and appkey checks every API call passes, the
+//! role and tenancy rules, and the token endpoint.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::{HeaderMap, request::Parts};
+use axum::routing::post;
+use axum::{Json, Router};
+
+use super::AppState;
+use super::error::{ApiError, Result};
+use super::extract::{Body, PathParams};
+use crate::auth::{ClientFacts, TokenError, TokenResponse, grant::TokenRequest};
+use crate::domain::{AccountId, Code, Role, Violation};
+
+/// The authenticated caller of an API operation.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The account the token was issued in.
+    pub account_id: AccountId,
+    /// The client the token was issued to.
+    pub client_id: String,
+    /// The user (password grant) or client the token stands for.
+    pub subject: String,
+    pub roles: Vec<Role>,
+    /// The client's facts, for feature grants.
+    pub client: Arc<ClientFacts>,
+}
+
+impl Caller {
+    /// True for a platform Administrator.
+    pub fn is_administrator(&self) -> bool {
+        self.roles.contains(&Role::Administrator)
+    }
+
+    /// 403 unless the caller is an Administrator.
+    pub fn require_administrator(&self) -> Result<()> {
+        if self.is_administrator() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden())
+        }
+    }
+
+    /// 403 unless the caller may act in `account`: an Administrator anywhere, an
+    /// Account Administrator in its own account. Decided before any lookup, so the
+    /// answer never depends on whether something exists in another account.
+    pub fn require_account(&self, account: &AccountId) -> Result<()> {
+        if self.is_administrator()
+            || (self.roles.contains(&Role::AccountAdministrator) && &self.account_id == account)
+        {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden())
+        }
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Result<&str> {
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthorized("the Authorization header is missing"))?
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("the Authorization header is not valid text"))?;
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(token.trim())
+        }
+        _ => Err(ApiError::unauthorized(
+            "the Authorization header must be 'Bearer <token>'",
+        )),
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let token = bearer(&parts.headers)?;
+        let appkey = parts
+            .headers
+            .get("appkey")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| ApiError::unauthorized("the appkey header is missing"))?;
+        let now = state.clock.now_ms() / 1000;
+        let claims = match state.auth.tokens.verify(token, now) {
+            Err(TokenError::UnknownKey) if state.auth.tokens.reload(&state.db).await? => {
+                state.auth.tokens.verify(token, now)
+            }
+            other => other,
+        }
+        .map_err(|e| ApiError::unauthorized(e.to_string()))?;
+        let account_id = AccountId::try_from(claims.account_id)
+            .map_err(|_| ApiError::unauthorized("the token names no valid account"))?;
+        let client = state
+            .auth
+            .clients
+            .get(&state.db, &account_id, &claims.azp)
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("the token's client is unknown or revoked"))?;
+        if !crate::auth::secret::constant_time_eq(appkey, &client.appkey) {
+            return Err(ApiError::unauthorized(
+                "the appkey does not belong to the token's client",
+            ));
+        }
+        Ok(Caller {
+            account_id,
+            client_id: claims.azp,
+            subject: claims.sub,
+            roles: claims.roles,
+            client,
+        })
+    }
+}
+
+/// The token endpoint's routes.
+pub fn router() -> Router<AppState> {
+    Router::new().route(
+        "/api/auth/v1/{accountId}/protocol/openid-connect/token",
+        post(issue_token),
+    )
+}
+
+/// AXP `postGenerateToken`: `client_credentials`, `password` and `refresh_token`
+/// grants, form-encoded, with the client's `appkey` header.
+#[tracing::instrument(skip_all, fields(account_id = %params.raw("accountId")))]
+async fn issue_token(
+    State(state): State<AppState>,
+    params: PathParams,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<TokenResponse>> {
+    let account = params.account_id()?;
+    let form = body.form()?;
+    let req = TokenRequest::parse(&form)?;
+    let appkey = headers.get("appkey").and_then(|v| v.to_str().ok());
+    let tokens = state
+        .auth
+        .issue(&state.db, &account, appkey, req, state.clock.now_ms())
+        .await?;
+    Ok(Json(tokens))
+}
+
+/// A violation for a role name that is not one of ours.
+pub fn unknown_role(field: String, name: &str) -> Violation {
+    Violation::new(
+        field,
+        Code::InvalidValue,
+        format!(
+            "unknown role '{name}'; must be one of {}",
+            Role::ALL.map(Role::as_str).join(", ")
+        ),
+    )
+}

@@ -1,0 +1,191 @@
+//! Extension (Administrator only): clients of an account, since the public spec has no
+//! operation that creates the credentials its token endpoint takes.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::auth::{Caller, unknown_role};
+use super::error::{ApiError, Result};
+use super::extract::{Body, PathParams};
+use crate::domain::feature::Feature;
+use crate::domain::{Code, FeatureGrants, Role, Violation, time};
+use crate::service::clients as service;
+use crate::store::{self, credentials::Client};
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/admin/account/v1/accounts/{accountId}/clients",
+            get(list_clients).post(create_client),
+        )
+        .route(
+            "/api/admin/account/v1/accounts/{accountId}/clients/{clientId}",
+            delete(revoke_client),
+        )
+}
+
+#[derive(Deserialize)]
+struct ClientIn {
+    roles: Option<Vec<Option<String>>>,
+    features: Option<Vec<Option<String>>>,
+}
+
+/// A client as listed: never its secret.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ClientOut {
+    client_id: String,
+    account_id: String,
+    appkey: String,
+    roles: Vec<Role>,
+    features: FeatureGrants,
+    created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revoked_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_secret: Option<String>,
+}
+
+impl ClientOut {
+    fn from(c: Client, secret: Option<String>) -> Self {
+        Self {
+            client_id: c.client_id,
+            account_id: c.account_id.to_string(),
+            appkey: c.appkey,
+            roles: c.roles,
+            features: c.features,
+            created_at: time::rfc3339(c.created_at),
+            revoked_at: c.revoked_at.map(time::rfc3339),
+            client_secret: secret,
+        }
+    }
+}
+
+fn parse_client(input: ClientIn) -> Result<(Vec<Role>, FeatureGrants)> {
+    let mut violations = Vec::new();
+    let mut roles = Vec::new();
+    match input.roles {
+        None => violations.push(Violation::required("roles")),
+        Some(list) if list.is_empty() => {
+            violations.push(Violation::size("roles", 1, Role::ALL.len()))
+        }
+        Some(list) => {
+            for (i, r) in list.into_iter().enumerate() {
+                let field = format!("roles[{i}]");
+                match r.as_deref().map(|s| (s, Role::parse(s))) {
+                    None => violations.push(Violation::required(field)),
+                    Some((_, Some(role))) if !roles.contains(&role) => roles.push(role),
+                    Some((_, Some(_))) => {}
+                    Some((name, None)) => violations.push(unknown_role(field, name)),
+                }
+            }
+        }
+    }
+    let features = match input.features {
+        None => FeatureGrants::all(),
+        Some(list) => {
+            let mut names = Vec::new();
+            for (i, f) in list.into_iter().enumerate() {
+                let field = format!("features[{i}]");
+                match f {
+                    None => violations.push(Violation::required(field)),
+                    Some(f) if f == FeatureGrants::ALL || Feature::parse(&f).is_some() => {
+                        names.push(f)
+                    }
+                    Some(_) => violations.push(Violation::new(
+                        field,
+                        Code::InvalidValue,
+                        "must be '*' or a feature name of the Account schema",
+                    )),
+                }
+            }
+            FeatureGrants::of(names)
+        }
+    };
+    if violations.is_empty() {
+        Ok((roles, features))
+    } else {
+        Err(ApiError::validation(violations))
+    }
+}
+
+/// Creates a client: 201 with `clientId`, `clientSecret` (shown this once), `appkey`,
+/// `roles` and `features` (granted features, `["*"]` unless given).
+#[tracing::instrument(skip_all, fields(account_id = %params.raw("accountId")))]
+async fn create_client(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: PathParams,
+    body: Body,
+) -> Result<Response> {
+    let account = params.account_id()?;
+    caller.require_administrator()?;
+    let mut tx = state.db.read().await?;
+    if !store::accounts::exists(&mut tx, &account).await? {
+        return Err(ApiError::not_found(
+            "Account",
+            "AccountId",
+            account.as_str(),
+        ));
+    }
+    drop(tx);
+    let (roles, features) = parse_client(body.json()?)?;
+    let created = service::create(&state.db, &state.clock, &account, roles, features).await?;
+    let out = ClientOut::from(created.client, Some(created.client_secret));
+    Ok((StatusCode::CREATED, Json(out)).into_response())
+}
+
+/// Lists the clients of an account, revoked ones included.
+#[tracing::instrument(skip_all, fields(account_id = %params.raw("accountId")))]
+async fn list_clients(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: PathParams,
+) -> Result<Json<Vec<ClientOut>>> {
+    let account = params.account_id()?;
+    caller.require_administrator()?;
+    let mut tx = state.db.read().await?;
+    if !store::accounts::exists(&mut tx, &account).await? {
+        return Err(ApiError::not_found(
+            "Account",
+            "AccountId",
+            account.as_str(),
+        ));
+    }
+    let clients = store::credentials::clients(&mut tx, &account).await?;
+    Ok(Json(
+        clients
+            .into_iter()
+            .map(|c| ClientOut::from(c, None))
+            .collect(),
+    ))
+}
+
+/// Revokes a client: its tokens stop working within the documented bound, its
+/// refresh tokens at once. 204; 404 if there is no such live client in the account.
+#[tracing::instrument(skip_all, fields(account_id = %params.raw("accountId")))]
+async fn revoke_client(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: PathParams,
+) -> Result<StatusCode> {
+    let account = params.account_id()?;
+    caller.require_administrator()?;
+    let client_id = params.raw("clientId");
+    let mut tx = state.db.write().await?;
+    let revoked =
+        store::credentials::revoke_client(&mut tx, &account, client_id, state.clock.now_ms())
+            .await?;
+    tx.commit().await?;
+    if !revoked {
+        return Err(ApiError::not_found("Client", "clientId", client_id));
+    }
+    state.auth.forget_client(client_id);
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,298 @@
+//! The one place where errors become HTTP answers: `application/problem+json` bodies
+//! in AXP's shape, with the spec's `type` and `title` for each kind of problem.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::auth::GrantError;
+use crate::domain::Violation;
+use crate::store::StoreError;
+
+/// Where AXP documents its problem types.
+const TYPE_BASE: &str = "https://developers.avayacloud.com/onecloud-ccaas/docs/error-handling";
+
+const CONSTRAINT_DETAIL: &str = "A problem that indicates a syntactically correct, yet semantically illegal request. The Server can not process this request until the client resolves the semantic errors described in the violations section.";
+const UNAUTHORIZED_DETAIL: &str = "This operation requires authentication. See https://developers.avayacloud.com/onecloud-ccaas/docs/how-to-authenticate-with-ccaas-apis";
+const FORBIDDEN_DETAIL: &str = "According to the access control policy the current user and/or accountId does not have permission to access this resource.";
+const NOT_FOUND_DETAIL: &str = "Either there is no API method associated with the URL path of the request, or the request refers to one or more resources that were not found.";
+
+/// Result of a handler.
+pub type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+/// Every kind of answer that is not a success.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request breaks the listed rules.
+    #[error("constraint violation")]
+    Validation {
+        violations: Vec<Violation>,
+        oauth_error: Option<&'static str>,
+    },
+    /// 401: no valid credentials. `detail` says which check failed.
+    #[error("unauthorized: {detail}")]
+    Unauthorized {
+        detail: String,
+        oauth_error: Option<&'static str>,
+    },
+    /// 403: the caller may not do this; `violations` names the fields at fault, if any.
+    #[error("forbidden")]
+    Forbidden {
+        detail: Option<String>,
+        violations: Vec<Violation>,
+    },
+    /// 404: no such resource in this account, or no such route.
+    #[error("not found: {detail}")]
+    NotFound { title: &'static str, detail: String },
+    /// 409: conflicts with the current state.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// 405: the route exists, not with this method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// 413: the body is larger than the limit.
+    #[error("payload too large")]
+    PayloadTooLarge { limit: usize },
+    /// 415: the body is not of a media type this operation takes.
+    #[error("unsupported media type")]
+    UnsupportedMediaType { expected: &'static str },
+    /// 500: a failure of ours. Logged with its cause, never sent.
+    #[error("internal error: {0}")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    /// 400 with these violations.
+    pub fn validation(violations: Vec<Violation>) -> Self {
+        ApiError::Validation {
+            violations,
+            oauth_error: None,
+        }
+    }
+
+    /// 401 saying what was wrong.
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        ApiError::Unauthorized {
+            detail: detail.into(),
+            oauth_error: None,
+        }
+    }
+
+    /// 403 with the spec's body.
+    pub fn forbidden() -> Self {
+        ApiError::Forbidden {
+            detail: None,
+            violations: Vec::new(),
+        }
+    }
+
+    /// 404 for a resource: `"{what} with {key}:{id} not found."`, as the spec words it.
+    pub fn not_found(what: &str, key: &str, id: &str) -> Self {
+        ApiError::NotFound {
+            title: "Resource Not Found",
+            detail: format!("{what} with {key}:{id} not found."),
+        }
+    }
+
+    /// 500 from any failure.
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        ApiError::Internal(e.into())
+    }
+
+    /// The HTTP status of this answer.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Validation { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::Internal(e.into())
+    }
+}
+
+impl From<GrantError> for ApiError {
+    fn from(e: GrantError) -> Self {
+        let oauth_error = crate::auth::grant::oauth_error(&e);
+        match e {
+            GrantError::InvalidRequest(violations) => ApiError::Validation {
+                violations,
+                oauth_error,
+            },
+            GrantError::UnsupportedGrantType(t) => ApiError::Validation {
+                violations: vec![crate::auth::grant::unsupported_grant_violation(&t)],
+                oauth_error,
+            },
+            GrantError::InvalidClient => ApiError::Unauthorized {
+                detail: "invalid_client: unknown or revoked client, wrong client secret or wrong appkey".to_owned(),
+                oauth_error,
+            },
+            GrantError::InvalidGrant => ApiError::Unauthorized {
+                detail: "invalid_grant: wrong user credentials, or an unknown, expired or already used refresh token".to_owned(),
+                oauth_error,
+            },
+            GrantError::AccountNotFound => ApiError::NotFound {
+                title: "Resource Not Found",
+                detail: "The account in the path does not exist.".to_owned(),
+            },
+            GrantError::Store(e) => e.into(),
+            GrantError::Signing(e) => ApiError::internal(e),
+        }
+    }
+}
+
+/// The body of every error answer (RFC 7807 with AXP's `violations`).
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    instance: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    violations: Option<&'a [Violation]>,
+    /// OAuth2's error code, on token endpoint refusals.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        // The instance id lets a user quote this occurrence; it is logged with the cause.
+        let instance = format!("urn:uuid:{}", uuid::Uuid::new_v4());
+        let (anchor, title, detail, violations, error) = match &self {
+            ApiError::Validation {
+                violations,
+                oauth_error,
+            } => (
+                "constraint-violation",
+                "Constraint Violation",
+                CONSTRAINT_DETAIL.to_owned(),
+                Some(violations.as_slice()),
+                *oauth_error,
+            ),
+            ApiError::Unauthorized {
+                detail,
+                oauth_error,
+            } => (
+                "unauthorized",
+                "Unauthorized",
+                if oauth_error.is_some() {
+                    detail.clone()
+                } else {
+                    format!("{UNAUTHORIZED_DETAIL} ({detail})")
+                },
+                None,
+                *oauth_error,
+            ),
+            ApiError::Forbidden { detail, violations } => (
+                "forbidden",
+                "Forbidden",
+                detail
+                    .clone()
+                    .unwrap_or_else(|| FORBIDDEN_DETAIL.to_owned()),
+                (!violations.is_empty()).then_some(violations.as_slice()),
+                None,
+            ),
+            ApiError::NotFound { title, detail } => {
+                ("resource-not-found", *title, detail.clone(), None, None)
+            }
+            ApiError::Conflict(detail) => ("conflict", "Conflict", detail.clone(), None, None),
+            ApiError::MethodNotAllowed => (
+                "method-not-allowed",
+                "Method Not Allowed",
+                "The resource does not support this HTTP method.".to_owned(),
+                None,
+                None,
+            ),
+            ApiError::PayloadTooLarge { limit } => (
+                "payload-too-large",
+                "Payload Too Large",
+                format!("The request body is larger than the limit of {limit} bytes."),
+                None,
+                None,
+            ),
+            ApiError::UnsupportedMediaType { expected } => (
+                "unsupported-media-type",
+                "Unsupported Media Type",
+                format!(
+                    "The media-type in Content-type of the request is not supported by the server. Use {expected}."
+                ),
+                None,
+                None,
+            ),
+            ApiError::Internal(_) => (
+                "server-error",
+                "Server Error",
+                "An internal server error was encountered.".to_owned(),
+                None,
+                None,
+            ),
+        };
+        match &self {
+            ApiError::Internal(e) => tracing::error!(%instance, error = ?e, "request failed"),
+            _ => tracing::info!(%instance, status = status.as_u16(), %detail, "request refused"),
+        }
+        let problem = Problem {
+            kind: format!("{TYPE_BASE}#{anchor}"),
+            title,
+            status: status.as_u16(),
+            detail,
+            instance,
+            violations,
+            error,
+        };
+        let mut res = (status, axum::Json(problem)).into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if status == StatusCode::UNAUTHORIZED {
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        res
+    }
+}
+
+/// 404 for any path no route matches.
+pub async fn no_route() -> ApiError {
+    ApiError::NotFound {
+        title: "Not Found",
+        detail: NOT_FOUND_DETAIL.to_owned(),
+    }
+}
+
+/// 405 for a route that exists with other methods.
+pub async fn wrong_method() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+impl From<crate::service::ServiceError> for ApiError {
+    fn from(e: crate::service::ServiceError) -> Self {
+        use crate::service::ServiceError as S;
+        match e {
+            S::Invalid(v) => ApiError::validation(v),
+            S::Forbidden { detail, violations } => ApiError::Forbidden {
+                detail: Some(detail),
+                violations,
+            },
+            S::NotFound { what, key, id } => ApiError::not_found(what, key, &id),
+            S::Conflict(detail) => ApiError::Conflict(detail),
+            S::Store(e) => e.into(),
+            S::Other(e) => ApiError::Internal(e),
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! Extractors that reject with [`ApiError`], so that bad input of every kind gets a
+//! problem body naming the field.
+//!
+//! Bodies are read by the extractor but parsed by the handler ([`Body::json`]) after
+//! the authorisation checks, so answers follow the documented order: 401, 400 (path),
+//! 403, 404, 400 (body), 403 (body-dependent), 409.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::{header, request::Parts};
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use crate::domain::{AccountId, Code, Violation};
+
+/// The body limit, also stated in the 413 answer and in the docs.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// A request body, read but not yet parsed.
+pub struct Body {
+    content_type: Option<String>,
+    bytes: Bytes,
+}
+
+impl<S: Send + Sync> FromRequest<S> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| match e {
+            BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
+                ApiError::PayloadTooLarge { limit: BODY_LIMIT }
+            }
+            other => ApiError::validation(vec![Violation::new(
+                "body",
+                Code::InvalidType,
+                format!("the body could not be read: {}", other.body_text()),
+            )]),
+        })?;
+        Ok(Self {
+            content_type,
+            bytes,
+        })
+    }
+}
+
+fn media_type(content_type: Option<&str>) -> Option<String> {
+    content_type.map(|ct| {
+        ct.split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+    })
+}
+
+impl Body {
+    /// Parses the body as JSON into `T`: 415 unless the content type is JSON, 400 with
+    /// the failing field's path when the JSON is malformed or of the wrong shape.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        match media_type(self.content_type.as_deref()).as_deref() {
+            Some("application/json") => {}
+            Some(t) if t.starts_with("application/") && t.ends_with("+json") => {}
+            _ => {
+                return Err(ApiError::UnsupportedMediaType {
+                    expected: "application/json",
+                });
+            }
+        }
+        if self.bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::validation(vec![Violation::new(
+                "body",
+                Code::Required,
+                "must not be empty",
+            )]));
+        }
+        let de = &mut serde_json::Deserializer::from_slice(&self.bytes);
+        let value: T = serde_path_to_error::deserialize(de).map_err(json_violation)?;
+        Ok(value)
+    }
+
+    /// Parses an `application/x-www-form-urlencoded` body into its fields.
+    pub fn form(&self) -> Result<HashMap<String, String>, ApiError> {
+        if media_type(self.content_type.as_deref()).as_deref()
+            != Some("application/x-www-form-urlencoded")
+        {
+            return Err(ApiError::UnsupportedMediaType {
+                expected: "application/x-www-form-urlencoded",
+            });
+        }
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(&self.bytes)
+            .map(|pairs| pairs.into_iter().collect())
+            .map_err(|e| {
+                ApiError::validation(vec![Violation::new(
+                    "body",
+                    Code::InvalidType,
+                    e.to_string(),
+                )])
+            })
+    }
+}
+
+fn json_violation(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let inner = e.inner();
+    let (field, message) = if inner.is_syntax() || inner.is_eof() {
+        ("body".to_owned(), format!("malformed JSON: {inner}"))
+    } else {
+        let path = e.path().to_string();
+        let field = if path == "." { "body".to_owned() } else { path };
+        // serde's message ends with " at line L column C"; the field path says where.
+        let msg = inner.to_string();
+        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+        (field, msg)
+    };
+    ApiError::validation(vec![Violation::new(field, Code::InvalidType, message)])
+}
+
+/// The query string's parameters. Never rejects: each endpoint validates the ones it
+/// takes, and a malformed query string reads as no parameters plus a violation.
+pub struct QueryParams {
+    pairs: Vec<(String, String)>,
+    raw: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let raw = parts.uri.query().unwrap_or_default().to_owned();
+        let pairs = serde_urlencoded::from_str(&raw).map_err(|e| {
+            ApiError::validation(vec![Violation::new(
+                "query",
+                Code::InvalidType,
+                e.to_string(),
+            )])
+        })?;
+        Ok(Self { pairs, raw })
+    }
+}
+
+impl QueryParams {
+    /// The value of `name`, if given.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every parameter, in request order.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
+    /// The raw query string.
+    pub fn raw(&self) -> &str {
+        &self.raw
+    }
+}
+
+/// The path's parameters, validated by the handler after authentication.
+pub struct PathParams(HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(map) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| {
+                ApiError::validation(vec![Violation::new(
+                    "path",
+                    Code::InvalidType,
+                    e.body_text(),
+                )])
+            })?;
+        Ok(Self(map))
+    }
+}
+
+impl PathParams {
+    /// The `{accountId}` parameter, which must be six letters.
+    pub fn account_id(&self) -> Result<AccountId, ApiError> {
+        let raw = self.raw("accountId");
+        AccountId::parse_field("accountId", raw).map_err(|v| ApiError::validation(vec![v]))
+    }
+
+    /// A parameter as given.
+    pub fn raw(&self, name: &str) -> &str {
+        self.0.get(name).map(String::as_str).unwrap_or_default()
+    }
+}

@@ -1,0 +1,156 @@
+//! The `ccadmin` command: parse arguments, set up logs, run the chosen command.
+
+use clap::Parser;
+use serde_json::json;
+use tracing_subscriber::EnvFilter;
+
+use ccadmin::bootstrap::{DEMO_ACCOUNT, demo};
+use ccadmin::clock::Clock;
+use ccadmin::config::{AccountCommand, Cli, ClientCommand, Command, LogFormat, ServeArgs};
+use ccadmin::domain::account::{AccountBody, AccountIn};
+use ccadmin::domain::{AccountId, FeatureGrants, Role};
+use ccadmin::service;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format);
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate(storage) => {
+            ccadmin::open(&storage).await?.close().await;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Account(cmd) => account(cmd).await,
+        Command::Client(cmd) => client(cmd).await,
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let app = ccadmin::App::build(&args).await?;
+    let addr = app.local_addr();
+    let boot = app.bootstrapped().clone();
+    tracing::info!(%addr, default_account = %boot.default_account, admin_client = %boot.admin_client_id, "ccadmin is serving");
+    if let Some(path) = &boot.credentials_file {
+        tracing::warn!(path = %path.display(), "generated Administrator credentials were written to this file (mode 0600)");
+    }
+    if args.demo {
+        if !addr.ip().is_loopback() {
+            tracing::warn!(%addr, "DEMO CREDENTIALS ARE SERVED ON A NON-LOOPBACK ADDRESS: anyone who can reach it can administer every account");
+            eprintln!(
+                "\n!!! WARNING: --demo with well-known credentials on {addr}, which is not a loopback address !!!\n"
+            );
+        }
+        print_quick_start(&addr.to_string(), boot.default_account.as_str());
+    }
+    app.run_until_stopped(ccadmin::stop_signal()).await
+}
+
+fn print_quick_start(addr: &str, default_account: &str) {
+    println!(
+        r#"
+ccadmin demo is ready on http://{addr}
+
+  # a token for account {DEMO_ACCOUNT} (Account Administrator)
+  TOKEN=$(curl -s -X POST http://{addr}/api/auth/v1/{DEMO_ACCOUNT}/protocol/openid-connect/token \
+    -H 'appkey: {appkey}' -d grant_type=client_credentials \
+    -d client_id={client} -d client_secret={secret} | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+
+  # the account
+  curl -s http://{addr}/api/admin/account/v1/accounts/{DEMO_ACCOUNT} \
+    -H "Authorization: Bearer $TOKEN" -H 'appkey: {appkey}'
+
+  Administrator: account {default_account}, client {admin_client} / {admin_secret}, appkey {admin_appkey}
+  User (password grant) in {DEMO_ACCOUNT}: {user} / {password}
+"#,
+        appkey = demo::APPKEY,
+        client = demo::CLIENT,
+        secret = demo::SECRET,
+        admin_client = demo::ADMIN_CLIENT,
+        admin_secret = demo::ADMIN_SECRET,
+        admin_appkey = demo::ADMIN_APPKEY,
+        user = demo::USER,
+        password = demo::PASSWORD,
+    );
+}
+
+async fn account(cmd: AccountCommand) -> anyhow::Result<()> {
+    match cmd {
+        AccountCommand::Create {
+            storage,
+            name,
+            domains,
+            account_size,
+            country_code,
+            description,
+        } => {
+            let db = ccadmin::open(&storage).await?;
+            let input: AccountIn = serde_json::from_value(json!({
+                "name": name, "description": description, "accountSize": account_size,
+                "countryCode": country_code,
+                "domains": domains.iter().map(|d| json!({"domainName": d})).collect::<Vec<_>>(),
+            }))?;
+            let body = AccountBody::try_from(input).map_err(|v| {
+                anyhow::anyhow!(
+                    "invalid account: {}",
+                    serde_json::to_string(&v).unwrap_or_default()
+                )
+            })?;
+            let account = service::accounts::create(&db, &Clock::default(), body).await?;
+            let out = account.to_out(service::accounts::enabled_features(&account));
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            db.close().await;
+            Ok(())
+        }
+    }
+}
+
+async fn client(cmd: ClientCommand) -> anyhow::Result<()> {
+    match cmd {
+        ClientCommand::Create {
+            storage,
+            account,
+            roles,
+            features,
+        } => {
+            let account =
+                AccountId::try_from(account).map_err(|e| anyhow::anyhow!("--account {e}"))?;
+            let roles = roles
+                .iter()
+                .map(|r| Role::parse(r).ok_or_else(|| anyhow::anyhow!("unknown role {r:?}")))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let db = ccadmin::open(&storage).await?;
+            let created = service::clients::create(
+                &db,
+                &Clock::default(),
+                &account,
+                roles,
+                FeatureGrants::of(features),
+            )
+            .await?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json!({
+                    "clientId": created.client.client_id, "clientSecret": created.client_secret,
+                    "appkey": created.client.appkey, "accountId": account.as_str(),
+                    "roles": created.client.roles,
+                }))?
+            );
+            db.close().await;
+            Ok(())
+        }
+    }
+}

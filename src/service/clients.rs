@@ -1,0 +1,60 @@
+//! Creating clients: credentials that the token endpoint accepts.
+
+use crate::auth::secret;
+use crate::clock::Clock;
+use crate::domain::{AccountId, Code, FeatureGrants, Role, Violation};
+use crate::store::{self, Db, credentials::Client};
+
+use super::ServiceError;
+
+/// A client just created, with the secret shown this once.
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    pub client: Client,
+    pub client_secret: String,
+}
+
+/// Creates a client of `account` with generated id, secret and appkey. Only clients of
+/// the default account may be Administrators.
+pub async fn create(
+    db: &Db,
+    clock: &Clock,
+    account: &AccountId,
+    roles: Vec<Role>,
+    features: FeatureGrants,
+) -> Result<NewClient, ServiceError> {
+    let mut tx = db.read().await?;
+    let target = store::accounts::get(&mut tx, account)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound {
+            what: "Account",
+            key: "AccountId",
+            id: account.to_string(),
+        })?;
+    drop(tx);
+    if roles.contains(&Role::Administrator) && !target.is_default {
+        return Err(ServiceError::Invalid(vec![Violation::new(
+            "roles",
+            Code::InvalidValue,
+            "only clients of the default account can be Administrators",
+        )]));
+    }
+    let client_secret = secret::random_token(32);
+    let client = Client {
+        client_id: format!("client-{}", uuid::Uuid::new_v4().simple()),
+        account_id: account.clone(),
+        secret_hash: secret::hash_blocking(client_secret.clone()).await?,
+        appkey: secret::random_token(24),
+        roles,
+        features,
+        created_at: clock.now_ms(),
+        revoked_at: None,
+    };
+    let mut tx = db.write().await?;
+    store::credentials::insert_client(&mut tx, &client, false).await?;
+    tx.commit().await?;
+    Ok(NewClient {
+        client,
+        client_secret,
+    })
+}

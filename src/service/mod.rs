@@ -1,0 +1,33 @@
+//! Operations that span the domain and storage in one transaction: what the HTTP
+//! handlers and the CLI both call.
+
+pub mod accounts;
+pub mod clients;
+
+use crate::domain::Violation;
+use crate::store::StoreError;
+
+/// Why an operation was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("invalid input")]
+    Invalid(Vec<Violation>),
+    /// The caller may not make this change; the violations name the fields.
+    #[error("forbidden: {detail}")]
+    Forbidden {
+        detail: String,
+        violations: Vec<Violation>,
+    },
+    #[error("{what} with {key}:{id} not found.")]
+    NotFound {
+        what: &'static str,
+        key: &'static str,
+        id: String,
+    },
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}

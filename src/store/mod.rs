@@ -1,0 +1,256 @@
+//! Storage: one interface, SQLite and PostgreSQL behind it.
+//!
+//! SQL is written once, with `$n` placeholders that both sqlx drivers understand, and
+//! run through [`on_conn!`] against whichever connection a [`Tx`] holds; only what must
+//! differ between the dialects is kept side by side. Every query of tenant data takes
+//! the account id, so no query can reach across accounts.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
+
+pub mod accounts;
+pub mod credentials;
+
+/// Runs `$body` with `$c` bound to the transaction's connection, whichever backend it
+/// is. The body is compiled once per backend, so the same query code serves both.
+macro_rules! on_conn {
+    ($tx:expr, |$c:ident| $body:expr) => {
+        match $tx.conn() {
+            $crate::store::Conn::Sqlite($c) => $body,
+            $crate::store::Conn::Postgres($c) => $body,
+        }
+    };
+}
+pub(crate) use on_conn;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule of the database refused the write. The string names the
+    /// constraint (PostgreSQL) or the column (SQLite); see [`StoreError::is_conflict_on`].
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A stored value could not be read back (a bug or a hand-edited database).
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    /// The database failed or could not be reached.
+    #[error(transparent)]
+    Backend(sqlx::Error),
+    /// Migrations could not be applied.
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    /// True for a uniqueness conflict on the index or column named `key`.
+    pub fn is_conflict_on(&self, key: &str) -> bool {
+        matches!(self, StoreError::Conflict(c) if c.contains(key))
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        // Unique violations are recognised here and nowhere else.
+        if let Some(db) = e.as_database_error()
+            && db.is_unique_violation()
+        {
+            let what = db
+                .constraint()
+                .map(str::to_owned)
+                .unwrap_or_else(|| db.message().to_owned());
+            return StoreError::Conflict(what);
+        }
+        StoreError::Backend(e)
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
+}
+
+/// Result of a storage operation.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// How hard SQLite works to keep a commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Durability {
+    /// WAL with `synchronous=NORMAL`: a process crash loses nothing committed; a power
+    /// loss may lose the last transactions (never corrupts).
+    Normal,
+    /// WAL with `synchronous=FULL`: every commit also survives power loss, at the cost
+    /// of an fsync per commit.
+    Full,
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone)]
+pub enum Location {
+    /// An SQLite file.
+    Sqlite(std::path::PathBuf),
+    /// A PostgreSQL URL.
+    Postgres(String),
+}
+
+/// Connection pools of the chosen backend.
+#[derive(Clone, Debug)]
+pub enum Db {
+    /// SQLite allows one writer at a time. All writes go through a one-connection pool
+    /// so that they queue in the process instead of failing with "database is locked";
+    /// reads use their own pool and never wait for writes (WAL).
+    Sqlite { read: SqlitePool, write: SqlitePool },
+    /// PostgreSQL: one pool for reads and writes.
+    Postgres(PgPool),
+}
+
+/// The kind of backend, for logs and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Db {
+    /// Opens the database at `location`, creating an SQLite file if needed.
+    pub async fn connect(
+        location: &Location,
+        durability: Durability,
+        max_connections: u32,
+    ) -> Result<Self> {
+        match location {
+            Location::Sqlite(path) => {
+                let opts = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(match durability {
+                        Durability::Normal => SqliteSynchronous::Normal,
+                        Durability::Full => SqliteSynchronous::Full,
+                    })
+                    .foreign_keys(true)
+                    // Only another process (a CLI command) can hold the lock this long.
+                    .busy_timeout(Duration::from_secs(10));
+                let write = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(opts.clone())
+                    .await?;
+                let read = SqlitePoolOptions::new()
+                    .max_connections(max_connections.max(2))
+                    .connect_with(opts)
+                    .await?;
+                Ok(Db::Sqlite { read, write })
+            }
+            Location::Postgres(url) => {
+                let opts = PgConnectOptions::from_str(url)?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(max_connections)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(opts)
+                    .await?;
+                Ok(Db::Postgres(pool))
+            }
+        }
+    }
+
+    /// Applies the versioned migrations of this backend. On PostgreSQL the migrator
+    /// holds an advisory lock, so instances starting together do not race.
+    pub async fn migrate(&self) -> Result<()> {
+        match self {
+            Db::Sqlite { write, .. } => sqlx::migrate!("migrations/sqlite").run(write).await?,
+            Db::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite { .. } => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// A connection for reads. Statements run on their own (no transaction).
+    pub async fn read(&self) -> Result<Tx> {
+        Ok(Tx(match self {
+            Db::Sqlite { read, .. } => TxInner::SqliteRead(read.acquire().await?),
+            Db::Postgres(pool) => TxInner::PgRead(pool.acquire().await?),
+        }))
+    }
+
+    /// A write transaction. On SQLite it begins `IMMEDIATE`, taking the write lock at
+    /// once rather than failing to upgrade a read lock later.
+    pub async fn write(&self) -> Result<Tx> {
+        Ok(Tx(match self {
+            Db::Sqlite { write, .. } => {
+                TxInner::SqliteWrite(write.begin_with("BEGIN IMMEDIATE").await?)
+            }
+            Db::Postgres(pool) => TxInner::PgWrite(pool.begin().await?),
+        }))
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        let mut tx = self.read().await?;
+        on_conn!(tx, |c| sqlx::query("select 1")
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Closes every connection, waiting for those in use.
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// A connection or transaction of either backend. Store functions take `&mut Tx`.
+pub struct Tx(TxInner);
+
+enum TxInner {
+    SqliteRead(PoolConnection<Sqlite>),
+    SqliteWrite(Transaction<'static, Sqlite>),
+    PgRead(PoolConnection<Postgres>),
+    PgWrite(Transaction<'static, Postgres>),
+}
+
+/// The connection inside a [`Tx`], typed by backend.
+pub enum Conn<'a> {
+    Sqlite(&'a mut SqliteConnection),
+    Postgres(&'a mut PgConnection),
+}
+
+impl Tx {
+    /// The underlying connection.
+    pub fn conn(&mut self) -> Conn<'_> {
+        match &mut self.0 {
+            TxInner::SqliteRead(c) => Conn::Sqlite(c),
+            TxInner::SqliteWrite(t) => Conn::Sqlite(t),
+            TxInner::PgRead(c) => Conn::Postgres(c),
+            TxInner::PgWrite(t) => Conn::Postgres(t),
+        }
+    }
+
+    /// Commits a write transaction; a read connection is simply released.
+    pub async fn commit(self) -> Result<()> {
+        match self.0 {
+            TxInner::SqliteWrite(t) => t.commit().await?,
+            TxInner::PgWrite(t) => t.commit().await?,
+            TxInner::SqliteRead(_) | TxInner::PgRead(_) => {}
+        }
+        Ok(())
+    }
+}
