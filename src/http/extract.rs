@@ -62,8 +62,10 @@ fn media_type(content_type: Option<&str>) -> Option<String> {
 }
 
 impl Body {
-    /// Parses the body as JSON into `T`: 415 unless the content type is JSON, 400 with
-    /// the failing field's path when the JSON is malformed or of the wrong shape.
+    /// Parses the body as a JSON object into `T`: 415 unless the content type is JSON,
+    /// 400 with the failing field's path when the JSON is malformed or of the wrong
+    /// shape. The object check matters: serde's derived structs would otherwise accept
+    /// an array as positional fields.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
         match media_type(self.content_type.as_deref()).as_deref() {
             Some("application/json") => {}
@@ -79,6 +81,13 @@ impl Body {
                 "body",
                 Code::Required,
                 "must not be empty",
+            )]));
+        }
+        if self.bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiError::validation(vec![Violation::new(
+                "body",
+                Code::InvalidType,
+                "must be a JSON object",
             )]));
         }
         let de = &mut serde_json::Deserializer::from_slice(&self.bytes);

@@ -1,0 +1,9 @@
+//! Integration tests: a real server over HTTP, on SQLite and on PostgreSQL.
+
+mod helpers;
+
+mod accounts;
+mod auth;
+mod clients;
+mod errors;
+mod persistence;
