@@ -110,7 +110,7 @@ pub(crate) struct VerifiedSecrets {
 
 impl VerifiedSecrets {
     fn digest(&self, secret: &str) -> [u8; 32] {
-        let salt = self.salt.get_or_init(|| rand::random());
+        let salt = self.salt.get_or_init(rand::random);
         let mut h = Sha256::new();
         h.update(salt);
         h.update(secret.as_bytes());

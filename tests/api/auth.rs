@@ -62,7 +62,7 @@ backend_tests! {
 
     async fn wrong_secret_unknown_client_and_wrong_or_missing_appkey_are_invalid_client(b: Backend) {
         let app = spawn_app(&b).await;
-        let cases: [(Option<&str>, [(&str, &str); 3]); 4] = [
+        let cases = [
             (Some("demo-appkey"), cc("demo-client", "wrong")),
             (Some("demo-appkey"), cc("nobody", "demo-secret")),
             (Some("demo-admin-appkey"), cc("demo-client", "demo-secret")),

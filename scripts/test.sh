@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every test: unit tests, and the HTTP integration suite on SQLite and, when
+# TEST_DATABASE_URL names a PostgreSQL server, on PostgreSQL too (each test creates
+# and drops its own database there).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -n "${TEST_DATABASE_URL:-}" ]; then
+  echo "==> integration tests run on SQLite and on PostgreSQL ($TEST_DATABASE_URL)"
+elif [ "${CI:-}" = "true" ]; then
+  echo "error: CI=true but TEST_DATABASE_URL is not set; the PostgreSQL run must not be skipped" >&2
+  exit 1
+else
+  echo "==> TEST_DATABASE_URL is not set: PostgreSQL run skipped (SQLite only)"
+  echo "    e.g. TEST_DATABASE_URL=postgres://root@127.0.0.1:5432/test $0"
+fi
+
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast "$@"
+else
+  cargo test --workspace --no-fail-fast "$@"
+fi
+
+if [ -z "${TEST_DATABASE_URL:-}" ]; then
+  echo "==> note: the PostgreSQL run was skipped (set TEST_DATABASE_URL to include it)"
+fi
