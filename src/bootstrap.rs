@@ -11,8 +11,8 @@ use crate::auth::secret;
 use crate::clock::Clock;
 use crate::config::AdminArgs;
 use crate::domain::account::{Account, AccountBody};
-use crate::domain::feature::{AccountStatus, Action};
 use crate::domain::{AccountId, FeatureGrants, Role};
+use crate::service::accounts::Provisioning;
 use crate::store::credentials::{Client, User};
 use crate::store::{self, Db};
 
@@ -65,9 +65,8 @@ fn account(
 async fn ensure_account(db: &Db, account: &Account, now: i64) -> anyhow::Result<()> {
     let mut tx = db.write().await?;
     if store::accounts::insert_if_absent(&mut tx, account).await? {
-        let changes = crate::domain::feature::diff(&Default::default(), account.body.feature_map());
-        let status = AccountStatus::completed(account.account_id.as_str(), Action::Add, &changes);
-        store::accounts::put_status(&mut tx, &status, now).await?;
+        crate::service::accounts::record_creation(&mut tx, account, &Provisioning::default(), now)
+            .await?;
     }
     tx.commit().await?;
     Ok(())

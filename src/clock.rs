@@ -1,18 +1,95 @@
-//! The server's clock. Token expiry and every stored timestamp read it, so that the
-//! emulator can later move time without touching those call sites.
+//! The server's clock. Simulated delays, retry schedules, token expiry and stored
+//! timestamps read it; the emulator can advance or freeze it so that tests of delays
+//! run instantly. Job leases use real time (a crashed worker's lease must expire in
+//! real seconds, whatever the emulator does).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-/// Wall-clock time plus an offset (zero unless the emulator advances it).
-#[derive(Debug, Clone, Default)]
+const NOT_FROZEN: i64 = i64::MIN;
+
+/// Wall-clock time plus an offset, or a frozen instant.
+#[derive(Debug, Clone)]
 pub struct Clock {
     offset_ms: Arc<AtomicI64>,
+    frozen_at: Arc<AtomicI64>,
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self {
+            offset_ms: Arc::new(AtomicI64::new(0)),
+            frozen_at: Arc::new(AtomicI64::new(NOT_FROZEN)),
+        }
+    }
 }
 
 impl Clock {
     /// Milliseconds since the Unix epoch, as this server sees them.
     pub fn now_ms(&self) -> i64 {
-        crate::domain::time::now_ms() + self.offset_ms.load(Ordering::Relaxed)
+        match self.frozen_at.load(Ordering::SeqCst) {
+            NOT_FROZEN => real_now_ms() + self.offset_ms.load(Ordering::SeqCst),
+            frozen => frozen,
+        }
+    }
+
+    /// Moves the clock forward by `ms` (frozen or not).
+    pub fn advance(&self, ms: i64) {
+        let frozen = self.frozen_at.load(Ordering::SeqCst);
+        if frozen == NOT_FROZEN {
+            self.offset_ms.fetch_add(ms, Ordering::SeqCst);
+        } else {
+            self.frozen_at.store(frozen + ms, Ordering::SeqCst);
+        }
+    }
+
+    /// Stops the clock at the current instant.
+    pub fn freeze(&self) {
+        let now = self.now_ms();
+        self.frozen_at.store(now, Ordering::SeqCst);
+    }
+
+    /// Lets the clock run again from where it stands.
+    pub fn unfreeze(&self) {
+        let frozen = self.frozen_at.swap(NOT_FROZEN, Ordering::SeqCst);
+        if frozen != NOT_FROZEN {
+            self.offset_ms
+                .store(frozen - real_now_ms(), Ordering::SeqCst);
+        }
+    }
+
+    /// True while frozen.
+    pub fn is_frozen(&self) -> bool {
+        self.frozen_at.load(Ordering::SeqCst) != NOT_FROZEN
+    }
+}
+
+/// Real milliseconds since the Unix epoch, for leases.
+pub fn real_now_ms() -> i64 {
+    crate::domain::time::now_ms()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frozen_clock_moves_only_when_advanced() {
+        let c = Clock::default();
+        c.freeze();
+        let t = c.now_ms();
+        assert_eq!(c.now_ms(), t);
+        c.advance(5_000);
+        assert_eq!(c.now_ms(), t + 5_000);
+        c.unfreeze();
+        assert!(c.now_ms() >= t + 5_000);
+    }
+
+    #[test]
+    fn advancing_a_running_clock_shifts_it() {
+        let c = Clock::default();
+        let before = c.now_ms();
+        c.advance(60_000);
+        assert!(c.now_ms() >= before + 60_000);
     }
 }

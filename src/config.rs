@@ -135,6 +135,30 @@ pub struct ServeArgs {
     /// bound within which a revocation takes effect everywhere.
     #[arg(long, env = "CCADMIN_CLIENT_CACHE_TTL_MS", default_value_t = 2_000)]
     pub client_cache_ttl_ms: u64,
+    /// Emulator mode (implied by --demo): honour `Prefer` headers and serve the
+    /// `/_ccadmin` lifecycle controls. Never in production.
+    #[arg(long, env = "CCADMIN_EMULATOR")]
+    pub emulator: bool,
+    /// Job workers in this process (0: jobs only run through the emulator controls).
+    #[arg(long, env = "CCADMIN_WORKERS", default_value_t = 2)]
+    pub workers: usize,
+    /// How long a worker's claim on a job lasts, in milliseconds of real time; a job
+    /// whose worker died is picked up again after this.
+    #[arg(long, env = "CCADMIN_JOB_LEASE_MS", default_value_t = 10_000)]
+    pub job_lease_ms: u64,
+    /// Attempts before a transiently failing job fails for good.
+    #[arg(long, env = "CCADMIN_JOB_MAX_ATTEMPTS", default_value_t = 5)]
+    pub job_max_attempts: i32,
+    /// Simulated time an account feature change or rename takes, in milliseconds.
+    #[arg(long, env = "CCADMIN_FEATURE_DELAY_MS", default_value_t = 200)]
+    pub feature_delay_ms: i64,
+}
+
+impl ServeArgs {
+    /// True when `Prefer` and the emulator controls are served.
+    pub fn emulator_mode(&self) -> bool {
+        self.emulator || self.demo
+    }
 }
 
 impl Default for ServeArgs {
@@ -149,6 +173,11 @@ impl Default for ServeArgs {
             access_token_ttl: 900,
             refresh_token_ttl: 86_400,
             client_cache_ttl_ms: 2_000,
+            emulator: false,
+            workers: 2,
+            job_lease_ms: 10_000,
+            job_max_attempts: 5,
+            feature_delay_ms: 200,
         }
     }
 }

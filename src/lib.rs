@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod jobs;
 pub mod service;
 pub mod store;
 
@@ -27,6 +28,7 @@ use crate::bootstrap::Bootstrapped;
 use crate::clock::Clock;
 use crate::config::ServeArgs;
 use crate::http::AppState;
+use crate::jobs::{JobSettings, Jobs, Simulator};
 use crate::store::{Db, Location};
 
 /// How long in-flight requests may take to finish after a stop signal.
@@ -38,6 +40,9 @@ pub struct App {
     router: axum::Router,
     db: Db,
     bootstrapped: Bootstrapped,
+    jobs: Jobs,
+    clock: Clock,
+    workers: usize,
 }
 
 impl App {
@@ -57,10 +62,19 @@ impl App {
             },
             Duration::from_millis(args.client_cache_ttl_ms),
         );
+        let settings = JobSettings {
+            lease: Duration::from_millis(args.job_lease_ms.max(100)),
+            max_attempts: args.job_max_attempts.max(1),
+            ..JobSettings::default()
+        };
+        let jobs = Jobs::new(db.clone(), clock.clone(), settings, Simulator);
         let state = AppState {
             db: db.clone(),
             auth: Arc::new(auth),
-            clock,
+            clock: clock.clone(),
+            jobs: jobs.clone(),
+            emulator: args.emulator_mode(),
+            feature_delay_ms: args.feature_delay_ms.max(0),
         };
         let listener = TcpListener::bind(args.listen)
             .await
@@ -70,6 +84,9 @@ impl App {
             router: http::router(state),
             db,
             bootstrapped,
+            jobs,
+            clock,
+            workers: args.workers,
         })
     }
 
@@ -85,6 +102,16 @@ impl App {
         self.local_addr().port()
     }
 
+    /// The job engine, to run jobs by hand (tests, with no workers).
+    pub fn jobs(&self) -> Jobs {
+        self.jobs.clone()
+    }
+
+    /// The server's clock.
+    pub fn clock(&self) -> Clock {
+        self.clock.clone()
+    }
+
     /// What bootstrap found or created.
     pub fn bootstrapped(&self) -> &Bootstrapped {
         &self.bootstrapped
@@ -97,8 +124,11 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+        let (stop_workers, workers_stop) = tokio::sync::watch::channel(false);
+        let workers = self.jobs.spawn_workers(self.workers, workers_stop);
         let signal = async move {
             shutdown.await;
+            let _ = stop_workers.send(true);
             let _ = stopping_tx.send(());
         };
         let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(signal);
@@ -112,8 +142,17 @@ impl App {
                 }
             }
         }
+        // Workers finish the job in hand; one that does not in time leaves a lease that
+        // expires, and the job runs again after the restart.
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, futures_join(workers)).await;
         self.db.close().await;
         Ok(())
+    }
+}
+
+async fn futures_join(handles: Vec<tokio::task::JoinHandle<()>>) {
+    for h in handles {
+        let _ = h.await;
     }
 }
 

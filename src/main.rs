@@ -109,8 +109,14 @@ async fn account(cmd: AccountCommand) -> anyhow::Result<()> {
                     serde_json::to_string(&v).unwrap_or_default()
                 )
             })?;
-            let account = service::accounts::create(&db, &Clock::default(), body).await?;
-            let out = account.to_out(service::accounts::enabled_features(&account));
+            // The server's workers provision the features once it runs.
+            let provisioning = service::accounts::Provisioning {
+                max_attempts: 5,
+                ..Default::default()
+            };
+            let account =
+                service::accounts::create(&db, &Clock::default(), body, &provisioning).await?;
+            let out = account.to_out(None);
             println!("{}", serde_json::to_string_pretty(&out)?);
             db.close().await;
             Ok(())

@@ -272,6 +272,19 @@ pub struct FeatureAction {
 }
 
 impl FeatureAction {
+    /// A feature change whose provisioning has started.
+    pub fn in_progress(action: Action) -> Self {
+        let status = match action {
+            Action::Delete => Status::DeleteInProgress,
+            Action::Add | Action::Update => Status::InProgress,
+        };
+        Self {
+            action,
+            status,
+            message: IN_PROGRESS_MESSAGE.to_owned(),
+        }
+    }
+
     /// A feature change whose provisioning finished successfully.
     pub fn completed(action: Action) -> Self {
         let (status, message) = match action {
@@ -285,7 +298,34 @@ impl FeatureAction {
             message: message.to_owned(),
         }
     }
+
+    /// A feature change whose provisioning failed for good.
+    pub fn failed(action: Action) -> Self {
+        let (status, message) = match action {
+            Action::Add => (Status::Failed, "The feature could not be added"),
+            Action::Update => (Status::Failed, "The feature could not be updated"),
+            Action::Delete => (Status::DeleteFailed, "The feature could not be deleted"),
+        };
+        Self {
+            action,
+            status,
+            message: message.to_owned(),
+        }
+    }
+
+    /// True while provisioning runs.
+    pub fn is_running(&self) -> bool {
+        matches!(self.status, Status::InProgress | Status::DeleteInProgress)
+    }
+
+    /// True when provisioning failed for good.
+    pub fn is_failed(&self) -> bool {
+        matches!(self.status, Status::Failed | Status::DeleteFailed)
+    }
 }
+
+/// The seeds' message while an operation runs.
+pub const IN_PROGRESS_MESSAGE: &str = "Operation is in progress";
 
 /// The changes between two feature sets: added, removed and changed features.
 pub fn diff(
@@ -325,22 +365,53 @@ pub struct AccountStatus {
 }
 
 impl AccountStatus {
-    /// The status after an operation whose feature changes all completed.
-    pub fn completed(
+    /// The status of an operation from the states of its parts: FAILED if any part
+    /// failed, IN_PROGRESS while any runs, else COMPLETED (the spec's rule).
+    pub fn of_parts(
         account_id: &str,
         action: Action,
-        changes: &BTreeMap<Feature, Action>,
+        rename: Option<Status>,
+        features: BTreeMap<Feature, FeatureAction>,
     ) -> Self {
+        let failed =
+            features.values().any(FeatureAction::is_failed) || rename == Some(Status::Failed);
+        let running =
+            features.values().any(FeatureAction::is_running) || rename == Some(Status::InProgress);
+        let (status, message) = if failed {
+            (Status::Failed, "Operation failed")
+        } else if running {
+            (Status::InProgress, IN_PROGRESS_MESSAGE)
+        } else {
+            (Status::Completed, "Completed successfully")
+        };
         Self {
             action,
-            status: Status::Completed,
-            message: "Completed successfully".to_owned(),
+            status,
+            message: message.to_owned(),
             account_id: account_id.to_owned(),
-            features: changes
-                .iter()
-                .map(|(f, a)| (*f, FeatureAction::completed(*a)))
-                .collect(),
+            features,
         }
+    }
+}
+
+/// The string form of a status, as stored and journaled.
+pub fn status_str(s: Status) -> &'static str {
+    match s {
+        Status::InProgress => "IN_PROGRESS",
+        Status::Completed => "COMPLETED",
+        Status::Failed => "FAILED",
+        Status::DeleteInProgress => "DELETE_IN_PROGRESS",
+        Status::Deleted => "DELETED",
+        Status::DeleteFailed => "DELETE_FAILED",
+    }
+}
+
+/// The string form of an action, as stored.
+pub fn action_str(a: Action) -> &'static str {
+    match a {
+        Action::Add => "ADD",
+        Action::Update => "UPDATE",
+        Action::Delete => "DELETE",
     }
 }
 
@@ -381,6 +452,45 @@ mod tests {
     fn an_unknown_feature_is_rejected() {
         let e = Features::parse("features", map(json!({"telepathy": {}}))).unwrap_err();
         assert_eq!(e[0].field, "features.telepathy");
+    }
+
+    #[test]
+    fn an_operation_fails_if_any_part_failed_and_runs_while_any_runs() {
+        let f = |a: FeatureAction| {
+            BTreeMap::from([
+                (Feature::Voice, FeatureAction::completed(Action::Add)),
+                (Feature::Chat, a),
+            ])
+        };
+        let s = AccountStatus::of_parts(
+            "A",
+            Action::Update,
+            None,
+            f(FeatureAction::failed(Action::Add)),
+        );
+        assert_eq!(
+            (s.status, s.message.as_str()),
+            (Status::Failed, "Operation failed")
+        );
+        let s = AccountStatus::of_parts(
+            "A",
+            Action::Update,
+            None,
+            f(FeatureAction::in_progress(Action::Delete)),
+        );
+        assert_eq!(s.status, Status::InProgress);
+        let s = AccountStatus::of_parts(
+            "A",
+            Action::Update,
+            Some(Status::Completed),
+            f(FeatureAction::completed(Action::Delete)),
+        );
+        assert_eq!(
+            (s.status, s.message.as_str()),
+            (Status::Completed, "Completed successfully")
+        );
+        let s = AccountStatus::of_parts("A", Action::Update, Some(Status::Failed), BTreeMap::new());
+        assert_eq!(s.status, Status::Failed);
     }
 
     #[test]

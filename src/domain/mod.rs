@@ -4,6 +4,7 @@ pub mod account;
 pub mod feature;
 pub mod ids;
 pub mod listing;
+pub mod prefer;
 pub mod role;
 pub mod time;
 pub mod violation;

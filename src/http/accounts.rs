@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, Result};
-use super::extract::{Body, PathParams, QueryParams};
+use super::extract::{Body, PathParams, PreferHeader, QueryParams};
 use super::listing::{self, Links, Pagination};
 use crate::domain::account::{Account, AccountBody, AccountIn};
 use crate::domain::listing::{PageRules, parse_filter, parse_order_by};
@@ -40,8 +40,16 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-fn account_json(account: &Account) -> Value {
-    serde_json::to_value(account.to_out(enabled_features(account))).unwrap_or(Value::Null)
+/// An account as the API shows it; `enabledFeatures` needs the features' statuses.
+async fn account_json(tx: &mut store::Tx, account: &Account) -> Result<Value> {
+    let statuses = store::accounts::feature_statuses(tx, &account.account_id).await?;
+    serde_json::to_value(account.to_out(enabled_features(account, &statuses)))
+        .map_err(ApiError::internal)
+}
+
+async fn account_view(state: &AppState, account: &Account) -> Result<Value> {
+    let mut tx = state.db.read().await?;
+    account_json(&mut tx, account).await
 }
 
 /// The accounts list's rules: the spec's default 5, minimum 5 and maximum 50.
@@ -120,10 +128,14 @@ async fn list_accounts(
     let q = account_query(&query)?;
     let mut tx = state.db.read().await?;
     let (accounts, total) = store::accounts::list(&mut tx, &q).await?;
+    let mut views = Vec::with_capacity(accounts.len());
+    for a in &accounts {
+        views.push(account_json(&mut tx, a).await?);
+    }
     let (pagination, links) = listing::paginate(&format!("{BASE}/accounts"), &query, q.page, total);
     Ok(Json(AccountPage {
         pagination,
-        accounts: accounts.iter().map(account_json).collect(),
+        accounts: views,
         links,
     }))
 }
@@ -146,7 +158,7 @@ async fn get_account(
     let id = params.account_id()?;
     caller.require_account(&id)?;
     let account = load(&state, &id).await?;
-    Ok(Json(account_json(&account)))
+    Ok(Json(account_view(&state, &account).await?))
 }
 
 /// AXP `updateAccount`: a complete replacement, answered 202 with the account.
@@ -156,6 +168,7 @@ async fn update_account(
     State(state): State<AppState>,
     caller: Caller,
     params: PathParams,
+    prefer: PreferHeader,
     body: Body,
 ) -> Result<Response> {
     let id = params.account_id()?;
@@ -166,8 +179,15 @@ async fn update_account(
         administrator: caller.is_administrator(),
         features: caller.client.features.clone(),
     };
-    let account = service::replace(&state.db, &state.clock, &id, body, &actor).await?;
-    Ok((StatusCode::ACCEPTED, Json(account_json(&account))).into_response())
+    let provisioning = state.provisioning(&prefer, &service::OUTCOMES)?;
+    let account =
+        service::replace(&state.db, &state.clock, &id, body, &actor, &provisioning).await?;
+    state.jobs.wake();
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(account_view(&state, &account).await?),
+    )
+        .into_response())
 }
 
 /// Extension (Administrator): creates an account with a generated `accountId`, 202.
@@ -175,12 +195,19 @@ async fn update_account(
 async fn create_account(
     State(state): State<AppState>,
     caller: Caller,
+    prefer: PreferHeader,
     body: Body,
 ) -> Result<Response> {
     caller.require_administrator()?;
     let body = AccountBody::try_from(body.json::<AccountIn>()?).map_err(ApiError::validation)?;
-    let account = service::create(&state.db, &state.clock, body).await?;
-    Ok((StatusCode::ACCEPTED, Json(account_json(&account))).into_response())
+    let provisioning = state.provisioning(&prefer, &service::OUTCOMES)?;
+    let account = service::create(&state.db, &state.clock, body, &provisioning).await?;
+    state.jobs.wake();
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(account_view(&state, &account).await?),
+    )
+        .into_response())
 }
 
 /// The spec's `AccountIdList`.

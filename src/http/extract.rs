@@ -206,3 +206,24 @@ impl PathParams {
         self.0.get(name).map(String::as_str).unwrap_or_default()
     }
 }
+
+/// The raw `Prefer` header; what it means is decided by [`super::AppState::provisioning`]
+/// after the body is checked.
+pub struct PreferHeader(Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PreferHeader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.headers.get("prefer").map(|v| {
+            String::from_utf8_lossy(v.as_bytes()).into_owned()
+        })))
+    }
+}
+
+impl PreferHeader {
+    /// The header's value, if sent.
+    pub fn raw(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}

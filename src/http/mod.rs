@@ -20,7 +20,11 @@ use tower_http::trace::TraceLayer;
 
 use crate::auth::Auth;
 use crate::clock::Clock;
+use crate::domain::prefer::Prefer;
+use crate::jobs::Jobs;
+use crate::service::accounts::Provisioning;
 use crate::store::Db;
+use error::ApiError;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -28,6 +32,36 @@ pub struct AppState {
     pub db: Db,
     pub auth: Arc<Auth>,
     pub clock: Clock,
+    pub jobs: Jobs,
+    /// Emulator mode: `Prefer` headers and the `/_ccadmin` controls are honoured.
+    pub emulator: bool,
+    /// The simulated time an account feature change takes.
+    pub feature_delay_ms: i64,
+}
+
+impl AppState {
+    /// How the work a write starts is scheduled: the defaults, and in emulator mode the
+    /// request's `Prefer` header, whose outcome must be one of `outcomes`.
+    pub fn provisioning(
+        &self,
+        prefer: &extract::PreferHeader,
+        outcomes: &[&str],
+    ) -> Result<Provisioning, ApiError> {
+        let prefer = match (self.emulator, prefer.raw()) {
+            (true, Some(raw)) => {
+                let p = Prefer::parse(raw).map_err(|v| ApiError::validation(vec![v]))?;
+                p.check_outcome(outcomes)
+                    .map_err(|v| ApiError::validation(vec![v]))?;
+                p
+            }
+            _ => Prefer::default(),
+        };
+        Ok(Provisioning {
+            prefer,
+            delay_ms: self.feature_delay_ms,
+            max_attempts: self.jobs.settings().max_attempts,
+        })
+    }
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

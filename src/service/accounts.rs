@@ -1,10 +1,15 @@
-//! Creating and replacing accounts, with their statuses.
+//! Creating and replacing accounts. Each feature change and a rename become jobs of
+//! the asynchronous engine, committed with the account change.
+
+use std::collections::BTreeMap;
 
 use crate::clock::Clock;
 use crate::domain::account::{Account, AccountBody};
-use crate::domain::feature::{AccountStatus, Action, diff};
+use crate::domain::feature::{Action, Feature, FeatureAction, Status, diff};
+use crate::domain::prefer::Prefer;
 use crate::domain::{AccountId, Code, FeatureGrants, Violation};
-use crate::store::{self, Db, accounts::NAME_CONFLICT};
+use crate::jobs::account::{self as account_jobs, FeatureJob, RenameJob, Schedule};
+use crate::store::{self, Db, Tx, accounts::NAME_CONFLICT};
 
 use super::ServiceError;
 
@@ -15,12 +20,90 @@ pub struct Actor {
     pub features: FeatureGrants,
 }
 
+/// How the work a write starts is scheduled.
+#[derive(Debug, Clone, Default)]
+pub struct Provisioning {
+    /// The request's `Prefer` header (emulator mode only; default otherwise).
+    pub prefer: Prefer,
+    /// The simulated time a feature change takes, unless `prefer` says otherwise.
+    pub delay_ms: i64,
+    pub max_attempts: i32,
+}
+
+impl Provisioning {
+    fn schedule(&self, now: i64) -> Schedule {
+        Schedule {
+            run_at: now + self.prefer.delay_ms.unwrap_or(self.delay_ms),
+            max_attempts: self.max_attempts.max(1),
+        }
+    }
+}
+
+/// The terminal statuses a `Prefer: outcome=` may name for account work.
+pub const OUTCOMES: [&str; 2] = ["COMPLETED", "FAILED"];
+
 fn name_taken(name: &str) -> ServiceError {
     ServiceError::Conflict(format!("Account with AccountName:{name} already exists"))
 }
 
-/// Creates an account with a generated id; its status records the ADD of every feature.
-pub async fn create(db: &Db, clock: &Clock, body: AccountBody) -> Result<Account, ServiceError> {
+/// Starts an operation: its status row, and a job per feature change and rename.
+async fn start_operation(
+    tx: &mut Tx,
+    id: &AccountId,
+    action: Action,
+    changes: &BTreeMap<Feature, Action>,
+    rename: bool,
+    p: &Provisioning,
+    now: i64,
+) -> Result<(), ServiceError> {
+    let generation = store::accounts::begin_operation(tx, id, action, rename, now).await?;
+    for (feature, change) in changes {
+        let job = FeatureJob {
+            feature: *feature,
+            action: *change,
+            generation,
+            prefer: p.prefer.clone(),
+        };
+        account_jobs::start_feature(tx, id, job, p.schedule(now), now).await?;
+    }
+    if rename {
+        let job = RenameJob {
+            generation,
+            prefer: p.prefer.clone(),
+        };
+        account_jobs::start_rename(tx, id, job, p.schedule(now), now).await?;
+    }
+    Ok(())
+}
+
+/// Records a just-inserted account's creation: an ADD operation provisioning each of
+/// its features.
+pub async fn record_creation(
+    tx: &mut Tx,
+    account: &Account,
+    p: &Provisioning,
+    now: i64,
+) -> Result<(), ServiceError> {
+    let changes = diff(&BTreeMap::new(), account.body.feature_map());
+    start_operation(
+        tx,
+        &account.account_id,
+        Action::Add,
+        &changes,
+        false,
+        p,
+        now,
+    )
+    .await
+}
+
+/// Creates an account with a generated id.
+pub async fn create(
+    db: &Db,
+    clock: &Clock,
+    body: AccountBody,
+    p: &Provisioning,
+) -> Result<Account, ServiceError> {
     // Six letters give 308 million ids; a clash is rare, and retried with a new id.
     for _ in 0..8 {
         let now = clock.now_ms();
@@ -38,13 +121,38 @@ pub async fn create(db: &Db, clock: &Clock, body: AccountBody) -> Result<Account
             Err(e) if e.is_conflict_on("account_id") || e.is_conflict_on("pkey") => continue,
             Err(e) => return Err(e.into()),
         }
-        let changes = diff(&Default::default(), account.body.feature_map());
-        let status = AccountStatus::completed(account.account_id.as_str(), Action::Add, &changes);
-        store::accounts::put_status(&mut tx, &status, now).await?;
+        record_creation(&mut tx, &account, p, now).await?;
         tx.commit().await?;
         return Ok(account);
     }
     Err(anyhow::anyhow!("could not find a free account id").into())
+}
+
+/// The feature changes a replacement starts: what differs from the stored account,
+/// plus the re-attempt of every feature whose last change failed (the seed: "A client
+/// should re-attempt any failed features using the Update Account").
+fn changes_to_make(
+    current: &AccountBody,
+    new: &AccountBody,
+    statuses: &BTreeMap<Feature, (FeatureAction, i64)>,
+) -> BTreeMap<Feature, Action> {
+    let mut changes = diff(current.feature_map(), new.feature_map());
+    for (feature, (status, _)) in statuses {
+        if changes.contains_key(feature) || !status.is_failed() {
+            continue;
+        }
+        let wanted = new.feature_map().contains_key(feature);
+        match (status.status, wanted) {
+            (Status::Failed, true) => {
+                changes.insert(*feature, status.action);
+            }
+            (Status::DeleteFailed, false) => {
+                changes.insert(*feature, Action::Delete);
+            }
+            _ => {}
+        }
+    }
+    changes
 }
 
 /// Replaces the writable fields of account `id` (the spec's complete replacement).
@@ -54,6 +162,7 @@ pub async fn replace(
     id: &AccountId,
     body: AccountBody,
     actor: &Actor,
+    p: &Provisioning,
 ) -> Result<Account, ServiceError> {
     let now = clock.now_ms();
     let mut tx = db.write().await?;
@@ -65,7 +174,8 @@ pub async fn replace(
                 key: "AccountId",
                 id: id.to_string(),
             })?;
-    let changes = diff(current.body.feature_map(), body.feature_map());
+    let statuses = store::accounts::feature_statuses(&mut tx, id).await?;
+    let changes = changes_to_make(&current.body, &body, &statuses);
     check_actor(actor, &current.body, &body, &changes)?;
 
     match store::accounts::update(&mut tx, id, &body, now).await {
@@ -73,8 +183,8 @@ pub async fn replace(
         Err(e) if e.is_conflict_on(NAME_CONFLICT) => return Err(name_taken(&body.name)),
         Err(e) => return Err(e.into()),
     }
-    let status = AccountStatus::completed(id.as_str(), Action::Update, &changes);
-    store::accounts::put_status(&mut tx, &status, now).await?;
+    let rename = current.body.name != body.name;
+    start_operation(&mut tx, id, Action::Update, &changes, rename, p, now).await?;
     tx.commit().await?;
     Ok(Account { body, ..current })
 }
@@ -85,7 +195,7 @@ fn check_actor(
     actor: &Actor,
     current: &AccountBody,
     new: &AccountBody,
-    changes: &std::collections::BTreeMap<crate::domain::feature::Feature, Action>,
+    changes: &BTreeMap<Feature, Action>,
 ) -> Result<(), ServiceError> {
     if actor.administrator {
         return Ok(());
@@ -119,13 +229,21 @@ fn check_actor(
     }
 }
 
-/// The spec's `enabledFeatures`: the account's features, comma-separated, in the
-/// spec's order (each completes provisioning as part of the write).
-pub fn enabled_features(account: &Account) -> Option<String> {
+/// The spec's `enabledFeatures`: the account's features whose provisioning completed,
+/// comma-separated, in the spec's order.
+pub fn enabled_features(
+    account: &Account,
+    statuses: &BTreeMap<Feature, (FeatureAction, i64)>,
+) -> Option<String> {
     let names: Vec<_> = account
         .body
         .feature_map()
         .keys()
+        .filter(|f| {
+            statuses
+                .get(f)
+                .is_some_and(|(s, _)| s.status == Status::Completed)
+        })
         .map(|f| f.as_str())
         .collect();
     (!names.is_empty()).then(|| names.join(","))

@@ -5,7 +5,11 @@ use sqlx::FromRow;
 use super::{Result, StoreError, Tx, on_conn};
 use crate::domain::AccountId;
 use crate::domain::account::{Account, AccountBody};
-use crate::domain::feature::AccountStatus;
+use std::collections::BTreeMap;
+
+use crate::domain::feature::{
+    AccountStatus, Action, Feature, FeatureAction, Status, action_str, status_str,
+};
 use crate::domain::listing::{Filter, Match, OrderBy, Page};
 
 /// The conflict key of the platform-wide unique account name.
@@ -294,37 +298,185 @@ fn like_escape_exact(v: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Records the latest operation on an account.
-pub async fn put_status(tx: &mut Tx, status: &AccountStatus, now: i64) -> Result<()> {
-    let json = serde_json::to_string(status)?;
+/// Starts a new operation on an account (the account's statuses show the latest):
+/// returns its generation, which every job of the operation carries.
+pub async fn begin_operation(
+    tx: &mut Tx,
+    id: &AccountId,
+    action: Action,
+    rename: bool,
+    now: i64,
+) -> Result<i64> {
+    let rename_status = rename.then_some(status_str(Status::InProgress));
+    Ok(on_conn!(tx, |c| {
+        sqlx::query_scalar(
+            "insert into account_operation (account_id, action, generation, rename_status, updated_at)
+             values ($1, $2, 1, $3, $4)
+             on conflict (account_id) do update set action = excluded.action,
+                 generation = account_operation.generation + 1,
+                 rename_status = excluded.rename_status, updated_at = excluded.updated_at
+             returning generation",
+        )
+        .bind(id.as_str())
+        .bind(action_str(action))
+        .bind(rename_status)
+        .bind(now)
+        .fetch_one(&mut *c)
+        .await
+    })?)
+}
+
+/// Sets the status of one feature for operation `generation`.
+pub async fn set_feature_status(
+    tx: &mut Tx,
+    id: &AccountId,
+    feature: Feature,
+    status: &FeatureAction,
+    generation: i64,
+    now: i64,
+) -> Result<()> {
     on_conn!(tx, |c| {
         sqlx::query(
-            "insert into account_status (account_id, status, updated_at) values ($1, $2, $3)
-             on conflict (account_id) do update set status = excluded.status, updated_at = excluded.updated_at",
+            "insert into account_feature_status (account_id, feature, action, status, message, generation, updated_at)
+             values ($1, $2, $3, $4, $5, $6, $7)
+             on conflict (account_id, feature) do update set action = excluded.action, status = excluded.status,
+                 message = excluded.message, generation = excluded.generation, updated_at = excluded.updated_at",
         )
-        .bind(&status.account_id)
-        .bind(&json)
+        .bind(id.as_str())
+        .bind(feature.as_str())
+        .bind(action_str(status.action))
+        .bind(status_str(status.status))
+        .bind(&status.message)
+        .bind(generation)
         .bind(now)
         .execute(&mut *c)
-            .await
-            .map(|r| r.rows_affected())
+        .await
+        .map(|r| r.rows_affected())
     })?;
     Ok(())
 }
 
-/// The latest status of each account in `ids` that has one, in the order asked.
+/// Finishes a feature's provisioning, unless a later operation took the feature over:
+/// false when the row belongs to another generation (nothing is written then).
+pub async fn finish_feature(
+    tx: &mut Tx,
+    id: &AccountId,
+    feature: Feature,
+    status: &FeatureAction,
+    generation: i64,
+    now: i64,
+) -> Result<bool> {
+    let n = on_conn!(tx, |c| {
+        sqlx::query(
+            "update account_feature_status set status = $3, message = $4, updated_at = $6
+             where account_id = $1 and feature = $2 and generation = $5",
+        )
+        .bind(id.as_str())
+        .bind(feature.as_str())
+        .bind(status_str(status.status))
+        .bind(&status.message)
+        .bind(generation)
+        .bind(now)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    Ok(n == 1)
+}
+
+/// Finishes a rename, unless a later operation started; false then.
+pub async fn finish_rename(
+    tx: &mut Tx,
+    id: &AccountId,
+    status: Status,
+    generation: i64,
+    now: i64,
+) -> Result<bool> {
+    let n = on_conn!(tx, |c| {
+        sqlx::query(
+            "update account_operation set rename_status = $2, updated_at = $4
+             where account_id = $1 and generation = $3 and rename_status is not null",
+        )
+        .bind(id.as_str())
+        .bind(status_str(status))
+        .bind(generation)
+        .bind(now)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    Ok(n == 1)
+}
+
+#[derive(FromRow)]
+struct FeatureRow {
+    feature: String,
+    action: String,
+    status: String,
+    message: String,
+    generation: i64,
+}
+
+fn parse_enum<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
+    Ok(serde_json::from_value(serde_json::Value::String(
+        s.to_owned(),
+    ))?)
+}
+
+/// Every feature's latest status and the generation that set it.
+pub async fn feature_statuses(
+    tx: &mut Tx,
+    id: &AccountId,
+) -> Result<BTreeMap<Feature, (FeatureAction, i64)>> {
+    let rows: Vec<FeatureRow> = on_conn!(tx, |c| {
+        sqlx::query_as(
+            "select feature, action, status, message, generation from account_feature_status where account_id = $1",
+        )
+        .bind(id.as_str())
+        .fetch_all(&mut *c)
+        .await
+    })?;
+    rows.into_iter()
+        .map(|r| {
+            let feature =
+                Feature::parse(&r.feature).ok_or_else(|| StoreError::Corrupt(r.feature.clone()))?;
+            let action = FeatureAction {
+                action: parse_enum(&r.action)?,
+                status: parse_enum(&r.status)?,
+                message: r.message,
+            };
+            Ok((feature, (action, r.generation)))
+        })
+        .collect()
+}
+
+/// The status of each account in `ids` that has one, in the order asked: the latest
+/// operation and the features it touched.
 pub async fn statuses(tx: &mut Tx, ids: &[AccountId]) -> Result<Vec<AccountStatus>> {
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
-        let json: Option<String> = on_conn!(tx, |c| {
-            sqlx::query_scalar("select status from account_status where account_id = $1")
+        let op: Option<(String, i64, Option<String>)> = on_conn!(tx, |c| {
+            sqlx::query_as("select action, generation, rename_status from account_operation where account_id = $1")
                 .bind(id.as_str())
                 .fetch_optional(&mut *c)
                 .await
         })?;
-        if let Some(json) = json {
-            out.push(serde_json::from_str(&json)?);
-        }
+        let Some((action, generation, rename)) = op else {
+            continue;
+        };
+        let features = feature_statuses(tx, id)
+            .await?
+            .into_iter()
+            .filter(|(_, (_, g))| *g == generation)
+            .map(|(f, (a, _))| (f, a))
+            .collect();
+        let rename = rename.as_deref().map(parse_enum).transpose()?;
+        out.push(AccountStatus::of_parts(
+            id.as_str(),
+            parse_enum(&action)?,
+            rename,
+            features,
+        ));
     }
     Ok(out)
 }

@@ -15,6 +15,7 @@ use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool,
 
 pub mod accounts;
 pub mod credentials;
+pub mod jobs;
 
 /// Runs `$body` with `$c` bound to the transaction's connection, whichever backend it
 /// is. The body is compiled once per backend, so the same query code serves both.
@@ -234,6 +235,14 @@ pub enum Conn<'a> {
 }
 
 impl Tx {
+    /// The backend this transaction runs on, for the few statements that differ.
+    pub fn backend(&self) -> Backend {
+        match self.0 {
+            TxInner::SqliteRead(_) | TxInner::SqliteWrite(_) => Backend::Sqlite,
+            TxInner::PgRead(_) | TxInner::PgWrite(_) => Backend::Postgres,
+        }
+    }
+
     /// The underlying connection.
     pub fn conn(&mut self) -> Conn<'_> {
         match &mut self.0 {

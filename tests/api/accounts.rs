@@ -64,25 +64,37 @@ backend_tests! {
         expected.as_object_mut().unwrap().remove("profiles");
         assert_contains(&body, &expected);
         assert_eq!(body["profiles"][0]["profileId"], "AQXSWF");
-        assert_eq!(body["enabledFeatures"], "voice");
+        assert!(body.get("enabledFeatures").is_none(), "voice is still being provisioned: {body}");
 
-        let (status, got) = status_json(app.get(AQWSDE, &admin).await).await;
-        assert_eq!(status, 200);
-        assert_eq!(got["features"], seed_put_body()["features"]);
-
+        // The seed's first status: update in progress.
         let (status, statuses) = status_json(app.post(&format!("{ACCOUNTS}:listStatuses"), &admin, &json!({"accountIds": ["AQWSDE"]})).await).await;
         assert_eq!(status, 200);
         assert_eq!(statuses, json!([{
+            "action": "UPDATE", "status": "IN_PROGRESS", "message": "Operation is in progress",
+            "accountId": "AQWSDE",
+            "features": {"voice": {"action": "ADD", "status": "IN_PROGRESS", "message": "Operation is in progress"}}
+        }]));
+        // Not before the simulated delay (200 ms on the server's clock) has passed.
+        assert_eq!(app.run_due_jobs().await, 0);
+
+        app.finish_jobs().await;
+        // The seed's second status: update completed.
+        assert_eq!(app.account_status("AQWSDE", &admin).await, json!({
             "action": "UPDATE", "status": "COMPLETED", "message": "Completed successfully",
             "accountId": "AQWSDE",
             "features": {"voice": {"action": "ADD", "status": "COMPLETED", "message": "Feature added successfully"}}
-        }]));
+        }));
+        let (status, got) = status_json(app.get(AQWSDE, &admin).await).await;
+        assert_eq!(status, 200);
+        assert_eq!(got["features"], seed_put_body()["features"]);
+        assert_eq!(got["enabledFeatures"], "voice");
     }
 
     async fn put_replaces_the_whole_account_and_ignores_read_only_fields(b: Backend) {
         let app = spawn_app(&b).await;
         let admin = app.admin().await;
         assert_eq!(app.put(AQWSDE, &admin, &seed_put_body()).await.status(), 202);
+        app.finish_jobs().await;
         let replacement = json!({"name": "SyncG Renamed", "domains": [{"domainName": "syncg.example.org"}],
             "accountSize": 20, "accountId": "XXXXXX", "isDefault": true, "enabled": false,
             "createdAt": "1999-01-01T00:00:00Z", "url": "/elsewhere"});
@@ -98,8 +110,12 @@ backend_tests! {
         }
         assert_ne!(got["createdAt"], "1999-01-01T00:00:00Z");
 
-        let (_, statuses) = status_json(app.post(&format!("{ACCOUNTS}:listStatuses"), &admin, &json!({"accountIds": ["AQWSDE"]})).await).await;
-        assert_eq!(statuses[0]["features"]["voice"], json!({"action": "DELETE", "status": "DELETED", "message": "Feature deleted successfully"}));
+        let status = app.account_status("AQWSDE", &admin).await;
+        assert_eq!(status["features"]["voice"], json!({"action": "DELETE", "status": "DELETE_IN_PROGRESS", "message": "Operation is in progress"}));
+        app.finish_jobs().await;
+        let status = app.account_status("AQWSDE", &admin).await;
+        assert_eq!(status["features"]["voice"], json!({"action": "DELETE", "status": "DELETED", "message": "Feature deleted successfully"}));
+        assert_eq!(status["status"], "COMPLETED");
     }
 
     async fn a_taken_name_is_409_ignoring_case(b: Backend) {

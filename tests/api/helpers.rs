@@ -162,6 +162,10 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub db: TestDb,
     pub args: ServeArgs,
+    /// The server's job engine: tests run jobs by hand (no background workers).
+    pub jobs: ccadmin::jobs::Jobs,
+    /// The server's clock, which tests advance past simulated delays.
+    pub clock: ccadmin::clock::Clock,
     server: Server,
 }
 
@@ -204,6 +208,7 @@ pub async fn spawn_app_with(backend: &Backend, adjust: impl FnOnce(&mut ServeArg
         storage: db.storage(),
         listen: "127.0.0.1:0".parse().expect("a valid address"),
         demo: true,
+        workers: 0,
         ..ServeArgs::default()
     };
     adjust(&mut args);
@@ -213,6 +218,7 @@ pub async fn spawn_app_with(backend: &Backend, adjust: impl FnOnce(&mut ServeArg
 async fn start(db: TestDb, args: ServeArgs) -> TestApp {
     let app = ccadmin::App::build(&args).await.expect("the server builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let (jobs, clock) = (app.jobs(), app.clock());
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
@@ -222,6 +228,8 @@ async fn start(db: TestDb, args: ServeArgs) -> TestApp {
         http: reqwest::Client::new(),
         db,
         args,
+        jobs,
+        clock,
         server: Server {
             stop: Some(stop),
             task: Some(server),
@@ -236,6 +244,30 @@ impl TestApp {
         let mut args = self.args;
         args.listen = "127.0.0.1:0".parse().expect("a valid address");
         start(self.db, args).await
+    }
+
+    /// Runs the jobs that are due now, without moving the clock.
+    pub async fn run_due_jobs(&self) -> usize {
+        self.jobs.run_until_idle().await.expect("jobs run")
+    }
+
+    /// Moves the clock to each next simulated delay or retry until no job is left.
+    pub async fn finish_jobs(&self) -> usize {
+        self.jobs.run_until_settled().await.expect("jobs run")
+    }
+
+    /// POSTs `:listStatuses` for one account as `creds`; the body.
+    pub async fn account_status(&self, account: &str, creds: &Creds) -> Value {
+        let res = self
+            .post(
+                "/api/admin/account/v1/accounts:listStatuses",
+                creds,
+                &serde_json::json!({"accountIds": [account]}),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        let body: Value = res.json().await.expect("a JSON body");
+        body[0].clone()
     }
 
     /// The full URL of `path`.

@@ -1,0 +1,40 @@
+//! The durable asynchronous engine: jobs written with the resource change that needs
+//! them, claimed by workers under a lease, decided by a provisioner, and finished
+//! under a fence so that each job makes exactly one terminal transition.
+
+pub mod account;
+pub mod runner;
+pub mod simulator;
+
+pub use runner::{JobSettings, Jobs};
+pub use simulator::{Decision, Simulator};
+
+use crate::store::{StoreError, Tx, jobs::Job};
+
+/// How one run of a job ended, as the provisioner decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The work is done.
+    Succeeded,
+    /// The work failed for good; the message says why.
+    Failed(String),
+}
+
+/// Applies a job's terminal outcome to its resource, in the transaction that finishes
+/// the job. Unknown kinds (a newer version's jobs seen by an older binary) fail.
+pub async fn apply(
+    tx: &mut Tx,
+    job: &Job,
+    outcome: &Outcome,
+    cause: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    match job.kind.as_str() {
+        account::FEATURE => account::apply_feature(tx, job, outcome, cause, now).await,
+        account::RENAME => account::apply_rename(tx, job, outcome, cause, now).await,
+        other => {
+            tracing::error!(kind = other, job = %job.id, "a job of unknown kind was failed");
+            Ok(())
+        }
+    }
+}

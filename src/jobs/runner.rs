@@ -1,0 +1,219 @@
+//! Workers: claim a due job, let the provisioner decide, finish it under the fence.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+
+use super::simulator::{Decision, Simulator};
+use super::{Outcome, account, apply};
+use crate::clock::{Clock, real_now_ms};
+use crate::store::jobs::{Finish, Job};
+use crate::store::{self, Db, StoreError};
+
+/// How jobs run.
+#[derive(Debug, Clone, Copy)]
+pub struct JobSettings {
+    /// How long a claim lasts before another worker may take the job (real time).
+    pub lease: Duration,
+    /// Attempts before a transiently failing job fails for good.
+    pub max_attempts: i32,
+    /// The first retry's delay; each next one doubles, up to `max_backoff`.
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+    /// How often an idle worker looks for due jobs (enqueues here wake it at once).
+    pub poll: Duration,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self {
+            lease: Duration::from_secs(10),
+            max_attempts: 5,
+            base_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(30),
+            poll: Duration::from_millis(100),
+        }
+    }
+}
+
+struct Inner {
+    db: Db,
+    clock: Clock,
+    settings: JobSettings,
+    simulator: Simulator,
+    wake: Notify,
+}
+
+/// The job engine of one server: shared by handlers (to wake workers) and workers.
+#[derive(Clone)]
+pub struct Jobs(Arc<Inner>);
+
+impl Jobs {
+    /// An engine on `db`.
+    pub fn new(db: Db, clock: Clock, settings: JobSettings, simulator: Simulator) -> Self {
+        Self(Arc::new(Inner {
+            db,
+            clock,
+            settings,
+            simulator,
+            wake: Notify::new(),
+        }))
+    }
+
+    /// The engine's settings.
+    pub fn settings(&self) -> JobSettings {
+        self.0.settings
+    }
+
+    /// Tells idle workers that a job was committed.
+    pub fn wake(&self) {
+        self.0.wake.notify_waiters();
+    }
+
+    /// Starts `n` workers that stop claiming once `stop` turns true; a job in hand is
+    /// finished first.
+    pub fn spawn_workers(&self, n: usize, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+        (0..n)
+            .map(|i| {
+                let jobs = self.clone();
+                let mut stop = stop.clone();
+                tokio::spawn(async move {
+                    tracing::debug!(worker = i, "job worker started");
+                    while !*stop.borrow() {
+                        match jobs.run_one().await {
+                            Ok(true) => continue,
+                            Ok(false) => {}
+                            Err(e) => tracing::warn!(error = %e, "job worker failed; retrying"),
+                        }
+                        let notified = jobs.0.wake.notified();
+                        tokio::select! {
+                            _ = notified => {}
+                            _ = tokio::time::sleep(jobs.0.settings.poll) => {}
+                            _ = stop.changed() => {}
+                        }
+                    }
+                })
+            })
+            .collect()
+    }
+
+    /// Claims and runs one due job; false when none was due.
+    pub async fn run_one(&self) -> Result<bool, StoreError> {
+        let inner = &self.0;
+        let real = real_now_ms();
+        let mut tx = inner.db.write().await?;
+        let job = store::jobs::claim(
+            &mut tx,
+            inner.clock.now_ms(),
+            real,
+            real + inner.settings.lease.as_millis() as i64,
+        )
+        .await?;
+        tx.commit().await?;
+        let Some(job) = job else { return Ok(false) };
+        self.process(job).await?;
+        Ok(true)
+    }
+
+    /// Runs every due job, including those that become due through retries that are
+    /// already due, until none is left; returns how many runs there were. For tests and
+    /// the emulator's clock controls.
+    pub async fn run_until_idle(&self) -> Result<usize, StoreError> {
+        let mut n = 0;
+        while self.run_one().await? {
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Runs every job to its end, moving the clock forward to each next due job (its
+    /// simulated delay or retry backoff), never further; returns how many runs there
+    /// were. What the emulator's "advance" does, and what tests use instead of sleeping.
+    pub async fn run_until_settled(&self) -> Result<usize, StoreError> {
+        let mut n = 0;
+        // Bounded: each round either runs a job or moves the clock to one.
+        for _ in 0..100_000 {
+            n += self.run_until_idle().await?;
+            let mut tx = self.0.db.read().await?;
+            let next = store::jobs::next_due(&mut tx).await?;
+            drop(tx);
+            match next {
+                Some(at) => {
+                    let now = self.0.clock.now_ms();
+                    if at > now {
+                        self.0.clock.advance(at - now);
+                    }
+                }
+                None => break,
+            }
+        }
+        Ok(n)
+    }
+
+    async fn process(&self, job: Job) -> Result<(), StoreError> {
+        let inner = &self.0;
+        let prefer = account::prefer_of(&job);
+        let cause = if prefer == Default::default() {
+            "worker"
+        } else {
+            "prefer"
+        };
+        let decision = if job.attempts > job.max_attempts {
+            // Claimed again after crashes more often than it may be tried.
+            Decision::Fail(format!("gave up after {} attempts", job.max_attempts))
+        } else {
+            inner.simulator.decide(&job, &prefer)
+        };
+        let now = inner.clock.now_ms();
+        let mut tx = inner.db.write().await?;
+        let kept = match decision {
+            Decision::Succeed => {
+                let ok = store::jobs::finish(&mut tx, &job, Finish::Succeeded, None, now).await?;
+                if ok {
+                    apply(&mut tx, &job, &Outcome::Succeeded, cause, now).await?;
+                }
+                ok
+            }
+            Decision::Retry(why) if job.attempts < job.max_attempts => {
+                let run_at = now + self.backoff(job.attempts).as_millis() as i64;
+                store::jobs::reschedule(&mut tx, &job, run_at, &why, now).await?
+            }
+            Decision::Retry(why) | Decision::Fail(why) => {
+                let why = if job.attempts >= job.max_attempts && job.max_attempts > 1 {
+                    format!(
+                        "{why}; gave up after {} attempts",
+                        job.attempts.min(job.max_attempts)
+                    )
+                } else {
+                    why
+                };
+                let ok =
+                    store::jobs::finish(&mut tx, &job, Finish::Failed, Some(&why), now).await?;
+                if ok {
+                    apply(&mut tx, &job, &Outcome::Failed(why), cause, now).await?;
+                }
+                ok
+            }
+        };
+        if kept {
+            tx.commit().await?;
+        } else {
+            // The claim was lost (lease expired, or the job was cancelled): write nothing.
+            tracing::info!(job = %job.id, "job claim lost; result discarded");
+        }
+        Ok(())
+    }
+
+    /// Exponential backoff with jitter: base * 2^(attempt-1), capped, ±25%.
+    fn backoff(&self, attempt: i32) -> Duration {
+        let s = &self.0.settings;
+        let exp = s
+            .base_backoff
+            .saturating_mul(1u32 << attempt.clamp(1, 20).saturating_sub(1));
+        let capped = exp.min(s.max_backoff);
+        capped.mul_f64(rand::thread_rng().gen_range(0.75..=1.25))
+    }
+}

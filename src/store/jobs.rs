@@ -1,0 +1,258 @@
+//! The job queue and the transition journal.
+
+use serde_json::Value;
+use sqlx::FromRow;
+
+use super::{Backend, Result, StoreError, Tx, on_conn};
+use crate::domain::AccountId;
+
+/// A job to enqueue, in the same transaction as the change that needs it.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub kind: String,
+    pub account_id: AccountId,
+    pub resource_id: String,
+    pub payload: Value,
+    /// When it becomes due, on the server's clock.
+    pub run_at: i64,
+    pub max_attempts: i32,
+}
+
+/// A claimed job.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: String,
+    pub kind: String,
+    pub account_id: AccountId,
+    pub resource_id: String,
+    pub payload: Value,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    /// The fencing token of this claim.
+    pub lease_token: String,
+}
+
+#[derive(FromRow)]
+struct JobRow {
+    id: String,
+    kind: String,
+    account_id: String,
+    resource_id: String,
+    payload: String,
+    attempts: i32,
+    max_attempts: i32,
+    lease_token: Option<String>,
+}
+
+impl TryFrom<JobRow> for Job {
+    type Error = StoreError;
+
+    fn try_from(r: JobRow) -> Result<Self> {
+        Ok(Job {
+            id: r.id,
+            kind: r.kind,
+            account_id: AccountId::try_from(r.account_id)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            resource_id: r.resource_id,
+            payload: serde_json::from_str(&r.payload)?,
+            attempts: r.attempts,
+            max_attempts: r.max_attempts,
+            lease_token: r.lease_token.unwrap_or_default(),
+        })
+    }
+}
+
+/// Writes a pending job; returns its id.
+pub async fn enqueue(tx: &mut Tx, job: &NewJob, now: i64) -> Result<String> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let payload = serde_json::to_string(&job.payload)?;
+    on_conn!(tx, |c| {
+        sqlx::query(
+            "insert into job (id, kind, account_id, resource_id, payload, state, attempts, max_attempts, run_at, created_at, updated_at)
+             values ($1, $2, $3, $4, $5, 'pending', 0, $6, $7, $8, $8)",
+        )
+        .bind(&id)
+        .bind(&job.kind)
+        .bind(job.account_id.as_str())
+        .bind(&job.resource_id)
+        .bind(&payload)
+        .bind(job.max_attempts)
+        .bind(job.run_at)
+        .bind(now)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    Ok(id)
+}
+
+/// Cancels every unfinished job on a resource (it was superseded or deleted). A
+/// worker still running one of them loses its fence and cannot finish it.
+pub async fn cancel_for(
+    tx: &mut Tx,
+    account: &AccountId,
+    resource_id: &str,
+    now: i64,
+) -> Result<u64> {
+    Ok(on_conn!(tx, |c| {
+        sqlx::query(
+            "update job set state = 'cancelled', lease_token = null, lease_until = null, updated_at = $3
+             where account_id = $1 and resource_id = $2 and state in ('pending', 'running')",
+        )
+        .bind(account.as_str())
+        .bind(resource_id)
+        .bind(now)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected())
+    })?)
+}
+
+// The claim differs by backend: PostgreSQL lets concurrent claimers skip rows another
+// transaction holds; SQLite has one writer, so the plain statement is already atomic.
+const CLAIM_PREFIX: &str = "update job set state = 'running', attempts = attempts + 1,
+        lease_until = $3, lease_token = $4, updated_at = $1
+    where id = (select id from job
+        where (state = 'pending' and run_at <= $1) or (state = 'running' and lease_until < $2)
+        order by run_at, created_at limit 1";
+const CLAIM_SUFFIX: &str =
+    ") returning id, kind, account_id, resource_id, payload, attempts, max_attempts, lease_token";
+
+/// Claims the most overdue job that is due at `now` (server clock), or whose previous
+/// claim expired before `real_now`; the claim lasts until `lease_until` (real time).
+pub async fn claim(tx: &mut Tx, now: i64, real_now: i64, lease_until: i64) -> Result<Option<Job>> {
+    let lock = match tx.backend() {
+        Backend::Postgres => " for update skip locked",
+        Backend::Sqlite => "",
+    };
+    let sql = format!("{CLAIM_PREFIX}{lock}{CLAIM_SUFFIX}");
+    let token = uuid::Uuid::new_v4().to_string();
+    let row: Option<JobRow> = on_conn!(tx, |c| {
+        sqlx::query_as(&sql)
+            .bind(now)
+            .bind(real_now)
+            .bind(lease_until)
+            .bind(&token)
+            .fetch_optional(&mut *c)
+            .await
+    })?;
+    row.map(Job::try_from).transpose()
+}
+
+/// How a claimed job ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finish {
+    Succeeded,
+    Failed,
+}
+
+/// Ends a job, if `token` still holds its claim: false means the claim was lost (the
+/// lease expired and another worker took it, or the job was cancelled), and the
+/// caller must roll back whatever it was about to write.
+pub async fn finish(
+    tx: &mut Tx,
+    job: &Job,
+    how: Finish,
+    error: Option<&str>,
+    now: i64,
+) -> Result<bool> {
+    let state = match how {
+        Finish::Succeeded => "succeeded",
+        Finish::Failed => "failed",
+    };
+    let n = on_conn!(tx, |c| {
+        sqlx::query(
+            "update job set state = $3, last_error = $4, lease_until = null, updated_at = $5
+             where id = $1 and lease_token = $2 and state = 'running'",
+        )
+        .bind(&job.id)
+        .bind(&job.lease_token)
+        .bind(state)
+        .bind(error)
+        .bind(now)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    Ok(n == 1)
+}
+
+/// Puts a job back to pending until `run_at` after a transient failure, if `token`
+/// still holds its claim.
+pub async fn reschedule(
+    tx: &mut Tx,
+    job: &Job,
+    run_at: i64,
+    error: &str,
+    now: i64,
+) -> Result<bool> {
+    let n = on_conn!(tx, |c| {
+        sqlx::query(
+            "update job set state = 'pending', run_at = $3, last_error = $4, lease_until = null, lease_token = null,
+                 updated_at = $5
+             where id = $1 and lease_token = $2 and state = 'running'",
+        )
+        .bind(&job.id)
+        .bind(&job.lease_token)
+        .bind(run_at)
+        .bind(error)
+        .bind(now)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    Ok(n == 1)
+}
+
+/// Jobs not yet finished: pending or running.
+pub async fn unfinished(tx: &mut Tx) -> Result<i64> {
+    Ok(on_conn!(tx, |c| {
+        sqlx::query_scalar("select count(*) from job where state in ('pending', 'running')")
+            .fetch_one(&mut *c)
+            .await
+    })?)
+}
+
+/// The earliest `run_at` of a pending job, if any.
+pub async fn next_due(tx: &mut Tx) -> Result<Option<i64>> {
+    Ok(on_conn!(tx, |c| {
+        sqlx::query_scalar("select min(run_at) from job where state = 'pending'")
+            .fetch_one(&mut *c)
+            .await
+    })?)
+}
+
+/// One status transition of a resource.
+#[derive(Debug, Clone)]
+pub struct Transition<'a> {
+    pub at: i64,
+    pub account_id: &'a str,
+    pub resource_kind: &'a str,
+    pub resource_id: &'a str,
+    pub from: Option<&'a str>,
+    pub to: &'a str,
+    pub message: Option<&'a str>,
+    pub cause: &'a str,
+}
+
+/// Journals a transition, in the transaction that makes it.
+pub async fn record_transition(tx: &mut Tx, t: &Transition<'_>) -> Result<()> {
+    on_conn!(tx, |c| {
+        sqlx::query(
+            "insert into transition (at, account_id, resource_kind, resource_id, from_status, to_status, message, cause)
+             values ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(t.at)
+        .bind(t.account_id)
+        .bind(t.resource_kind)
+        .bind(t.resource_id)
+        .bind(t.from)
+        .bind(t.to)
+        .bind(t.message)
+        .bind(t.cause)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
