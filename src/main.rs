@@ -116,7 +116,7 @@ async fn account(cmd: AccountCommand) -> anyhow::Result<()> {
             };
             let account =
                 service::accounts::create(&db, &Clock::default(), body, &provisioning).await?;
-            let out = account.to_out(None);
+            let out = account.to_out(&account.body, None);
             println!("{}", serde_json::to_string_pretty(&out)?);
             db.close().await;
             Ok(())

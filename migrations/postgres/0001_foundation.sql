@@ -5,8 +5,9 @@
 create table account (
     account_id  text primary key,
     name        text not null,
-    -- lower-cased name: names are unique across the platform, ignoring case
-    name_key    text not null,
+    -- lower-cased name: names are unique across the platform, ignoring case; compared
+    -- bytewise, as SQLite does, so both backends list accounts in the same order
+    name_key    text collate "C" not null,
     is_default  boolean not null default false,
     enabled     boolean not null default true,
     -- the writable fields of the Account as JSON; columns above are what SQL filters on

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::feature::{Feature, Features};
 use super::ids::AccountId;
+use super::role::FeatureGrants;
 use super::violation::{Code, Violation, Violations, check_len, check_max_items};
 
 /// The spec's pattern for account names.
@@ -228,6 +229,40 @@ impl AccountBody {
         self.name.to_lowercase()
     }
 
+    /// The account as a caller granted only `grants` sees it: the seed says an
+    /// Account Administrator has no access to features it was not granted.
+    pub fn visible_to(&self, grants: &FeatureGrants) -> AccountBody {
+        let mut out = self.clone();
+        out.features = self.features.as_ref().map(|f| {
+            Features::from_map(
+                f.as_map()
+                    .iter()
+                    .filter(|(k, _)| grants.allows(k.as_str()))
+                    .map(|(k, v)| (*k, v.clone()))
+                    .collect(),
+            )
+        });
+        out
+    }
+
+    /// A replacement by a caller granted only `grants` leaves the features it cannot
+    /// see as they are in `current` when it omits them (it never saw them).
+    pub fn keeping_hidden_features(
+        mut self,
+        current: &AccountBody,
+        grants: &FeatureGrants,
+    ) -> AccountBody {
+        let mut map = self.feature_map().clone();
+        for (k, v) in current.feature_map() {
+            if !grants.allows(k.as_str()) {
+                map.entry(*k).or_insert_with(|| v.clone());
+            }
+        }
+        self.features =
+            (!map.is_empty() || self.features.is_some()).then(|| Features::from_map(map));
+        self
+    }
+
     /// The features, empty when none were given.
     pub fn feature_map(&self) -> &BTreeMap<Feature, Value> {
         static EMPTY: BTreeMap<Feature, Value> = BTreeMap::new();
@@ -270,13 +305,18 @@ impl Account {
         format!("/api/admin/account/v1/accounts/{}", self.account_id)
     }
 
-    /// The representation the API answers with. `enabled_features` lists the features
-    /// whose provisioning completed, comma-separated, as the spec's `enabledFeatures`.
-    pub fn to_out(&self, enabled_features: Option<String>) -> AccountOut<'_> {
+    /// The representation the API answers with, showing `body` (the account's own, or
+    /// the part a caller may see). `enabled_features` lists the features whose
+    /// provisioning completed, comma-separated, as the spec's `enabledFeatures`.
+    pub fn to_out<'a>(
+        &'a self,
+        body: &'a AccountBody,
+        enabled_features: Option<String>,
+    ) -> AccountOut<'a> {
         AccountOut {
             url: self.url(),
             account_id: self.account_id.as_str(),
-            body: &self.body,
+            body,
             is_default: self.is_default,
             enabled: self.enabled,
             enabled_features,
@@ -581,8 +621,19 @@ fn validate_addresses(v: &mut Violations, addresses: Vec<AddressIn>) -> Vec<Addr
             is_default: a.is_default.unwrap_or(false),
         });
     }
-    if !out.is_empty() && !out.iter().any(|a| a.is_default) {
-        out[0].is_default = true;
+    // As for domains: the first is the default unless one is marked; two cannot be.
+    match out.iter().filter(|a| a.is_default).count() {
+        0 => {
+            if let Some(first) = out.first_mut() {
+                first.is_default = true;
+            }
+        }
+        1 => {}
+        _ => v.push(Violation::new(
+            "addresses",
+            Code::InvalidValue,
+            "only one address can be the default",
+        )),
     }
     out
 }

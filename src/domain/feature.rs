@@ -185,6 +185,11 @@ impl Features {
     pub fn as_map(&self) -> &BTreeMap<Feature, Value> {
         &self.0
     }
+
+    /// Features from a map of already validated values.
+    pub fn from_map(map: BTreeMap<Feature, Value>) -> Self {
+        Self(map)
+    }
 }
 
 fn typed<T: serde::de::DeserializeOwned + Serialize>(

@@ -29,7 +29,7 @@ fn invalid(message: String) -> Violation {
     Violation::new("Prefer", Code::InvalidValue, message)
 }
 
-/// Parses a duration: `250ms`, `5s`, `2m`, or a bare number of seconds.
+/// Parses a duration: `250ms`, `5s`, `2m`, `1h`, or a bare number of seconds.
 pub fn parse_duration_ms(s: &str) -> Option<i64> {
     let s = s.trim();
     let (num, factor) = if let Some(n) = s.strip_suffix("ms") {
@@ -38,6 +38,8 @@ pub fn parse_duration_ms(s: &str) -> Option<i64> {
         (n, 1_000)
     } else if let Some(n) = s.strip_suffix('m') {
         (n, 60_000)
+    } else if let Some(n) = s.strip_suffix('h') {
+        (n, 3_600_000)
     } else {
         (s, 1_000)
     };
@@ -75,7 +77,7 @@ impl Prefer {
                     Some(ms) if ms <= MAX_DELAY_MS => out.delay_ms = Some(ms),
                     _ => {
                         return Err(invalid(format!(
-                            "delay must be like 250ms, 5s or 2m (at most 24h), not '{value}'"
+                            "delay must be like 250ms, 5s, 2m or 1h (at most 24h), not '{value}'"
                         )));
                     }
                 },
@@ -129,6 +131,7 @@ mod tests {
     fn durations_take_units() {
         assert_eq!(parse_duration_ms("250ms"), Some(250));
         assert_eq!(parse_duration_ms("2m"), Some(120_000));
+        assert_eq!(parse_duration_ms("1h"), Some(3_600_000));
         assert_eq!(parse_duration_ms("3"), Some(3_000));
         assert_eq!(parse_duration_ms("-1s"), None);
     }

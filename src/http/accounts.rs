@@ -15,7 +15,7 @@ use super::error::{ApiError, Result};
 use super::extract::{Body, PathParams, PreferHeader, QueryParams};
 use super::listing::{self, Links, Pagination};
 use crate::domain::account::{Account, AccountBody, AccountIn};
-use crate::domain::listing::{PageRules, parse_filter, parse_order_by};
+use crate::domain::listing::{Match, PageRules, parse_filter, parse_order_by};
 use crate::domain::{AccountId, Code, Violation};
 use crate::service::accounts::{self as service, Actor, enabled_features};
 use crate::store;
@@ -40,16 +40,21 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-/// An account as the API shows it; `enabledFeatures` needs the features' statuses.
-async fn account_json(tx: &mut store::Tx, account: &Account) -> Result<Value> {
+/// An account as `caller` may see it; `enabledFeatures` needs the features' statuses.
+async fn account_json(tx: &mut store::Tx, account: &Account, caller: &Caller) -> Result<Value> {
     let statuses = store::accounts::feature_statuses(tx, &account.account_id).await?;
-    serde_json::to_value(account.to_out(enabled_features(account, &statuses)))
-        .map_err(ApiError::internal)
+    let body = if caller.is_administrator() {
+        account.body.clone()
+    } else {
+        account.body.visible_to(&caller.client.features)
+    };
+    let out = account.to_out(&body, enabled_features(&body, &statuses));
+    serde_json::to_value(out).map_err(ApiError::internal)
 }
 
-async fn account_view(state: &AppState, account: &Account) -> Result<Value> {
+async fn account_view(state: &AppState, account: &Account, caller: &Caller) -> Result<Value> {
     let mut tx = state.db.read().await?;
-    account_json(&mut tx, account).await
+    account_json(&mut tx, account, caller).await
 }
 
 /// The accounts list's rules: the spec's default 5, minimum 5 and maximum 50.
@@ -93,12 +98,13 @@ fn account_query(query: &QueryParams) -> Result<AccountQuery> {
         .and_then(|f| match f {
             Some(f)
                 if f.field == AccountFilterField::IsDefault
-                    && !["true", "false"].contains(&f.matcher.value()) =>
+                    && (!["true", "false"].contains(&f.matcher.value())
+                        || !matches!(f.matcher, Match::Equals(_) | Match::Exact(_))) =>
             {
                 Err(Violation::new(
                     "filter",
                     Code::InvalidValue,
-                    "isDefault must be true or false",
+                    "isDefault takes true or false, without wildcards",
                 ))
             }
             other => Ok(other),
@@ -130,7 +136,7 @@ async fn list_accounts(
     let (accounts, total) = store::accounts::list(&mut tx, &q).await?;
     let mut views = Vec::with_capacity(accounts.len());
     for a in &accounts {
-        views.push(account_json(&mut tx, a).await?);
+        views.push(account_json(&mut tx, a, &caller).await?);
     }
     let (pagination, links) = listing::paginate(&format!("{BASE}/accounts"), &query, q.page, total);
     Ok(Json(AccountPage {
@@ -158,7 +164,7 @@ async fn get_account(
     let id = params.account_id()?;
     caller.require_account(&id)?;
     let account = load(&state, &id).await?;
-    Ok(Json(account_view(&state, &account).await?))
+    Ok(Json(account_view(&state, &account, &caller).await?))
 }
 
 /// AXP `updateAccount`: a complete replacement, answered 202 with the account.
@@ -185,7 +191,7 @@ async fn update_account(
     state.jobs.wake();
     Ok((
         StatusCode::ACCEPTED,
-        Json(account_view(&state, &account).await?),
+        Json(account_view(&state, &account, &caller).await?),
     )
         .into_response())
 }
@@ -205,7 +211,7 @@ async fn create_account(
     state.jobs.wake();
     Ok((
         StatusCode::ACCEPTED,
-        Json(account_view(&state, &account).await?),
+        Json(account_view(&state, &account, &caller).await?),
     )
         .into_response())
 }

@@ -131,8 +131,8 @@ fn json_violation(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError 
     ApiError::validation(vec![Violation::new(field, Code::InvalidType, message)])
 }
 
-/// The query string's parameters. Never rejects: each endpoint validates the ones it
-/// takes, and a malformed query string reads as no parameters plus a violation.
+/// The query string's parameters. Each endpoint validates the ones it takes; a query
+/// string that is not valid `application/x-www-form-urlencoded` is a 400.
 pub struct QueryParams {
     pairs: Vec<(String, String)>,
     raw: String,

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod clients;
+pub mod emulator;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -70,11 +71,17 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// `x-request-id` on every response (the caller's, else a new UUID) that every log
 /// line of the request carries.
 pub fn router(state: AppState) -> Router {
+    let emulator = if state.emulator {
+        emulator::router()
+    } else {
+        Router::new()
+    };
     Router::new()
         .merge(health::router())
         .merge(auth::router())
         .merge(accounts::router())
         .merge(clients::router())
+        .merge(emulator)
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::wrong_method)
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))

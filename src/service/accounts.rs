@@ -174,6 +174,11 @@ pub async fn replace(
                 key: "AccountId",
                 id: id.to_string(),
             })?;
+    let body = if actor.administrator {
+        body
+    } else {
+        body.keeping_hidden_features(&current.body, &actor.features)
+    };
     let statuses = store::accounts::feature_statuses(&mut tx, id).await?;
     let changes = changes_to_make(&current.body, &body, &statuses);
     check_actor(actor, &current.body, &body, &changes)?;
@@ -229,14 +234,13 @@ fn check_actor(
     }
 }
 
-/// The spec's `enabledFeatures`: the account's features whose provisioning completed,
+/// The spec's `enabledFeatures`: the features of `body` whose provisioning completed,
 /// comma-separated, in the spec's order.
 pub fn enabled_features(
-    account: &Account,
+    body: &AccountBody,
     statuses: &BTreeMap<Feature, (FeatureAction, i64)>,
 ) -> Option<String> {
-    let names: Vec<_> = account
-        .body
+    let names: Vec<_> = body
         .feature_map()
         .keys()
         .filter(|f| {

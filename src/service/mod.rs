@@ -1,5 +1,6 @@
-//! Operations that span the domain and storage in one transaction: what the HTTP
-//! handlers and the CLI both call.
+//! Operations that span the domain and storage: what the HTTP handlers and the CLI
+//! both call. Each write commits in one transaction (slow work such as hashing a new
+//! secret happens before it, outside SQLite's write lock).
 
 pub mod accounts;
 pub mod clients;

@@ -255,7 +255,7 @@ fn filter_sql(f: &Filter<AccountFilterField>) -> (String, Option<String>) {
     match (f.field, &like) {
         (F::IsDefault, _) => {
             // The HTTP layer accepts only `true` and `false` here.
-            let v = f.matcher.value().eq_ignore_ascii_case("true");
+            let v = f.matcher.value() == "true";
             (format!("is_default = {v}"), None)
         }
         (F::Name, None) => exact("name"),

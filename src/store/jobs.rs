@@ -256,3 +256,85 @@ pub async fn record_transition(tx: &mut Tx, t: &Transition<'_>) -> Result<()> {
     })?;
     Ok(())
 }
+
+/// A job as the emulator lists it.
+#[derive(Debug, Clone, FromRow)]
+pub struct JobInfo {
+    pub id: String,
+    pub kind: String,
+    pub account_id: String,
+    pub resource_id: String,
+    pub state: String,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub run_at: i64,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Jobs, oldest first, optionally of one account and in one state.
+pub async fn list(
+    tx: &mut Tx,
+    account: Option<&str>,
+    state: Option<&str>,
+    limit: i64,
+) -> Result<Vec<JobInfo>> {
+    Ok(on_conn!(tx, |c| {
+        sqlx::query_as(
+            "select id, kind, account_id, resource_id, state, attempts, max_attempts, run_at, last_error, created_at, updated_at
+             from job where ($1 is null or account_id = $1) and ($2 is null or state = $2)
+             order by created_at, id limit $3",
+        )
+        .bind(account)
+        .bind(state)
+        .bind(limit)
+        .fetch_all(&mut *c)
+        .await
+    })?)
+}
+
+/// A journaled transition as read back.
+#[derive(Debug, Clone, FromRow)]
+pub struct TransitionRow {
+    pub seq: i64,
+    pub at: i64,
+    pub account_id: String,
+    pub resource_kind: String,
+    pub resource_id: String,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub message: Option<String>,
+    pub cause: String,
+}
+
+/// What to read from the journal.
+#[derive(Debug, Clone, Default)]
+pub struct TransitionQuery {
+    pub account_id: Option<String>,
+    pub resource_kind: Option<String>,
+    pub resource_id: Option<String>,
+    /// Only transitions after this sequence number.
+    pub after: i64,
+    pub limit: i64,
+}
+
+/// Transitions in the order they happened.
+pub async fn transitions(tx: &mut Tx, q: &TransitionQuery) -> Result<Vec<TransitionRow>> {
+    Ok(on_conn!(tx, |c| {
+        sqlx::query_as(
+            "select seq, at, account_id, resource_kind, resource_id, from_status, to_status, message, cause
+             from transition
+             where seq > $1 and ($2 is null or account_id = $2) and ($3 is null or resource_kind = $3)
+                 and ($4 is null or resource_id = $4)
+             order by seq limit $5",
+        )
+        .bind(q.after)
+        .bind(q.account_id.as_deref())
+        .bind(q.resource_kind.as_deref())
+        .bind(q.resource_id.as_deref())
+        .bind(q.limit)
+        .fetch_all(&mut *c)
+        .await
+    })?)
+}

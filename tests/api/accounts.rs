@@ -145,16 +145,24 @@ backend_tests! {
         // The Administrator may.
         assert_eq!(app.put(path, &app.admin().await, &account).await.status(), 202);
 
-        // A client granted only chat may not add voice, but may add chat.
+        // A client granted only chat neither sees nor changes voice; chat it may add,
+        // and the voice it never saw is kept.
+        let admin = app.admin().await;
+        let (_, mut full) = status_json(app.get(path, &admin).await).await;
+        full["features"] = json!({"voice": {"consult": true}});
+        assert_eq!(app.put(path, &admin, &full).await.status(), 202);
         let created = app.create_client("ABCDEF", &json!({"roles": ["Account Administrator"], "features": ["chat"]})).await;
         let chat_only = app.login("ABCDEF", created["clientId"].as_str().unwrap(), created["clientSecret"].as_str().unwrap(), created["appkey"].as_str().unwrap()).await;
         let (_, mut account) = status_json(app.get(path, &chat_only).await).await;
-        account["features"] = json!({"voice": {"consult": true}});
+        assert_eq!(account["features"], json!({}), "voice is hidden from this client");
+        account["features"] = json!({"voice": {"consult": false}});
         let (status, body) = status_json(app.put(path, &chat_only, &account).await).await;
         assert_eq!(status, 403);
         assert_eq!(violations(&body), vec![("features.voice".to_owned(), 20010)]);
         account["features"] = json!({"chat": {}});
         assert_eq!(app.put(path, &chat_only, &account).await.status(), 202);
+        let (_, seen_by_admin) = status_json(app.get(path, &admin).await).await;
+        assert_eq!(seen_by_admin["features"], json!({"voice": {"consult": true}, "chat": {}}));
     }
 
     async fn another_accounts_path_is_403_before_any_lookup(b: Backend) {

@@ -6,4 +6,5 @@ mod accounts;
 mod auth;
 mod clients;
 mod errors;
+mod jobs;
 mod persistence;
