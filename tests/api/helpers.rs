@@ -73,7 +73,7 @@ pub enum TestDb {
 }
 
 impl TestDb {
-    async fn create(backend: &Backend) -> Self {
+    pub async fn create(backend: &Backend) -> Self {
         match backend {
             Backend::Sqlite => TestDb::Sqlite(tempfile::tempdir().expect("a temp dir")),
             Backend::Postgres(admin_url) => {
@@ -97,7 +97,7 @@ impl TestDb {
         }
     }
 
-    fn storage(&self) -> StorageArgs {
+    pub fn storage(&self) -> StorageArgs {
         match self {
             TestDb::Sqlite(dir) => StorageArgs {
                 data_dir: dir.path().to_path_buf(),

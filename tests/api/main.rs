@@ -5,6 +5,8 @@ mod helpers;
 mod accounts;
 mod auth;
 mod clients;
+mod crash;
 mod errors;
 mod jobs;
 mod persistence;
+mod process;

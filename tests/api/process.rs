@@ -1,0 +1,97 @@
+//! The real `ccadmin` binary as a separate process, for tests that kill it.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::helpers::{Creds, TestDb};
+
+/// A running `ccadmin serve` process.
+pub struct ServerProcess {
+    child: Child,
+    pub address: String,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl ServerProcess {
+    /// Starts `ccadmin serve --demo` on `db` with `extra` arguments and waits until ready.
+    pub async fn start(db: &TestDb, extra: &[&str]) -> Self {
+        let storage = db.storage();
+        let port = free_port();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ccadmin"));
+        cmd.args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(&storage.data_dir)
+            .args(extra)
+            .env_remove("DATABASE_URL")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        if let Some(url) = &storage.database_url {
+            cmd.args(["--database-url", url]);
+        }
+        let child = cmd.spawn().expect("the ccadmin binary starts");
+        let server = Self {
+            child,
+            address: format!("http://127.0.0.1:{port}"),
+        };
+        server.wait_ready().await;
+        server
+    }
+
+    async fn wait_ready(&self) {
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(res) = http.get(format!("{}/readyz", self.address)).send().await
+                && res.status() == 200
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the server did not become ready");
+    }
+
+    /// Kills the process with SIGKILL: no shutdown, no cleanup.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// The demo Administrator's credentials.
+    pub async fn admin(&self) -> Creds {
+        let res = reqwest::Client::new()
+            .post(format!(
+                "{}/api/auth/v1/PLATFM/protocol/openid-connect/token",
+                self.address
+            ))
+            .header("appkey", "demo-admin-appkey")
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", "demo-admin"),
+                ("client_secret", "demo-admin-secret"),
+            ])
+            .send()
+            .await
+            .expect("the token request is sent");
+        assert_eq!(res.status(), 200);
+        let body: serde_json::Value = res.json().await.expect("a JSON body");
+        Creds {
+            token: body["access_token"].as_str().expect("a token").to_owned(),
+            appkey: "demo-admin-appkey".to_owned(),
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
