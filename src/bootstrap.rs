@@ -248,7 +248,7 @@ fn write_private(path: &Path, value: &serde_json::Value) -> anyhow::Result<()> {
 
 /// The demo accounts and credentials: the voice seed's `ABCDEF` and the accounts
 /// seed's `AQWSDE`, exactly as the seeds show them.
-async fn seed_demo(db: &Db, now: i64) -> anyhow::Result<()> {
+pub async fn seed_demo(db: &Db, now: i64) -> anyhow::Result<()> {
     let abcdef = account(
         DEMO_ACCOUNT,
         false,

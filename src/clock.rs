@@ -58,6 +58,22 @@ impl Clock {
         }
     }
 
+    /// The offset from real time and the frozen instant, to persist.
+    pub fn snapshot(&self) -> (i64, Option<i64>) {
+        let frozen = self.frozen_at.load(Ordering::SeqCst);
+        (
+            self.offset_ms.load(Ordering::SeqCst),
+            (frozen != NOT_FROZEN).then_some(frozen),
+        )
+    }
+
+    /// Restores a persisted offset and frozen instant.
+    pub fn restore(&self, offset_ms: i64, frozen_at: Option<i64>) {
+        self.offset_ms.store(offset_ms, Ordering::SeqCst);
+        self.frozen_at
+            .store(frozen_at.unwrap_or(NOT_FROZEN), Ordering::SeqCst);
+    }
+
     /// True while frozen.
     pub fn is_frozen(&self) -> bool {
         self.frozen_at.load(Ordering::SeqCst) != NOT_FROZEN

@@ -43,6 +43,7 @@ pub struct App {
     jobs: Jobs,
     clock: Clock,
     workers: usize,
+    shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 impl App {
@@ -67,7 +68,14 @@ impl App {
             max_attempts: args.job_max_attempts.max(1),
             ..JobSettings::default()
         };
-        let jobs = Jobs::new(db.clone(), clock.clone(), settings, Simulator);
+        let simulator = Simulator {
+            emulator: args.emulator_mode(),
+        };
+        let jobs = Jobs::new(db.clone(), clock.clone(), settings, simulator);
+        if args.emulator_mode() {
+            http::emulator::restore_clock(&db, &clock).await?;
+        }
+        let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
         let state = AppState {
             db: db.clone(),
             auth: Arc::new(auth),
@@ -75,6 +83,8 @@ impl App {
             jobs: jobs.clone(),
             emulator: args.emulator_mode(),
             feature_delay_ms: args.feature_delay_ms.max(0),
+            demo: args.demo,
+            shutdown: shutdown_rx,
         };
         let listener = TcpListener::bind(args.listen)
             .await
@@ -87,6 +97,7 @@ impl App {
             jobs,
             clock,
             workers: args.workers,
+            shutdown,
         })
     }
 
@@ -124,11 +135,14 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
-        let (stop_workers, workers_stop) = tokio::sync::watch::channel(false);
-        let workers = self.jobs.spawn_workers(self.workers, workers_stop);
+        let workers = self
+            .jobs
+            .spawn_workers(self.workers, self.shutdown.subscribe());
+        let stop = self.shutdown;
         let signal = async move {
             shutdown.await;
-            let _ = stop_workers.send(true);
+            // Workers stop claiming and event streams end, so connections can drain.
+            let _ = stop.send(true);
             let _ = stopping_tx.send(());
         };
         let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(signal);

@@ -68,6 +68,11 @@ impl ClientDirectory {
         Ok(facts)
     }
 
+    /// Drops every cached entry.
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+
     /// Drops every cached entry of `client_id`.
     pub fn forget(&self, client_id: &str) {
         self.lock().retain(|(_, c), _| c != client_id);

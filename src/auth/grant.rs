@@ -140,6 +140,10 @@ impl VerifiedSecrets {
     pub(crate) fn forget(&self, client_id: &str) {
         self.lock().remove(client_id);
     }
+
+    pub(crate) fn clear(&self) {
+        self.lock().clear();
+    }
 }
 
 impl Auth {

@@ -38,6 +38,12 @@ impl Auth {
         }
     }
 
+    /// Forgets everything cached about clients (after an emulator reset).
+    pub fn forget_all(&self) {
+        self.clients.clear();
+        self.verified.clear();
+    }
+
     /// Forgets what this instance cached about a client (after a revoke here; other
     /// instances notice within the directory's TTL).
     pub fn forget_client(&self, client_id: &str) {

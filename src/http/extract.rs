@@ -95,6 +95,15 @@ impl Body {
         Ok(value)
     }
 
+    /// Like [`Body::json`], but an empty body (with any content type) is `T::default()`.
+    pub fn json_or_default<T: DeserializeOwned + Default>(&self) -> Result<T, ApiError> {
+        if self.bytes.iter().all(u8::is_ascii_whitespace) {
+            Ok(T::default())
+        } else {
+            self.json()
+        }
+    }
+
     /// Parses an `application/x-www-form-urlencoded` body into its fields.
     pub fn form(&self) -> Result<HashMap<String, String>, ApiError> {
         if media_type(self.content_type.as_deref()).as_deref()

@@ -24,7 +24,7 @@ use crate::clock::Clock;
 use crate::domain::prefer::Prefer;
 use crate::jobs::Jobs;
 use crate::service::accounts::Provisioning;
-use crate::store::Db;
+use crate::store::{self, Db};
 use error::ApiError;
 
 /// What every handler can reach.
@@ -38,30 +38,43 @@ pub struct AppState {
     pub emulator: bool,
     /// The simulated time an account feature change takes.
     pub feature_delay_ms: i64,
+    /// Demo mode: an emulator reset re-seeds the demo data.
+    pub demo: bool,
+    /// Turns true when the server stops, so that endless streams end.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 impl AppState {
     /// How the work a write starts is scheduled: the defaults, and in emulator mode the
-    /// request's `Prefer` header, whose outcome must be one of `outcomes`.
-    pub fn provisioning(
+    /// emulator's rules and the request's `Prefer` header, whose outcome must be one of
+    /// `outcomes`.
+    pub async fn provisioning(
         &self,
         prefer: &extract::PreferHeader,
         outcomes: &[&str],
     ) -> Result<Provisioning, ApiError> {
-        let prefer = match (self.emulator, prefer.raw()) {
-            (true, Some(raw)) => {
-                let p = Prefer::parse(raw).map_err(|v| ApiError::validation(vec![v]))?;
-                p.check_outcome(outcomes)
-                    .map_err(|v| ApiError::validation(vec![v]))?;
-                p
-            }
-            _ => Prefer::default(),
-        };
-        Ok(Provisioning {
-            prefer,
+        let mut p = Provisioning {
             delay_ms: self.feature_delay_ms,
             max_attempts: self.jobs.settings().max_attempts,
-        })
+            ..Provisioning::default()
+        };
+        if !self.emulator {
+            return Ok(p);
+        }
+        if let Some(raw) = prefer.raw() {
+            let parsed = Prefer::parse(raw).map_err(|v| ApiError::validation(vec![v]))?;
+            parsed
+                .check_outcome(outcomes)
+                .map_err(|v| ApiError::validation(vec![v]))?;
+            p.prefer = parsed;
+        }
+        let mut tx = self.db.read().await?;
+        p.rule_delays = store::emulator::rules(&mut tx)
+            .await?
+            .into_iter()
+            .filter_map(|r| Some((r.resource_kind, r.delay_ms?)))
+            .collect();
+        Ok(p)
     }
 }
 

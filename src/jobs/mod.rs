@@ -11,6 +11,13 @@ pub use simulator::{Decision, Simulator};
 
 use crate::store::{StoreError, Tx, jobs::Job};
 
+/// Every job kind and the outcomes a rule or `Prefer` may name for it. Emulator rules
+/// are keyed by these kinds.
+pub const KINDS: [(&str, &[&str]); 2] = [
+    (account::FEATURE, &["COMPLETED", "FAILED"]),
+    (account::RENAME, &["COMPLETED", "FAILED"]),
+];
+
 /// How one run of a job ended, as the provisioner decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {

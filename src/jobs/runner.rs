@@ -9,6 +9,9 @@ use tokio::task::JoinHandle;
 
 use super::simulator::{Decision, Simulator};
 use super::{Outcome, account, apply};
+
+/// The emulator state key of the random seed.
+pub const SEED_KEY: &str = "seed";
 use crate::clock::{Clock, real_now_ms};
 use crate::store::jobs::{Finish, Job};
 use crate::store::{self, Db, StoreError};
@@ -156,16 +159,32 @@ impl Jobs {
     async fn process(&self, job: Job) -> Result<(), StoreError> {
         let inner = &self.0;
         let prefer = account::prefer_of(&job);
-        let cause = if prefer == Default::default() {
-            "worker"
+        let rule = if inner.simulator.emulator {
+            let mut tx = inner.db.read().await?;
+            store::emulator::rule(&mut tx, &job.kind).await?
         } else {
-            "prefer"
+            None
         };
-        let decision = if job.attempts > job.max_attempts {
-            // Claimed again after crashes more often than it may be tried.
-            Decision::Fail(format!("gave up after {} attempts", job.max_attempts))
+        let draw = if inner.simulator.needs_draw(&prefer, rule.as_ref()) {
+            let mut tx = inner.db.write().await?;
+            let seed = store::emulator::state(&mut tx, SEED_KEY).await?;
+            let n = store::emulator::next_draw(&mut tx).await?;
+            tx.commit().await?;
+            Some(super::simulator::draw(
+                seed.and_then(|s| s.parse().ok()).unwrap_or(0),
+                n,
+            ))
         } else {
-            inner.simulator.decide(&job, &prefer)
+            None
+        };
+        let (decision, cause) = if job.attempts > job.max_attempts {
+            // Claimed again after crashes more often than it may be tried.
+            (
+                Decision::Fail(format!("gave up after {} attempts", job.max_attempts)),
+                "worker",
+            )
+        } else {
+            inner.simulator.decide(&job, &prefer, rule.as_ref(), draw)
         };
         let now = inner.clock.now_ms();
         let mut tx = inner.db.write().await?;

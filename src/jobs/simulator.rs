@@ -1,7 +1,12 @@
 //! The built-in provisioner: a simulator of the platform and its carriers. It decides
-//! each job's outcome from the request's `Prefer` header; everything else succeeds.
+//! each run of a job from the request's `Prefer` header, then the emulator's rule for
+//! the job's kind (a fixed outcome, or a failure probability drawn from the seed), and
+//! otherwise succeeds.
+
+use sha2::{Digest, Sha256};
 
 use crate::domain::prefer::Prefer;
+use crate::store::emulator::Rule;
 use crate::store::jobs::Job;
 
 /// What the provisioner decided for one run of a job.
@@ -14,31 +19,96 @@ pub enum Decision {
     Retry(String),
 }
 
-/// The simulator.
-#[derive(Debug, Clone, Default)]
-pub struct Simulator;
+/// Why a decision was taken, as the transition journal records it.
+pub type Cause = &'static str;
 
-impl Simulator {
-    /// Decides the run of `job` (attempt `job.attempts`, counting from 1).
-    pub fn decide(&self, job: &Job, prefer: &Prefer) -> Decision {
-        if let Some(n) = prefer.retries
-            && job.attempts <= n as i32
-        {
-            return Decision::Retry(format!(
-                "simulated transient failure {} of {n} (Prefer: retries={n})",
-                job.attempts
-            ));
-        }
-        match prefer.outcome.as_deref() {
-            Some(o) if is_failure(o) => {
-                Decision::Fail(format!("simulated failure (Prefer: outcome={o})"))
-            }
-            _ => Decision::Succeed,
-        }
-    }
+/// The simulator. Rules are honoured only in emulator mode.
+#[derive(Debug, Clone, Default)]
+pub struct Simulator {
+    pub emulator: bool,
 }
 
 /// Outcomes that end a resource in failure.
-fn is_failure(outcome: &str) -> bool {
+pub fn is_failure(outcome: &str) -> bool {
     matches!(outcome, "FAILED" | "DELETE_FAILED")
+}
+
+/// The `n`th number in [0, 1) of the sequence of `seed`: the same seed and the same
+/// order of work give the same outcomes.
+pub fn draw(seed: u64, n: i64) -> f64 {
+    let mut h = Sha256::new();
+    h.update(seed.to_be_bytes());
+    h.update(n.to_be_bytes());
+    let d = h.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&d[..8]);
+    (u64::from_be_bytes(first) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+impl Simulator {
+    /// True when deciding `job` under `rule` takes a random draw.
+    pub fn needs_draw(&self, prefer: &Prefer, rule: Option<&Rule>) -> bool {
+        self.emulator
+            && prefer.retries.is_none()
+            && prefer.outcome.is_none()
+            && rule.is_some_and(|r| r.outcome.is_none() && r.failure_ppm > 0)
+    }
+
+    /// Decides the run of `job` (attempt `job.attempts`, counting from 1); `draw` is
+    /// the random number the rule's failure probability compares with, if it needs one.
+    pub fn decide(
+        &self,
+        job: &Job,
+        prefer: &Prefer,
+        rule: Option<&Rule>,
+        draw: Option<f64>,
+    ) -> (Decision, Cause) {
+        if let Some(n) = prefer.retries
+            && job.attempts <= n as i32
+        {
+            let why = format!(
+                "simulated transient failure {} of {n} (Prefer: retries={n})",
+                job.attempts
+            );
+            return (Decision::Retry(why), "prefer");
+        }
+        if let Some(o) = prefer.outcome.as_deref() {
+            return if is_failure(o) {
+                (
+                    Decision::Fail(format!("simulated failure (Prefer: outcome={o})")),
+                    "prefer",
+                )
+            } else {
+                (Decision::Succeed, "prefer")
+            };
+        }
+        if let Some(rule) = rule.filter(|_| self.emulator) {
+            if let Some(o) = rule.outcome.as_deref() {
+                return if is_failure(o) {
+                    (
+                        Decision::Fail(format!(
+                            "simulated failure (rule for {}: outcome={o})",
+                            rule.resource_kind
+                        )),
+                        "rule",
+                    )
+                } else {
+                    (Decision::Succeed, "rule")
+                };
+            }
+            if let Some(x) = draw
+                && x * 1_000_000.0 < rule.failure_ppm as f64
+            {
+                let p = rule.failure_ppm as f64 / 1_000_000.0;
+                return (
+                    Decision::Fail(format!(
+                        "simulated failure (rule for {}: failure probability {p})",
+                        rule.resource_kind
+                    )),
+                    "rule",
+                );
+            }
+        }
+        (Decision::Succeed, "worker")
+    }
 }

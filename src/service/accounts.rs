@@ -25,15 +25,25 @@ pub struct Actor {
 pub struct Provisioning {
     /// The request's `Prefer` header (emulator mode only; default otherwise).
     pub prefer: Prefer,
-    /// The simulated time a feature change takes, unless `prefer` says otherwise.
+    /// The simulated time a feature change takes, unless `prefer` or a rule says
+    /// otherwise.
     pub delay_ms: i64,
     pub max_attempts: i32,
+    /// The emulator's delay per job kind (emulator mode only).
+    pub rule_delays: BTreeMap<String, i64>,
 }
 
 impl Provisioning {
-    fn schedule(&self, now: i64) -> Schedule {
+    /// When a job of `kind` runs: the request's preference, else the emulator's rule,
+    /// else the default delay.
+    pub fn schedule(&self, kind: &str, now: i64) -> Schedule {
+        let delay = self
+            .prefer
+            .delay_ms
+            .or_else(|| self.rule_delays.get(kind).copied())
+            .unwrap_or(self.delay_ms);
         Schedule {
-            run_at: now + self.prefer.delay_ms.unwrap_or(self.delay_ms),
+            run_at: now + delay,
             max_attempts: self.max_attempts.max(1),
         }
     }
@@ -64,14 +74,15 @@ async fn start_operation(
             generation,
             prefer: p.prefer.clone(),
         };
-        account_jobs::start_feature(tx, id, job, p.schedule(now), now).await?;
+        account_jobs::start_feature(tx, id, job, p.schedule(account_jobs::FEATURE, now), now)
+            .await?;
     }
     if rename {
         let job = RenameJob {
             generation,
             prefer: p.prefer.clone(),
         };
-        account_jobs::start_rename(tx, id, job, p.schedule(now), now).await?;
+        account_jobs::start_rename(tx, id, job, p.schedule(account_jobs::RENAME, now), now).await?;
     }
     Ok(())
 }

@@ -15,6 +15,7 @@ use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool,
 
 pub mod accounts;
 pub mod credentials;
+pub mod emulator;
 pub mod jobs;
 
 /// Runs `$body` with `$c` bound to the transaction's connection, whichever backend it

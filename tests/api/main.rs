@@ -6,6 +6,7 @@ mod accounts;
 mod auth;
 mod clients;
 mod crash;
+mod emulator;
 mod errors;
 mod jobs;
 mod persistence;

@@ -1,0 +1,153 @@
+//! The emulator's rules and state, and resets.
+
+use sqlx::FromRow;
+
+use super::{Result, Tx, on_conn};
+use crate::domain::AccountId;
+
+/// A lifecycle rule for one resource kind.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct Rule {
+    pub resource_kind: String,
+    pub delay_ms: Option<i64>,
+    pub outcome: Option<String>,
+    pub failure_ppm: i64,
+}
+
+/// Every rule.
+pub async fn rules(tx: &mut Tx) -> Result<Vec<Rule>> {
+    Ok(on_conn!(tx, |c| {
+        sqlx::query_as("select resource_kind, delay_ms, outcome, failure_ppm from emulator_rule order by resource_kind")
+            .fetch_all(&mut *c)
+            .await
+    })?)
+}
+
+/// The rule of one kind, if set.
+pub async fn rule(tx: &mut Tx, kind: &str) -> Result<Option<Rule>> {
+    Ok(on_conn!(tx, |c| {
+        sqlx::query_as("select resource_kind, delay_ms, outcome, failure_ppm from emulator_rule where resource_kind = $1")
+            .bind(kind)
+            .fetch_optional(&mut *c)
+            .await
+    })?)
+}
+
+/// Sets the rule of a kind.
+pub async fn put_rule(tx: &mut Tx, rule: &Rule, now: i64) -> Result<()> {
+    on_conn!(tx, |c| {
+        sqlx::query(
+            "insert into emulator_rule (resource_kind, delay_ms, outcome, failure_ppm, updated_at) values ($1, $2, $3, $4, $5)
+             on conflict (resource_kind) do update set delay_ms = excluded.delay_ms, outcome = excluded.outcome,
+                 failure_ppm = excluded.failure_ppm, updated_at = excluded.updated_at",
+        )
+        .bind(&rule.resource_kind)
+        .bind(rule.delay_ms)
+        .bind(&rule.outcome)
+        .bind(rule.failure_ppm)
+        .bind(now)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Removes the rule of a kind; false if there was none.
+pub async fn delete_rule(tx: &mut Tx, kind: &str) -> Result<bool> {
+    let n = on_conn!(tx, |c| {
+        sqlx::query("delete from emulator_rule where resource_kind = $1")
+            .bind(kind)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(n == 1)
+}
+
+/// A named state value.
+pub async fn state(tx: &mut Tx, key: &str) -> Result<Option<String>> {
+    Ok(on_conn!(tx, |c| {
+        sqlx::query_scalar("select value from emulator_state where key = $1")
+            .bind(key)
+            .fetch_optional(&mut *c)
+            .await
+    })?)
+}
+
+/// Sets a named state value.
+pub async fn set_state(tx: &mut Tx, key: &str, value: &str) -> Result<()> {
+    on_conn!(tx, |c| {
+        sqlx::query(
+            "insert into emulator_state (key, value) values ($1, $2)
+             on conflict (key) do update set value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Deletes every account but the default one, with everything they own, every job,
+/// status and journal entry, and the emulator's rules and state. The default account
+/// and its clients (the bootstrap Administrator) stay.
+pub async fn reset_all(tx: &mut Tx) -> Result<()> {
+    // Tables without a foreign key to the account first; what accounts own cascades.
+    const STATEMENTS: [&str; 5] = [
+        "delete from job",
+        "delete from transition",
+        "delete from emulator_rule",
+        "delete from emulator_state",
+        "delete from account where not is_default",
+    ];
+    on_conn!(tx, |c| {
+        for sql in STATEMENTS {
+            sqlx::query(sql).execute(&mut *c).await?;
+        }
+        Ok::<_, sqlx::Error>(())
+    })?;
+    Ok(())
+}
+
+/// Deletes one account with everything it owns, its jobs and its journal.
+pub async fn reset_account(tx: &mut Tx, account: &AccountId) -> Result<bool> {
+    let n = on_conn!(tx, |c| {
+        for sql in [
+            "delete from job where account_id = $1",
+            "delete from transition where account_id = $1",
+        ] {
+            sqlx::query(sql)
+                .bind(account.as_str())
+                .execute(&mut *c)
+                .await?;
+        }
+        sqlx::query("delete from account where account_id = $1 and not is_default")
+            .bind(account.as_str())
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(n == 1)
+}
+
+/// The state key of the draw counter: how many random draws since the seed was set.
+pub const DRAWS_KEY: &str = "draws";
+
+/// Takes the next draw number (1, 2, ...) of the seeded sequence.
+pub async fn next_draw(tx: &mut Tx) -> Result<i64> {
+    let v: String = on_conn!(tx, |c| {
+        sqlx::query_scalar(
+            "insert into emulator_state (key, value) values ($1, '1')
+             on conflict (key) do update set value = cast(cast(emulator_state.value as bigint) + 1 as text)
+             returning value",
+        )
+        .bind(DRAWS_KEY)
+        .fetch_one(&mut *c)
+        .await
+    })?;
+    v.parse()
+        .map_err(|_| super::StoreError::Corrupt(format!("draw counter {v}")))
+}
