@@ -7,7 +7,7 @@ pub mod runner;
 pub mod simulator;
 
 pub use runner::{JobSettings, Jobs};
-pub use simulator::{Decision, Simulator};
+pub use simulator::{Decision, Provisioner, Simulator};
 
 use crate::store::{StoreError, Tx, jobs::Job};
 

@@ -7,7 +7,7 @@ use rand::Rng;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
-use super::simulator::{Decision, Simulator};
+use super::simulator::{Decision, Provisioner};
 use super::{Outcome, account, apply};
 
 /// The emulator state key of the random seed.
@@ -46,7 +46,7 @@ struct Inner {
     db: Db,
     clock: Clock,
     settings: JobSettings,
-    simulator: Simulator,
+    provisioner: Box<dyn Provisioner>,
     wake: Notify,
 }
 
@@ -56,12 +56,12 @@ pub struct Jobs(Arc<Inner>);
 
 impl Jobs {
     /// An engine on `db`.
-    pub fn new(db: Db, clock: Clock, settings: JobSettings, simulator: Simulator) -> Self {
+    pub fn new(db: Db, clock: Clock, settings: JobSettings, provisioner: impl Provisioner) -> Self {
         Self(Arc::new(Inner {
             db,
             clock,
             settings,
-            simulator,
+            provisioner: Box::new(provisioner),
             wake: Notify::new(),
         }))
     }
@@ -159,13 +159,13 @@ impl Jobs {
     async fn process(&self, job: Job) -> Result<(), StoreError> {
         let inner = &self.0;
         let prefer = account::prefer_of(&job);
-        let rule = if inner.simulator.emulator {
+        let rule = if inner.provisioner.honours_rules() {
             let mut tx = inner.db.read().await?;
             store::emulator::rule(&mut tx, &job.kind).await?
         } else {
             None
         };
-        let draw = if inner.simulator.needs_draw(&prefer, rule.as_ref()) {
+        let draw = if inner.provisioner.needs_draw(&prefer, rule.as_ref()) {
             let mut tx = inner.db.write().await?;
             let seed = store::emulator::state(&mut tx, SEED_KEY).await?;
             let n = store::emulator::next_draw(&mut tx).await?;
@@ -184,7 +184,7 @@ impl Jobs {
                 "worker",
             )
         } else {
-            inner.simulator.decide(&job, &prefer, rule.as_ref(), draw)
+            inner.provisioner.decide(&job, &prefer, rule.as_ref(), draw)
         };
         let now = inner.clock.now_ms();
         let mut tx = inner.db.write().await?;

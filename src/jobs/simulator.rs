@@ -22,7 +22,27 @@ pub enum Decision {
 /// Why a decision was taken, as the transition journal records it.
 pub type Cause = &'static str;
 
-/// The simulator. Rules are honoured only in emulator mode.
+/// What decides the outcome of each kind of work (account feature, rename, and the
+/// resources of later APIs). The engine calls it between the claim and the finish; an
+/// implementation that talks to real systems returns `Retry` for transient faults.
+pub trait Provisioner: Send + Sync + 'static {
+    /// True when deciding under `rule` takes a random draw from the seeded sequence.
+    fn needs_draw(&self, prefer: &Prefer, rule: Option<&Rule>) -> bool;
+
+    /// Decides one run of `job` (attempt `job.attempts`, counting from 1).
+    fn decide(
+        &self,
+        job: &Job,
+        prefer: &Prefer,
+        rule: Option<&Rule>,
+        draw: Option<f64>,
+    ) -> (Decision, Cause);
+
+    /// True when emulator rules apply.
+    fn honours_rules(&self) -> bool;
+}
+
+/// The built-in provisioner: the simulator. Rules are honoured only in emulator mode.
 #[derive(Debug, Clone, Default)]
 pub struct Simulator {
     pub emulator: bool,
@@ -45,9 +65,12 @@ pub fn draw(seed: u64, n: i64) -> f64 {
     (u64::from_be_bytes(first) >> 11) as f64 / (1u64 << 53) as f64
 }
 
-impl Simulator {
-    /// True when deciding `job` under `rule` takes a random draw.
-    pub fn needs_draw(&self, prefer: &Prefer, rule: Option<&Rule>) -> bool {
+impl Provisioner for Simulator {
+    fn honours_rules(&self) -> bool {
+        self.emulator
+    }
+
+    fn needs_draw(&self, prefer: &Prefer, rule: Option<&Rule>) -> bool {
         self.emulator
             && prefer.retries.is_none()
             && prefer.outcome.is_none()
@@ -56,7 +79,7 @@ impl Simulator {
 
     /// Decides the run of `job` (attempt `job.attempts`, counting from 1); `draw` is
     /// the random number the rule's failure probability compares with, if it needs one.
-    pub fn decide(
+    fn decide(
         &self,
         job: &Job,
         prefer: &Prefer,

@@ -240,8 +240,13 @@ async fn start(db: TestDb, args: ServeArgs) -> TestApp {
 impl TestApp {
     /// Stops the server gracefully and starts a new one on the same database.
     pub async fn restart(self) -> TestApp {
+        let args = self.args.clone();
+        self.restart_with(args).await
+    }
+
+    /// Stops the server gracefully and starts one with `args` on the same database.
+    pub async fn restart_with(self, mut args: ServeArgs) -> TestApp {
         self.server.stop().await;
-        let mut args = self.args;
         args.listen = "127.0.0.1:0".parse().expect("a valid address");
         start(self.db, args).await
     }

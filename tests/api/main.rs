@@ -4,6 +4,7 @@ mod helpers;
 
 mod accounts;
 mod auth;
+mod cli;
 mod clients;
 mod crash;
 mod emulator;

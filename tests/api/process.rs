@@ -58,6 +58,20 @@ impl ServerProcess {
         panic!("the server did not become ready");
     }
 
+    /// Sends SIGTERM and waits up to `limit` for the exit; its code, if it exited.
+    pub fn terminate(mut self, limit: Duration) -> Option<i32> {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     /// Kills the process with SIGKILL: no shutdown, no cleanup.
     pub fn kill(mut self) {
         let _ = self.child.kill();
