@@ -152,6 +152,10 @@ pub struct ServeArgs {
     /// Simulated time an account feature change or rename takes, in milliseconds.
     #[arg(long, env = "CCADMIN_FEATURE_DELAY_MS", default_value_t = 200)]
     pub feature_delay_ms: i64,
+    /// Simulated time an element write takes, in milliseconds; 0 (the seed's
+    /// behaviour) finishes it within the request, so the 202 already shows SUCCESS.
+    #[arg(long, env = "CCADMIN_ELEMENT_DELAY_MS", default_value_t = 0)]
+    pub element_delay_ms: i64,
 }
 
 impl ServeArgs {
@@ -178,6 +182,7 @@ impl Default for ServeArgs {
             job_lease_ms: 10_000,
             job_max_attempts: 5,
             feature_delay_ms: 200,
+            element_delay_ms: 0,
         }
     }
 }

@@ -83,6 +83,7 @@ impl App {
             jobs: jobs.clone(),
             emulator: args.emulator_mode(),
             feature_delay_ms: args.feature_delay_ms.max(0),
+            element_delay_ms: args.element_delay_ms.max(0),
             demo: args.demo,
             shutdown: shutdown_rx,
         };

@@ -1,9 +1,11 @@
 //! Validated domain types and their rules. Nothing here does I/O.
 
 pub mod account;
+pub mod element;
 pub mod feature;
 pub mod ids;
 pub mod listing;
+pub mod phone;
 pub mod prefer;
 pub mod role;
 pub mod time;

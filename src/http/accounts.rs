@@ -185,7 +185,9 @@ async fn update_account(
         administrator: caller.is_administrator(),
         features: caller.client.features.clone(),
     };
-    let provisioning = state.provisioning(&prefer, &service::OUTCOMES).await?;
+    let provisioning = state
+        .provisioning(&prefer, &service::OUTCOMES, state.feature_delay_ms)
+        .await?;
     let account =
         service::replace(&state.db, &state.clock, &id, body, &actor, &provisioning).await?;
     state.jobs.wake();
@@ -206,7 +208,9 @@ async fn create_account(
 ) -> Result<Response> {
     caller.require_administrator()?;
     let body = AccountBody::try_from(body.json::<AccountIn>()?).map_err(ApiError::validation)?;
-    let provisioning = state.provisioning(&prefer, &service::OUTCOMES).await?;
+    let provisioning = state
+        .provisioning(&prefer, &service::OUTCOMES, state.feature_delay_ms)
+        .await?;
     let account = service::create(&state.db, &state.clock, body, &provisioning).await?;
     state.jobs.wake();
     Ok((

@@ -44,9 +44,12 @@ pub enum ApiError {
     /// 404: no such resource in this account, or no such route.
     #[error("not found: {detail}")]
     NotFound { title: &'static str, detail: String },
-    /// 409: conflicts with the current state.
-    #[error("conflict: {0}")]
-    Conflict(String),
+    /// 409: conflicts with the current state; `violations` name the fields, if any.
+    #[error("conflict: {detail}")]
+    Conflict {
+        detail: String,
+        violations: Vec<Violation>,
+    },
     /// 405: the route exists, not with this method.
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -106,7 +109,7 @@ impl ApiError {
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -209,7 +212,13 @@ impl IntoResponse for ApiError {
             ApiError::NotFound { title, detail } => {
                 ("resource-not-found", *title, detail.clone(), None, None)
             }
-            ApiError::Conflict(detail) => ("conflict", "Conflict", detail.clone(), None, None),
+            ApiError::Conflict { detail, violations } => (
+                "conflict",
+                "Conflict",
+                detail.clone(),
+                (!violations.is_empty()).then_some(violations.as_slice()),
+                None,
+            ),
             ApiError::MethodNotAllowed => (
                 "method-not-allowed",
                 "Method Not Allowed",
@@ -290,7 +299,7 @@ impl From<crate::service::ServiceError> for ApiError {
                 violations,
             },
             S::NotFound { what, key, id } => ApiError::not_found(what, key, &id),
-            S::Conflict(detail) => ApiError::Conflict(detail),
+            S::Conflict { detail, violations } => ApiError::Conflict { detail, violations },
             S::Store(e) => e.into(),
             S::Other(e) => ApiError::Internal(e),
         }

@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod listing;
+pub mod voice;
 
 use std::sync::Arc;
 
@@ -38,6 +39,8 @@ pub struct AppState {
     pub emulator: bool,
     /// The simulated time an account feature change takes.
     pub feature_delay_ms: i64,
+    /// The simulated time an element write takes (0: done within the request).
+    pub element_delay_ms: i64,
     /// Demo mode: an emulator reset re-seeds the demo data.
     pub demo: bool,
     /// Turns true when the server stops, so that endless streams end.
@@ -52,9 +55,10 @@ impl AppState {
         &self,
         prefer: &extract::PreferHeader,
         outcomes: &[&str],
+        default_delay_ms: i64,
     ) -> Result<Provisioning, ApiError> {
         let mut p = Provisioning {
-            delay_ms: self.feature_delay_ms,
+            delay_ms: default_delay_ms,
             max_attempts: self.jobs.settings().max_attempts,
             ..Provisioning::default()
         };
@@ -69,10 +73,10 @@ impl AppState {
             p.prefer = parsed;
         }
         let mut tx = self.db.read().await?;
-        p.rule_delays = store::emulator::rules(&mut tx)
+        p.rules = store::emulator::rules(&mut tx)
             .await?
             .into_iter()
-            .filter_map(|r| Some((r.resource_kind, r.delay_ms?)))
+            .map(|r| (r.resource_kind.clone(), r))
             .collect();
         Ok(p)
     }
@@ -94,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(accounts::router())
         .merge(clients::router())
+        .merge(voice::router())
         .merge(emulator)
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::wrong_method)

@@ -3,19 +3,23 @@
 //! under a fence so that each job makes exactly one terminal transition.
 
 pub mod account;
+pub mod element;
 pub mod runner;
 pub mod simulator;
 
 pub use runner::{JobSettings, Jobs};
 pub use simulator::{Decision, Provisioner, Simulator};
 
+use crate::domain::element::ElementType;
 use crate::store::{StoreError, Tx, jobs::Job};
 
 /// Every job kind and the outcomes a rule or `Prefer` may name for it. Emulator rules
 /// are keyed by these kinds.
-pub const KINDS: [(&str, &[&str]); 2] = [
+pub const KINDS: [(&str, &[&str]); 4] = [
     (account::FEATURE, &["COMPLETED", "FAILED"]),
     (account::RENAME, &["COMPLETED", "FAILED"]),
+    (element::ACO, &["SUCCESS", "FAILED"]),
+    (element::MSTEAMS, &["SUCCESS", "FAILED"]),
 ];
 
 /// How one run of a job ended, as the provisioner decided.
@@ -39,6 +43,10 @@ pub async fn apply(
     match job.kind.as_str() {
         account::FEATURE => account::apply_feature(tx, job, outcome, cause, now).await,
         account::RENAME => account::apply_rename(tx, job, outcome, cause, now).await,
+        element::ACO => element::apply(tx, job, ElementType::Aco, outcome, cause, now).await,
+        element::MSTEAMS => {
+            element::apply(tx, job, ElementType::MsTeams, outcome, cause, now).await
+        }
         other => {
             tracing::error!(kind = other, job = %job.id, "a job of unknown kind was failed");
             Ok(())

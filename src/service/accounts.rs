@@ -9,6 +9,7 @@ use crate::domain::feature::{Action, Feature, FeatureAction, Status, diff};
 use crate::domain::prefer::Prefer;
 use crate::domain::{AccountId, Code, FeatureGrants, Violation};
 use crate::jobs::account::{self as account_jobs, FeatureJob, RenameJob, Schedule};
+use crate::store::emulator::Rule;
 use crate::store::{self, Db, Tx, accounts::NAME_CONFLICT};
 
 use super::ServiceError;
@@ -29,8 +30,8 @@ pub struct Provisioning {
     /// otherwise.
     pub delay_ms: i64,
     pub max_attempts: i32,
-    /// The emulator's delay per job kind (emulator mode only).
-    pub rule_delays: BTreeMap<String, i64>,
+    /// The emulator's rules by job kind (emulator mode only).
+    pub rules: BTreeMap<String, Rule>,
 }
 
 impl Provisioning {
@@ -40,12 +41,18 @@ impl Provisioning {
         let delay = self
             .prefer
             .delay_ms
-            .or_else(|| self.rule_delays.get(kind).copied())
+            .or_else(|| self.rules.get(kind).and_then(|r| r.delay_ms))
             .unwrap_or(self.delay_ms);
         Schedule {
             run_at: now + delay,
             max_attempts: self.max_attempts.max(1),
         }
+    }
+
+    /// True when work of `kind` may finish within the request: nothing asks for a
+    /// delay or another outcome, so the simulator would succeed at once anyway.
+    pub fn is_immediate(&self, kind: &str) -> bool {
+        self.prefer == Prefer::default() && !self.rules.contains_key(kind) && self.delay_ms == 0
     }
 }
 
@@ -53,7 +60,10 @@ impl Provisioning {
 pub const OUTCOMES: [&str; 2] = ["COMPLETED", "FAILED"];
 
 fn name_taken(name: &str) -> ServiceError {
-    ServiceError::Conflict(format!("Account with AccountName:{name} already exists"))
+    ServiceError::Conflict {
+        detail: format!("Account with AccountName:{name} already exists"),
+        violations: Vec::new(),
+    }
 }
 
 /// Starts an operation: its status row, and a job per feature change and rename.

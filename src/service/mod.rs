@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod clients;
+pub mod elements;
 
 use crate::domain::Violation;
 use crate::store::StoreError;
@@ -25,8 +26,12 @@ pub enum ServiceError {
         key: &'static str,
         id: String,
     },
-    #[error("{0}")]
-    Conflict(String),
+    /// The write conflicts with stored state; the violations name the fields, if any.
+    #[error("{detail}")]
+    Conflict {
+        detail: String,
+        violations: Vec<Violation>,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

@@ -15,6 +15,7 @@ use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool,
 
 pub mod accounts;
 pub mod credentials;
+pub mod elements;
 pub mod emulator;
 pub mod jobs;
 

@@ -7,6 +7,7 @@ mod auth;
 mod cli;
 mod clients;
 mod crash;
+mod elements;
 mod emulator;
 mod errors;
 mod jobs;

@@ -1,0 +1,199 @@
+//! The Voice API (`/api/admin/voice/v1`): Avaya Cloud Office and Microsoft Teams
+//! elements.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::auth::Caller;
+use super::error::{ApiError, Result};
+use super::extract::{Body, PathParams, PreferHeader};
+use crate::domain::element::{ElementIn, ElementType};
+use crate::domain::{AccountId, Violation};
+use crate::service::elements as service;
+use crate::store;
+
+/// The routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/admin/voice/v1/accounts/{accountId}/aco-elements",
+            axum::routing::post(|s, c, p, pr, b| create(s, c, p, pr, b, ElementType::Aco)),
+        )
+        .route(
+            "/api/admin/voice/v1/accounts/{accountId}/aco-elements/{elementId}",
+            get(|s, c, p| read(s, c, p, ElementType::Aco))
+                .put(|s, c, p, pr, b| replace(s, c, p, pr, b, ElementType::Aco))
+                .delete(|s, c, p| remove(s, c, p, ElementType::Aco)),
+        )
+        .route(
+            "/api/admin/voice/v1/accounts/{accountId}/msteams-elements",
+            axum::routing::post(|s, c, p, pr, b| create(s, c, p, pr, b, ElementType::MsTeams)),
+        )
+        .route(
+            "/api/admin/voice/v1/accounts/{accountId}/msteams-elements/{elementId}",
+            get(|s, c, p| read(s, c, p, ElementType::MsTeams))
+                .put(|s, c, p, pr, b| replace(s, c, p, pr, b, ElementType::MsTeams))
+                .delete(|s, c, p| remove(s, c, p, ElementType::MsTeams)),
+        )
+        .route(
+            "/api/admin/voice/v1/accounts/{accountId}/elements",
+            get(list_elements),
+        )
+}
+
+/// The checks every voice operation starts with: a valid account id the caller may
+/// act in (401, 400, 403 are done by then), and an account that exists (404).
+pub async fn account_in_reach(
+    state: &AppState,
+    caller: &Caller,
+    params: &PathParams,
+) -> Result<AccountId> {
+    let account = params.account_id()?;
+    reach(state, caller, account).await
+}
+
+async fn reach(state: &AppState, caller: &Caller, account: AccountId) -> Result<AccountId> {
+    caller.require_account(&account)?;
+    let mut tx = state.db.read().await?;
+    if !store::accounts::exists(&mut tx, &account).await? {
+        return Err(ApiError::not_found(
+            "Account",
+            "AccountId",
+            account.as_str(),
+        ));
+    }
+    Ok(account)
+}
+
+/// A `{...Id}` UUID parameter, in any case, normalised to lower case.
+pub fn uuid_param(params: &PathParams, name: &str) -> std::result::Result<String, Violation> {
+    let raw = params.raw(name);
+    match uuid::Uuid::try_parse(raw) {
+        Ok(u) if raw.len() == 36 => Ok(u.hyphenated().to_string()),
+        _ => Err(Violation::pattern(
+            name,
+            crate::domain::account::UUID_PATTERN,
+        )),
+    }
+}
+
+/// The account and element of an element path, both checked before anything else, then
+/// the account's reach.
+async fn element_path(
+    state: &AppState,
+    caller: &Caller,
+    params: &PathParams,
+) -> Result<(AccountId, String)> {
+    let account = params.account_id().map_err(|e| match e {
+        ApiError::Validation { violations, .. } => violations,
+        _ => Vec::new(),
+    });
+    let id = uuid_param(params, "elementId");
+    match (account, id) {
+        (Ok(account), Ok(id)) => Ok((reach(state, caller, account).await?, id)),
+        (account, id) => {
+            let mut violations = account.err().unwrap_or_default();
+            violations.extend(id.err());
+            Err(ApiError::validation(violations))
+        }
+    }
+}
+
+/// AXP `createAco` / `createMSTeams`: 202 with the element.
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: PathParams,
+    prefer: PreferHeader,
+    body: Body,
+    t: ElementType,
+) -> Result<Response> {
+    let account = account_in_reach(&state, &caller, &params).await?;
+    let body = body
+        .json::<ElementIn>()?
+        .validate(t)
+        .map_err(ApiError::validation)?;
+    let p = state
+        .provisioning(&prefer, &service::OUTCOMES, state.element_delay_ms)
+        .await?;
+    let element = service::create(&state.db, &state.clock, &account, t, body, &p).await?;
+    state.jobs.wake();
+    Ok((StatusCode::ACCEPTED, Json(element.to_out())).into_response())
+}
+
+/// AXP `getAco` / `getMSTeams`.
+async fn read(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: PathParams,
+    t: ElementType,
+) -> Result<Json<Value>> {
+    let (account, id) = element_path(&state, &caller, &params).await?;
+    let mut tx = state.db.read().await?;
+    let (element, _) = store::elements::get(&mut tx, &account, t, &id)
+        .await?
+        .ok_or_else(|| ApiError::from(service::not_found(t, &id)))?;
+    Ok(Json(
+        serde_json::to_value(element.to_out()).map_err(ApiError::internal)?,
+    ))
+}
+
+/// AXP `updateAco` / `updateMSTeams`: a complete replacement, 202.
+async fn replace(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: PathParams,
+    prefer: PreferHeader,
+    body: Body,
+    t: ElementType,
+) -> Result<Response> {
+    let (account, id) = element_path(&state, &caller, &params).await?;
+    let mut tx = state.db.read().await?;
+    if store::elements::get(&mut tx, &account, t, &id)
+        .await?
+        .is_none()
+    {
+        return Err(service::not_found(t, &id).into());
+    }
+    drop(tx);
+    let body = body
+        .json::<ElementIn>()?
+        .validate(t)
+        .map_err(ApiError::validation)?;
+    let p = state
+        .provisioning(&prefer, &service::OUTCOMES, state.element_delay_ms)
+        .await?;
+    let element = service::replace(&state.db, &state.clock, &account, t, &id, body, &p).await?;
+    state.jobs.wake();
+    Ok((StatusCode::ACCEPTED, Json(element.to_out())).into_response())
+}
+
+/// AXP `deleteAco` / `deleteMSTeams`: 204, and GET is 404 from then on.
+async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: PathParams,
+    t: ElementType,
+) -> Result<StatusCode> {
+    let (account, id) = element_path(&state, &caller, &params).await?;
+    service::delete(&state.db, &state.clock, &account, t, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Extension: every element of the account, across types.
+async fn list_elements(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: PathParams,
+) -> Result<Json<Value>> {
+    let account = account_in_reach(&state, &caller, &params).await?;
+    let mut tx = state.db.read().await?;
+    let elements = store::elements::list(&mut tx, &account).await?;
+    let out: Vec<_> = elements.iter().map(|e| e.to_out()).collect();
+    Ok(Json(json!({ "elements": out })))
+}

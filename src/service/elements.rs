@@ -1,0 +1,197 @@
+//! Creating, replacing and deleting voice elements.
+
+use crate::clock::Clock;
+use crate::domain::element::{Element, ElementBody, ElementStatus, ElementType};
+use crate::domain::{AccountId, Code, Violation};
+use crate::jobs::element::{self as element_jobs, ElementJob};
+use crate::store::elements::{NAME_CONFLICT, TYPE_CONFLICT};
+use crate::store::{self, Db, StoreError, Tx};
+
+use super::ServiceError;
+use super::accounts::Provisioning;
+
+/// The terminal statuses a `Prefer: outcome=` may name for element work.
+pub const OUTCOMES: [&str; 2] = ["SUCCESS", "FAILED"];
+
+fn conflict(e: StoreError, t: ElementType) -> ServiceError {
+    if e.is_conflict_on(TYPE_CONFLICT) {
+        ServiceError::Conflict {
+            detail: format!(
+                "Only one instance of {} element can be created for an account.",
+                t.product()
+            ),
+            violations: Vec::new(),
+        }
+    } else if e.is_conflict_on(NAME_CONFLICT) {
+        ServiceError::Conflict {
+            detail: "A resource with the same unique constraint values already exists.".to_owned(),
+            violations: vec![Violation::new(
+                "name",
+                Code::Duplicate,
+                t.name_taken_message(),
+            )],
+        }
+    } else {
+        e.into()
+    }
+}
+
+/// Either finishes the write at once (the seed's default: the 202 shows SUCCESS), or
+/// leaves the element IN_PROGRESS with a job that decides it.
+#[allow(clippy::too_many_arguments)]
+async fn provision(
+    tx: &mut Tx,
+    account: &AccountId,
+    element: &Element,
+    from: Option<ElementStatus>,
+    generation: i64,
+    p: &Provisioning,
+    now: i64,
+) -> Result<(), ServiceError> {
+    let t = element.element_type;
+    let from = from.map(ElementStatus::as_str);
+    let to = element.status.as_str();
+    element_jobs::journal(
+        tx,
+        account,
+        t,
+        &element.element_id,
+        from,
+        to,
+        None,
+        "request",
+        now,
+    )
+    .await?;
+    if element.status == ElementStatus::InProgress {
+        let kind = element_jobs::kind(t);
+        let schedule = p.schedule(kind, now);
+        let job = ElementJob {
+            generation,
+            prefer: p.prefer.clone(),
+        };
+        element_jobs::start(
+            tx,
+            account,
+            t,
+            &element.element_id,
+            job,
+            schedule.run_at,
+            schedule.max_attempts,
+            now,
+        )
+        .await?;
+    } else {
+        // A finished write supersedes whatever an earlier one left running.
+        store::jobs::cancel_for(tx, account, &element.element_id, now).await?;
+    }
+    Ok(())
+}
+
+fn initial_status(p: &Provisioning, t: ElementType) -> ElementStatus {
+    if p.is_immediate(element_jobs::kind(t)) {
+        ElementStatus::Success
+    } else {
+        ElementStatus::InProgress
+    }
+}
+
+/// Creates an element of type `t` in `account`.
+pub async fn create(
+    db: &Db,
+    clock: &Clock,
+    account: &AccountId,
+    t: ElementType,
+    body: ElementBody,
+    p: &Provisioning,
+) -> Result<Element, ServiceError> {
+    let now = clock.now_ms();
+    let element = Element {
+        element_id: uuid::Uuid::new_v4().to_string(),
+        element_type: t,
+        body,
+        status: initial_status(p, t),
+        status_message: None,
+    };
+    let mut tx = db.write().await?;
+    store::elements::insert(&mut tx, account, &element, now)
+        .await
+        .map_err(|e| conflict(e, t))?;
+    provision(&mut tx, account, &element, None, 1, p, now).await?;
+    tx.commit().await?;
+    Ok(element)
+}
+
+/// Replaces element `id` (the spec's complete replacement).
+pub async fn replace(
+    db: &Db,
+    clock: &Clock,
+    account: &AccountId,
+    t: ElementType,
+    id: &str,
+    body: ElementBody,
+    p: &Provisioning,
+) -> Result<Element, ServiceError> {
+    let now = clock.now_ms();
+    let mut tx = db.write().await?;
+    let Some((current, _)) = store::elements::get(&mut tx, account, t, id).await? else {
+        return Err(not_found(t, id));
+    };
+    let previous = current.status;
+    let element = Element {
+        body,
+        status: initial_status(p, t),
+        status_message: None,
+        ..current
+    };
+    let generation = store::elements::replace(&mut tx, account, &element, now)
+        .await
+        .map_err(|e| conflict(e, t))?
+        .ok_or_else(|| not_found(t, id))?;
+    provision(
+        &mut tx,
+        account,
+        &element,
+        Some(previous),
+        generation,
+        p,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(element)
+}
+
+/// Deletes element `id`, cancelling its unfinished work.
+pub async fn delete(
+    db: &Db,
+    clock: &Clock,
+    account: &AccountId,
+    t: ElementType,
+    id: &str,
+) -> Result<(), ServiceError> {
+    let now = clock.now_ms();
+    let mut tx = db.write().await?;
+    if !store::elements::delete(&mut tx, account, t, id).await? {
+        return Err(not_found(t, id));
+    }
+    store::jobs::cancel_for(&mut tx, account, id, now).await?;
+    element_jobs::journal(
+        &mut tx, account, t, id, None, "DELETED", None, "request", now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// 404 for an element.
+pub fn not_found(t: ElementType, id: &str) -> ServiceError {
+    ServiceError::NotFound {
+        what: match t {
+            ElementType::Aco => "Avaya Cloud Office element",
+            ElementType::MsTeams => "MS Teams element",
+        },
+        key: "elementId",
+        id: id.to_owned(),
+    }
+}
