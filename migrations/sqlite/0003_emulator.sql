@@ -1,5 +1,5 @@
--- The emulator's lifecycle rules and state, in the database so that every instance
--- on one database (and every restart) sees the same.
+-- The emulator's lifecycle rules and state, in the database so that they survive
+-- restarts; rules and the seed are read from here by every instance at each use.
 
 -- Per resource kind: how long its work takes, how it ends, how often it fails.
 -- The probability is in parts per million, an integer on both backends.

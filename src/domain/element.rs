@@ -315,7 +315,7 @@ mod tests {
         let e = parse(
             ElementType::MsTeams,
             json!({"name": "x",
-            "didNumbers": ["+16062128688", "+16062128688", "12", "+164793088041"]}),
+            "didNumbers": ["+16062128688", "+16062128688", "12", "+1647930880412"]}),
         )
         .unwrap_err();
         let got: Vec<_> = e

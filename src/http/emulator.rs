@@ -183,7 +183,8 @@ struct AdvanceIn {
     by: Option<String>,
 }
 
-/// Moves the clock forward by `{"by": "5s"}`; jobs that become due run at once.
+/// Moves the clock forward by `{"by": "5s"}`; workers (if any run in this process)
+/// are woken for the jobs that became due.
 async fn advance_clock(
     State(state): State<AppState>,
     caller: Caller,
@@ -433,8 +434,21 @@ async fn reset(
         Some(raw) => {
             let id = crate::domain::AccountId::parse_field("accountId", raw)
                 .map_err(|v| ApiError::validation(vec![v]))?;
-            if !store::emulator::reset_account(&mut tx, &id).await? {
-                return Err(ApiError::not_found("Account", "AccountId", id.as_str()));
+            let mut read = state.db.read().await?;
+            let target = store::accounts::get(&mut read, &id).await?;
+            drop(read);
+            match target {
+                None => return Err(ApiError::not_found("Account", "AccountId", id.as_str())),
+                Some(a) if a.is_default => {
+                    return Err(ApiError::validation(vec![Violation::new(
+                        "accountId",
+                        Code::InvalidValue,
+                        "the default account is reset only with everything else (omit accountId)",
+                    )]));
+                }
+                Some(_) => {
+                    store::emulator::reset_account(&mut tx, &id).await?;
+                }
             }
             tx.commit().await?;
         }

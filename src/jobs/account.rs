@@ -16,7 +16,7 @@ pub const RENAME: &str = "account.rename";
 
 /// The resource kinds in the transition journal.
 pub const FEATURE_RESOURCE: &str = "account.feature";
-pub const RENAME_RESOURCE: &str = "account.name";
+pub const RENAME_RESOURCE: &str = RENAME;
 
 /// The payload of a feature job.
 #[derive(Debug, Clone, Serialize, Deserialize)]

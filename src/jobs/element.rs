@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Outcome;
+use super::account::Schedule;
 use crate::domain::AccountId;
 use crate::domain::element::{ElementStatus, ElementType};
 use crate::domain::prefer::Prefer;
@@ -30,29 +31,41 @@ pub struct ElementJob {
     pub prefer: Prefer,
 }
 
+/// Which element a change is about.
+#[derive(Debug, Clone, Copy)]
+pub struct ElementRef<'a> {
+    pub account: &'a AccountId,
+    pub element_type: ElementType,
+    pub id: &'a str,
+}
+
+/// A status change of an element, for the journal.
+#[derive(Debug, Clone, Copy)]
+pub struct Change<'a> {
+    pub from: Option<&'a str>,
+    pub to: &'a str,
+    pub message: Option<&'a str>,
+    pub cause: &'a str,
+}
+
 /// Journals an element's status change.
 pub async fn journal(
     tx: &mut Tx,
-    account: &AccountId,
-    t: ElementType,
-    id: &str,
-    from: Option<&str>,
-    to: &str,
-    message: Option<&str>,
-    cause: &str,
+    e: ElementRef<'_>,
+    change: Change<'_>,
     now: i64,
 ) -> Result<(), StoreError> {
     store::jobs::record_transition(
         tx,
         &Transition {
             at: now,
-            account_id: account.as_str(),
-            resource_kind: kind(t),
-            resource_id: id,
-            from,
-            to,
-            message,
-            cause,
+            account_id: e.account.as_str(),
+            resource_kind: kind(e.element_type),
+            resource_id: e.id,
+            from: change.from,
+            to: change.to,
+            message: change.message,
+            cause: change.cause,
         },
     )
     .await
@@ -62,24 +75,21 @@ pub async fn journal(
 /// generation `job.generation`.
 pub async fn start(
     tx: &mut Tx,
-    account: &AccountId,
-    t: ElementType,
-    id: &str,
+    e: ElementRef<'_>,
     job: ElementJob,
-    run_at: i64,
-    max_attempts: i32,
+    schedule: Schedule,
     now: i64,
 ) -> Result<(), StoreError> {
-    store::jobs::cancel_for(tx, account, id, now).await?;
+    store::jobs::cancel_for(tx, e.account, e.id, now).await?;
     store::jobs::enqueue(
         tx,
         &NewJob {
-            kind: kind(t).to_owned(),
-            account_id: account.clone(),
-            resource_id: id.to_owned(),
+            kind: kind(e.element_type).to_owned(),
+            account_id: e.account.clone(),
+            resource_id: e.id.to_owned(),
             payload: serde_json::to_value(&job)?,
-            run_at,
-            max_attempts,
+            run_at: schedule.run_at,
+            max_attempts: schedule.max_attempts,
         },
         now,
     )
@@ -111,18 +121,18 @@ pub(super) async fn apply(
     )
     .await?
     {
-        journal(
-            tx,
-            &job.account_id,
-            t,
-            &job.resource_id,
-            Some(ElementStatus::InProgress.as_str()),
-            status.as_str(),
+        let e = ElementRef {
+            account: &job.account_id,
+            element_type: t,
+            id: &job.resource_id,
+        };
+        let change = Change {
+            from: Some(ElementStatus::InProgress.as_str()),
+            to: status.as_str(),
             message,
             cause,
-            now,
-        )
-        .await?;
+        };
+        journal(tx, e, change, now).await?;
     }
     Ok(())
 }

@@ -10,6 +10,21 @@ use tokio::task::JoinHandle;
 use super::simulator::{Decision, Provisioner};
 use super::{Outcome, account, apply};
 
+/// Ends a job as failed and applies that to its resource, if the claim still holds.
+async fn fail(
+    tx: &mut crate::store::Tx,
+    job: &Job,
+    why: String,
+    cause: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let ok = store::jobs::finish(tx, job, Finish::Failed, Some(&why), now).await?;
+    if ok {
+        apply(tx, job, &Outcome::Failed(why), cause, now).await?;
+    }
+    Ok(ok)
+}
+
 /// The emulator state key of the random seed.
 pub const SEED_KEY: &str = "seed";
 use crate::clock::{Clock, real_now_ms};
@@ -200,22 +215,12 @@ impl Jobs {
                 let run_at = now + self.backoff(job.attempts).as_millis() as i64;
                 store::jobs::reschedule(&mut tx, &job, run_at, &why, now).await?
             }
-            Decision::Retry(why) | Decision::Fail(why) => {
-                let why = if job.attempts >= job.max_attempts && job.max_attempts > 1 {
-                    format!(
-                        "{why}; gave up after {} attempts",
-                        job.attempts.min(job.max_attempts)
-                    )
-                } else {
-                    why
-                };
-                let ok =
-                    store::jobs::finish(&mut tx, &job, Finish::Failed, Some(&why), now).await?;
-                if ok {
-                    apply(&mut tx, &job, &Outcome::Failed(why), cause, now).await?;
-                }
-                ok
+            // A transient failure on the last attempt ends the job; the message says so.
+            Decision::Retry(why) => {
+                let why = format!("{why}; gave up after {} attempts", job.attempts);
+                fail(&mut tx, &job, why, cause, now).await?
             }
+            Decision::Fail(why) => fail(&mut tx, &job, why, cause, now).await?,
         };
         if kept {
             tx.commit().await?;

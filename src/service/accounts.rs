@@ -209,7 +209,13 @@ pub async fn replace(
         Err(e) if e.is_conflict_on(NAME_CONFLICT) => return Err(name_taken(&body.name)),
         Err(e) => return Err(e.into()),
     }
-    let rename = current.body.name != body.name;
+    // A rename that is still running or failed is carried into this operation (and
+    // re-attempted), so it always reaches an end that the statuses show.
+    let unfinished_rename = matches!(
+        store::accounts::rename_status(&mut tx, id).await?,
+        Some(Status::InProgress | Status::Failed)
+    );
+    let rename = current.body.name != body.name || unfinished_rename;
     start_operation(&mut tx, id, Action::Update, &changes, rename, p, now).await?;
     tx.commit().await?;
     Ok(Account { body, ..current })
@@ -267,7 +273,8 @@ pub fn enabled_features(
         .filter(|f| {
             statuses
                 .get(f)
-                .is_some_and(|(s, _)| s.status == Status::Completed)
+                // A feature being updated, or whose update failed, stays enabled.
+                .is_some_and(|(s, _)| s.status == Status::Completed || s.action == Action::Update)
         })
         .map(|f| f.as_str())
         .collect();

@@ -3,7 +3,7 @@
 use crate::clock::Clock;
 use crate::domain::element::{Element, ElementBody, ElementStatus, ElementType};
 use crate::domain::{AccountId, Code, Violation};
-use crate::jobs::element::{self as element_jobs, ElementJob};
+use crate::jobs::element::{self as element_jobs, Change, ElementJob, ElementRef};
 use crate::store::elements::{NAME_CONFLICT, TYPE_CONFLICT};
 use crate::store::{self, Db, StoreError, Tx};
 
@@ -38,7 +38,6 @@ fn conflict(e: StoreError, t: ElementType) -> ServiceError {
 
 /// Either finishes the write at once (the seed's default: the 202 shows SUCCESS), or
 /// leaves the element IN_PROGRESS with a job that decides it.
-#[allow(clippy::too_many_arguments)]
 async fn provision(
     tx: &mut Tx,
     account: &AccountId,
@@ -48,39 +47,25 @@ async fn provision(
     p: &Provisioning,
     now: i64,
 ) -> Result<(), ServiceError> {
-    let t = element.element_type;
-    let from = from.map(ElementStatus::as_str);
-    let to = element.status.as_str();
-    element_jobs::journal(
-        tx,
+    let e = ElementRef {
         account,
-        t,
-        &element.element_id,
-        from,
-        to,
-        None,
-        "request",
-        now,
-    )
-    .await?;
+        element_type: element.element_type,
+        id: &element.element_id,
+    };
+    let change = Change {
+        from: from.map(ElementStatus::as_str),
+        to: element.status.as_str(),
+        message: None,
+        cause: "request",
+    };
+    element_jobs::journal(tx, e, change, now).await?;
     if element.status == ElementStatus::InProgress {
-        let kind = element_jobs::kind(t);
-        let schedule = p.schedule(kind, now);
+        let schedule = p.schedule(element_jobs::kind(element.element_type), now);
         let job = ElementJob {
             generation,
             prefer: p.prefer.clone(),
         };
-        element_jobs::start(
-            tx,
-            account,
-            t,
-            &element.element_id,
-            job,
-            schedule.run_at,
-            schedule.max_attempts,
-            now,
-        )
-        .await?;
+        element_jobs::start(tx, e, job, schedule, now).await?;
     } else {
         // A finished write supersedes whatever an earlier one left running.
         store::jobs::cancel_for(tx, account, &element.element_id, now).await?;
@@ -176,10 +161,18 @@ pub async fn delete(
         return Err(not_found(t, id));
     }
     store::jobs::cancel_for(&mut tx, account, id, now).await?;
-    element_jobs::journal(
-        &mut tx, account, t, id, None, "DELETED", None, "request", now,
-    )
-    .await?;
+    let e = ElementRef {
+        account,
+        element_type: t,
+        id,
+    };
+    let change = Change {
+        from: None,
+        to: "DELETED",
+        message: None,
+        cause: "request",
+    };
+    element_jobs::journal(&mut tx, e, change, now).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -326,6 +326,17 @@ pub async fn begin_operation(
     })?)
 }
 
+/// Where the latest operation's rename stands, if it renamed.
+pub async fn rename_status(tx: &mut Tx, id: &AccountId) -> Result<Option<Status>> {
+    let s: Option<Option<String>> = on_conn!(tx, |c| {
+        sqlx::query_scalar("select rename_status from account_operation where account_id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&mut *c)
+            .await
+    })?;
+    s.flatten().as_deref().map(parse_enum).transpose()
+}
+
 /// Sets the status of one feature for operation `generation`.
 pub async fn set_feature_status(
     tx: &mut Tx,
@@ -464,10 +475,12 @@ pub async fn statuses(tx: &mut Tx, ids: &[AccountId]) -> Result<Vec<AccountStatu
         let Some((action, generation, rename)) = op else {
             continue;
         };
+        // The features the operation touched, and any an earlier operation still
+        // provisions: the overall status must not say COMPLETED while work runs.
         let features = feature_statuses(tx, id)
             .await?
             .into_iter()
-            .filter(|(_, (_, g))| *g == generation)
+            .filter(|(_, (a, g))| *g == generation || a.is_running())
             .map(|(f, (a, _))| (f, a))
             .collect();
         let rename = rename.as_deref().map(parse_enum).transpose()?;

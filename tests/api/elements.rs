@@ -9,6 +9,9 @@ use crate::helpers::{Creds, TestApp, assert_problem, spawn_app, status_json, vio
 const ACO: &str = "/api/admin/voice/v1/accounts/ABCDEF/aco-elements";
 const TEAMS: &str = "/api/admin/voice/v1/accounts/ABCDEF/msteams-elements";
 
+/// The (field, code) pairs a bad body must produce.
+type Expected = Vec<(&'static str, i64)>;
+
 fn seed_aco() -> Value {
     json!({"description": "Avaya Cloud Office Description", "name": "Avaya Cloud Office",
            "environment": "Production", "didNumbers": ["+16062128688", "+12702289911"]})
@@ -152,7 +155,7 @@ backend_tests! {
     async fn invalid_elements_name_each_field(b: Backend) {
         let app = spawn_app(&b).await;
         let demo = app.demo().await;
-        let cases: Vec<(&str, Value, Vec<(&str, i64)>)> = vec![
+        let cases: Vec<(&str, Value, Expected)> = vec![
             (ACO, json!({}), vec![("name", 20002), ("environment", 20002)]),
             (ACO, json!({"name": "x/y", "environment": "Staging", "description": "semi;colon"}),
              vec![("name", 20006), ("description", 20006), ("environment", 20005)]),

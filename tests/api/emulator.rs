@@ -134,6 +134,9 @@ backend_tests! {
         assert_eq!(jobs["jobs"], json!([]));
         let res = app.call(Method::POST, "/_ccadmin/reset", Some(&admin), Some(&json!({"accountId": "ZZZZZZ"}))).await;
         assert_eq!(res.status(), 404);
+        let (status, body) = status_json(app.call(Method::POST, "/_ccadmin/reset", Some(&admin), Some(&json!({"accountId": "PLATFM"}))).await).await;
+        assert_eq!(status, 400);
+        assert_eq!(violations(&body), vec![("accountId".to_owned(), 20005)]);
     }
 
     async fn the_clock_freezes_advances_and_survives_a_restart(b: Backend) {

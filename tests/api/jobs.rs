@@ -204,6 +204,55 @@ backend_tests! {
         }
     }
 
+    async fn a_failed_rename_is_reattempted_and_never_left_unfinished(b: Backend) {
+        let app = spawn_app(&b).await;
+        let admin = app.admin().await;
+        let mut body = seed_body(json!({}));
+        body["name"] = json!("SyncG Renamed");
+        let (status, _) = put_with(&app, &admin, &body, "outcome=FAILED").await;
+        assert_eq!(status, 202);
+        app.finish_jobs().await;
+        assert_eq!(app.account_status("AQWSDE", &admin).await["status"], "FAILED");
+        // The same name again: the failed rename is re-attempted, not forgotten.
+        assert_eq!(app.put(AQWSDE, &admin, &body).await.status(), 202);
+        assert_eq!(app.account_status("AQWSDE", &admin).await["status"], "IN_PROGRESS");
+        app.finish_jobs().await;
+        assert_eq!(app.account_status("AQWSDE", &admin).await["status"], "COMPLETED");
+        let (_, journal) = status_json(app.get("/_ccadmin/transitions?accountId=AQWSDE&resourceKind=account.rename", &admin).await).await;
+        let tos: Vec<&str> = journal["transitions"].as_array().unwrap().iter().map(|t| t["to"].as_str().unwrap()).collect();
+        assert_eq!(tos, ["IN_PROGRESS", "FAILED", "IN_PROGRESS", "COMPLETED"]);
+    }
+
+    async fn work_of_an_earlier_put_keeps_the_status_in_progress(b: Backend) {
+        let app = spawn_app(&b).await;
+        let admin = app.admin().await;
+        let (status, _) = put_with(&app, &admin, &seed_body(json!({"consult": true})), "delay=5s").await;
+        assert_eq!(status, 202);
+        // A second PUT that leaves voice alone changes only the description.
+        let mut body = seed_body(json!({"consult": true}));
+        body["description"] = json!("Changed");
+        assert_eq!(app.put(AQWSDE, &admin, &body).await.status(), 202);
+        let status = app.account_status("AQWSDE", &admin).await;
+        assert_eq!(status["status"], "IN_PROGRESS", "{status}");
+        assert_eq!(status["features"]["voice"]["status"], "IN_PROGRESS");
+        app.finish_jobs().await;
+        assert_eq!(app.account_status("AQWSDE", &admin).await["status"], "COMPLETED");
+    }
+
+    async fn a_feature_stays_enabled_while_it_is_updated(b: Backend) {
+        let app = spawn_app(&b).await;
+        let admin = app.admin().await;
+        assert_eq!(app.put(AQWSDE, &admin, &seed_body(json!({"consult": true}))).await.status(), 202);
+        app.finish_jobs().await;
+        let (status, _) = put_with(&app, &admin, &seed_body(json!({"consult": false})), "outcome=FAILED").await;
+        assert_eq!(status, 202);
+        let (_, during) = status_json(app.get(AQWSDE, &admin).await).await;
+        assert_eq!(during["enabledFeatures"], "voice");
+        app.finish_jobs().await;
+        let (_, after) = status_json(app.get(AQWSDE, &admin).await).await;
+        assert_eq!(after["enabledFeatures"], "voice", "a failed update leaves the feature as it was");
+    }
+
     async fn fifty_concurrent_writes_never_fail_with_5xx(b: Backend) {
         let app = spawn_app(&b).await;
         let admin = app.admin().await;
