@@ -267,6 +267,7 @@ pub async fn seed_demo(db: &Db, now: i64) -> anyhow::Result<()> {
     )?;
     ensure_account(db, &abcdef, now).await?;
     ensure_account(db, &aqwsde, now).await?;
+    crate::inventory::seed_demo(db).await?;
     let spec = ClientSpec {
         account: &abcdef.account_id,
         client_id: demo::CLIENT,

@@ -156,6 +156,9 @@ pub struct ServeArgs {
     /// behaviour) finishes it within the request, so the 202 already shows SUCCESS.
     #[arg(long, env = "CCADMIN_ELEMENT_DELAY_MS", default_value_t = 0)]
     pub element_delay_ms: i64,
+    /// Simulated time a phone number's activation takes, in milliseconds.
+    #[arg(long, env = "CCADMIN_NUMBER_DELAY_MS", default_value_t = 200)]
+    pub number_delay_ms: i64,
 }
 
 impl ServeArgs {
@@ -183,6 +186,7 @@ impl Default for ServeArgs {
             job_max_attempts: 5,
             feature_delay_ms: 200,
             element_delay_ms: 0,
+            number_delay_ms: 200,
         }
     }
 }

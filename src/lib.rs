@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod inventory;
 pub mod jobs;
 pub mod service;
 pub mod store;
@@ -84,6 +85,7 @@ impl App {
             emulator: args.emulator_mode(),
             feature_delay_ms: args.feature_delay_ms.max(0),
             element_delay_ms: args.element_delay_ms.max(0),
+            number_delay_ms: args.number_delay_ms.max(0),
             demo: args.demo,
             shutdown: shutdown_rx,
         };

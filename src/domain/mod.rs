@@ -5,6 +5,7 @@ pub mod element;
 pub mod feature;
 pub mod ids;
 pub mod listing;
+pub mod number;
 pub mod phone;
 pub mod prefer;
 pub mod role;

@@ -31,14 +31,21 @@ pub struct PlanFacts {
 }
 
 impl E164 {
-    /// Parses `value`: the spec's pattern and length, then the numbering plan.
-    pub fn parse(field: &str, value: &str, max_len: usize) -> Result<Self, Violation> {
+    /// Checks the spec's pattern and length only (for data already checked against
+    /// the plan, such as the shipped demo inventory).
+    pub fn check_form(field: &str, value: &str, max_len: usize) -> Result<(), Violation> {
         if value.len() > max_len {
             return Err(Violation::size(field, 5, max_len));
         }
         if !E164_RE.is_match(value) {
             return Err(Violation::pattern(field, E164_PATTERN));
         }
+        Ok(())
+    }
+
+    /// Parses `value`: the spec's pattern and length, then the numbering plan.
+    pub fn parse(field: &str, value: &str, max_len: usize) -> Result<Self, Violation> {
+        Self::check_form(field, value, max_len)?;
         let valid = phonenumber::parse(None, value)
             .map(|n| n.is_valid())
             .unwrap_or(false);

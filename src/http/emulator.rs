@@ -34,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/_ccadmin/seed", axum::routing::put(put_seed))
         .route("/_ccadmin/reset", post(reset))
         .route("/_ccadmin/events", get(events))
+        .route("/_ccadmin/verifications", post(verify_number))
 }
 
 fn limit(query: &QueryParams) -> Result<i64> {
@@ -529,4 +530,64 @@ async fn events(
         }
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VerificationIn {
+    account_id: Option<String>,
+    phone_number_id: Option<String>,
+}
+
+/// Completes a pending documentation verification: the number goes from INACTIVE to
+/// ACTIVE, as when the carrier accepts the documents. `{"accountId", "phoneNumberId"}`.
+async fn verify_number(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: Body,
+) -> Result<Json<Value>> {
+    caller.require_administrator()?;
+    let input: VerificationIn = body.json()?;
+    let mut violations = Vec::new();
+    let account = match input.account_id.as_deref() {
+        None => {
+            violations.push(Violation::required("accountId"));
+            None
+        }
+        Some(a) => crate::domain::AccountId::parse_field("accountId", a)
+            .map_err(|v| violations.push(v))
+            .ok(),
+    };
+    let id = match input
+        .phone_number_id
+        .as_deref()
+        .map(|id| (id, uuid::Uuid::try_parse(id)))
+    {
+        None => {
+            violations.push(Violation::required("phoneNumberId"));
+            None
+        }
+        Some((raw, Ok(u))) if raw.len() == 36 => Some(u.hyphenated().to_string()),
+        Some(_) => {
+            violations.push(Violation::pattern(
+                "phoneNumberId",
+                crate::domain::account::UUID_PATTERN,
+            ));
+            None
+        }
+    };
+    let (Some(account), Some(id)) = (account, id) else {
+        return Err(ApiError::validation(violations));
+    };
+    let n = crate::service::numbers::change_status(
+        &state.db,
+        &state.clock,
+        &account,
+        &id,
+        crate::service::numbers::NumberChange::Verify,
+    )
+    .await?;
+    Ok(Json(
+        serde_json::to_value(n.to_out()).map_err(ApiError::internal)?,
+    ))
 }

@@ -67,15 +67,7 @@ impl Body {
     /// shape. The object check matters: serde's derived structs would otherwise accept
     /// an array as positional fields.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
-        match media_type(self.content_type.as_deref()).as_deref() {
-            Some("application/json") => {}
-            Some(t) if t.starts_with("application/") && t.ends_with("+json") => {}
-            _ => {
-                return Err(ApiError::UnsupportedMediaType {
-                    expected: "application/json",
-                });
-            }
-        }
+        self.check_json_type()?;
         if self.bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(ApiError::validation(vec![Violation::new(
                 "body",
@@ -95,12 +87,36 @@ impl Body {
         Ok(value)
     }
 
+    /// Parses the body as a bare JSON array (the voice spec's batch requests).
+    pub fn json_array<T: DeserializeOwned>(&self) -> Result<Vec<T>, ApiError> {
+        self.check_json_type()?;
+        if self.bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'[') {
+            return Err(ApiError::validation(vec![Violation::new(
+                "body",
+                Code::InvalidType,
+                "must be a JSON array",
+            )]));
+        }
+        let de = &mut serde_json::Deserializer::from_slice(&self.bytes);
+        serde_path_to_error::deserialize(de).map_err(json_violation)
+    }
+
     /// Like [`Body::json`], but an empty body (with any content type) is `T::default()`.
     pub fn json_or_default<T: DeserializeOwned + Default>(&self) -> Result<T, ApiError> {
         if self.bytes.iter().all(u8::is_ascii_whitespace) {
             Ok(T::default())
         } else {
             self.json()
+        }
+    }
+
+    fn check_json_type(&self) -> Result<(), ApiError> {
+        match media_type(self.content_type.as_deref()).as_deref() {
+            Some("application/json") => Ok(()),
+            Some(t) if t.starts_with("application/") && t.ends_with("+json") => Ok(()),
+            _ => Err(ApiError::UnsupportedMediaType {
+                expected: "application/json",
+            }),
         }
     }
 

@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod listing;
+pub mod numbers;
 pub mod voice;
 
 use std::sync::Arc;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub feature_delay_ms: i64,
     /// The simulated time an element write takes (0: done within the request).
     pub element_delay_ms: i64,
+    /// The simulated time a number's activation takes.
+    pub number_delay_ms: i64,
     /// Demo mode: an emulator reset re-seeds the demo data.
     pub demo: bool,
     /// Turns true when the server stops, so that endless streams end.
@@ -99,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .merge(accounts::router())
         .merge(clients::router())
         .merge(voice::router())
+        .merge(numbers::router())
         .merge(emulator)
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::wrong_method)

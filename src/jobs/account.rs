@@ -151,7 +151,7 @@ pub(super) async fn apply_feature(
 ) -> Result<(), StoreError> {
     let payload: FeatureJob = serde_json::from_value(job.payload.clone())?;
     let status = match outcome {
-        Outcome::Succeeded => FeatureAction::completed(payload.action),
+        Outcome::Succeeded(_) => FeatureAction::completed(payload.action),
         Outcome::Failed(_) => FeatureAction::failed(payload.action),
     };
     // A later operation may have taken the feature over; then this result is stale.
@@ -167,7 +167,7 @@ pub(super) async fn apply_feature(
     {
         let detail = match outcome {
             Outcome::Failed(why) => format!("{}: {why}", status.message),
-            Outcome::Succeeded => status.message.clone(),
+            Outcome::Succeeded(_) => status.message.clone(),
         };
         store::jobs::record_transition(
             tx,
@@ -198,13 +198,13 @@ pub(super) async fn apply_rename(
 ) -> Result<(), StoreError> {
     let payload: RenameJob = serde_json::from_value(job.payload.clone())?;
     let status = match outcome {
-        Outcome::Succeeded => Status::Completed,
+        Outcome::Succeeded(_) => Status::Completed,
         Outcome::Failed(_) => Status::Failed,
     };
     if store::accounts::finish_rename(tx, &job.account_id, status, payload.generation, now).await? {
         let message = match outcome {
             Outcome::Failed(why) => Some(why.as_str()),
-            Outcome::Succeeded => None,
+            Outcome::Succeeded(_) => None,
         };
         store::jobs::record_transition(
             tx,

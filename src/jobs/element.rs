@@ -107,7 +107,7 @@ pub(super) async fn apply(
 ) -> Result<(), StoreError> {
     let payload: ElementJob = serde_json::from_value(job.payload.clone())?;
     let (status, message) = match outcome {
-        Outcome::Succeeded => (ElementStatus::Success, None),
+        Outcome::Succeeded(_) => (ElementStatus::Success, None),
         Outcome::Failed(why) => (ElementStatus::Failed, Some(why.as_str())),
     };
     if store::elements::finish(

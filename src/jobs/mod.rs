@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod element;
+pub mod number;
 pub mod runner;
 pub mod simulator;
 
@@ -15,18 +16,19 @@ use crate::store::{StoreError, Tx, jobs::Job};
 
 /// Every job kind and the outcomes a rule or `Prefer` may name for it. Emulator rules
 /// are keyed by these kinds.
-pub const KINDS: [(&str, &[&str]); 4] = [
+pub const KINDS: [(&str, &[&str]); 5] = [
     (account::FEATURE, &["COMPLETED", "FAILED"]),
     (account::RENAME, &["COMPLETED", "FAILED"]),
     (element::ACO, &["SUCCESS", "FAILED"]),
     (element::MSTEAMS, &["SUCCESS", "FAILED"]),
+    (number::ACTIVATION, &["ACTIVE", "INACTIVE", "FAILED"]),
 ];
 
 /// How one run of a job ended, as the provisioner decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// The work is done.
-    Succeeded,
+    /// The work is done; with the success outcome a preference or rule named, if any.
+    Succeeded(Option<String>),
     /// The work failed for good; the message says why.
     Failed(String),
 }
@@ -47,6 +49,7 @@ pub async fn apply(
         element::MSTEAMS => {
             element::apply(tx, job, ElementType::MsTeams, outcome, cause, now).await
         }
+        number::ACTIVATION => number::apply(tx, job, outcome, cause, now).await,
         other => {
             tracing::error!(kind = other, job = %job.id, "a job of unknown kind was failed");
             Ok(())

@@ -204,10 +204,10 @@ impl Jobs {
         let now = inner.clock.now_ms();
         let mut tx = inner.db.write().await?;
         let kept = match decision {
-            Decision::Succeed => {
+            Decision::Succeed(named) => {
                 let ok = store::jobs::finish(&mut tx, &job, Finish::Succeeded, None, now).await?;
                 if ok {
-                    apply(&mut tx, &job, &Outcome::Succeeded, cause, now).await?;
+                    apply(&mut tx, &job, &Outcome::Succeeded(named), cause, now).await?;
                 }
                 ok
             }

@@ -12,7 +12,9 @@ use crate::store::jobs::Job;
 /// What the provisioner decided for one run of a job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    Succeed,
+    /// Succeed; with the success outcome a preference or rule named, if one did
+    /// (`INACTIVE` for a number whose documents are pending, say).
+    Succeed(Option<String>),
     /// Fail for good with this message.
     Fail(String),
     /// Fail transiently; the job is retried with backoff.
@@ -102,7 +104,7 @@ impl Provisioner for Simulator {
                     "prefer",
                 )
             } else {
-                (Decision::Succeed, "prefer")
+                (Decision::Succeed(Some(o.to_owned())), "prefer")
             };
         }
         if let Some(rule) = rule.filter(|_| self.emulator) {
@@ -116,7 +118,7 @@ impl Provisioner for Simulator {
                         "rule",
                     )
                 } else {
-                    (Decision::Succeed, "rule")
+                    (Decision::Succeed(Some(o.to_owned())), "rule")
                 };
             }
             if let Some(x) = draw
@@ -132,6 +134,6 @@ impl Provisioner for Simulator {
                 );
             }
         }
-        (Decision::Succeed, "worker")
+        (Decision::Succeed(None), "worker")
     }
 }

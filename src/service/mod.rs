@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod clients;
 pub mod elements;
+pub mod numbers;
 
 use crate::domain::Violation;
 use crate::store::StoreError;

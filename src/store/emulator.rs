@@ -96,7 +96,8 @@ pub async fn set_state(tx: &mut Tx, key: &str, value: &str) -> Result<()> {
 /// and its clients (the bootstrap Administrator) stay.
 pub async fn reset_all(tx: &mut Tx) -> Result<()> {
     // Tables without a foreign key to the account first; what accounts own cascades.
-    const STATEMENTS: [&str; 5] = [
+    const STATEMENTS: [&str; 6] = [
+        "update number_inventory set held_by = null where held_by is not null",
         "delete from job",
         "delete from transition",
         "delete from emulator_rule",

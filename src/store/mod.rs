@@ -18,6 +18,7 @@ pub mod credentials;
 pub mod elements;
 pub mod emulator;
 pub mod jobs;
+pub mod numbers;
 
 /// Runs `$body` with `$c` bound to the transaction's connection, whichever backend it
 /// is. The body is compiled once per backend, so the same query code serves both.

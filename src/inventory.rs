@@ -1,0 +1,300 @@
+//! The number inventory: the demo's generated numbers and documentation rules.
+//!
+//! Every number is checked against the numbering plan before it is offered: its
+//! country's calling code and region (NANP countries share +1; the region comes from
+//! the parsed number), and its type (toll-free or not).
+
+use crate::domain::number::{InventoryEntry, NumberType};
+use crate::domain::phone::facts;
+use crate::store::{self, Db, StoreError};
+
+/// Per country and type: does activating a number need documents? The demo's rules,
+/// loaded as data into `documentation_rule`.
+pub const DEMO_DOCUMENTATION_RULES: [(&str, NumberType, bool); 9] = [
+    ("US", NumberType::Local, false),
+    ("US", NumberType::TollFree, false),
+    ("CA", NumberType::Local, true),
+    ("GB", NumberType::Local, false),
+    ("GB", NumberType::TollFree, true),
+    ("DE", NumberType::Local, true),
+    ("DE", NumberType::TollFree, true),
+    ("IN", NumberType::Local, true),
+    ("IN", NumberType::TollFree, true),
+];
+
+/// The seeds' own numbers, offered exactly as the seeds show them (the voice seed
+/// offers +16479308804, a Toronto number, as US LOCAL with documentation required).
+pub const SEED_NUMBERS: [(&str, &str, &str, bool); 4] = [
+    ("+16479308804", "US", "647", true),
+    ("+16479308815", "US", "647", true),
+    ("+16062128688", "US", "606", false),
+    ("+12702289911", "US", "270", false),
+];
+
+/// (country, type, national prefix that is the area code, digits after it)
+const RANGES: [(&str, NumberType, &str, &str, usize); 24] = [
+    ("US", NumberType::Local, "+1", "212", 7),
+    ("US", NumberType::Local, "+1", "330", 7),
+    ("US", NumberType::Local, "+1", "415", 7),
+    ("US", NumberType::Local, "+1", "512", 7),
+    ("US", NumberType::Local, "+1", "617", 7),
+    ("US", NumberType::Local, "+1", "702", 7),
+    ("US", NumberType::TollFree, "+1", "800", 7),
+    ("US", NumberType::TollFree, "+1", "833", 7),
+    ("US", NumberType::TollFree, "+1", "888", 7),
+    ("CA", NumberType::Local, "+1", "416", 7),
+    ("CA", NumberType::Local, "+1", "604", 7),
+    ("CA", NumberType::Local, "+1", "514", 7),
+    ("GB", NumberType::Local, "+44", "20", 8),
+    ("GB", NumberType::Local, "+44", "161", 7),
+    ("GB", NumberType::TollFree, "+44", "800", 7),
+    ("GB", NumberType::TollFree, "+44", "808", 7),
+    ("DE", NumberType::Local, "+49", "30", 8),
+    ("DE", NumberType::Local, "+49", "89", 8),
+    ("DE", NumberType::TollFree, "+49", "800", 7),
+    ("IN", NumberType::Local, "+91", "20", 8),
+    ("IN", NumberType::Local, "+91", "22", 8),
+    ("IN", NumberType::Local, "+91", "80", 8),
+    ("IN", NumberType::TollFree, "+91", "1800", 7),
+    ("IN", NumberType::TollFree, "+91", "1860", 7),
+];
+
+/// How many numbers each range of the demo offers (before plan checks drop some).
+pub const DEMO_PER_RANGE: usize = 250;
+
+/// Checks that `number` belongs to `country` and is of type `t` in the numbering plan.
+/// NANP numbers are checked for the region their area code belongs to.
+pub fn plan_agrees(number: &str, country: &str, t: NumberType) -> bool {
+    let f = facts(number);
+    let toll_free = f.toll_free;
+    let region_ok = f.region.as_deref() == Some(country) || (toll_free && f.calling_code == 1);
+    let valid = phonenumber::parse(None, number).is_ok_and(|n| n.is_valid());
+    valid
+        && region_ok
+        && match t {
+            NumberType::TollFree => toll_free,
+            NumberType::Local => !toll_free,
+            NumberType::Unknown => false,
+        }
+}
+
+/// The demo inventory: deterministic numbers of every range, plan-checked, with the
+/// documentation rule of their country and type, and the seeds' numbers.
+pub fn demo_entries() -> Vec<InventoryEntry> {
+    let mut out = Vec::new();
+    for (country, t, cc, area, rest) in RANGES {
+        let required = DEMO_DOCUMENTATION_RULES
+            .iter()
+            .find(|(c, rt, _)| *c == country && *rt == t)
+            .is_some_and(|(_, _, r)| *r);
+        let span = 10u64.pow(rest as u32);
+        // A stride coprime with the span walks through varied subscriber numbers.
+        let stride = 7_919_u64 * 13;
+        let start = 2 * span / 10;
+        let mut n = 0;
+        let mut k = 0u64;
+        while n < DEMO_PER_RANGE && k < 20 * DEMO_PER_RANGE as u64 {
+            let sub = start + (k * stride) % (span - start);
+            k += 1;
+            let number = format!("{cc}{area}{sub:0width$}", width = rest);
+            if plan_agrees(&number, country, t) {
+                out.push(InventoryEntry {
+                    phone_number: number,
+                    country_code: country.to_owned(),
+                    number_type: t,
+                    area_code: area.to_owned(),
+                    documentation_required: required,
+                });
+                n += 1;
+            }
+        }
+    }
+    for (number, country, area, required) in SEED_NUMBERS {
+        out.retain(|e| e.phone_number != number);
+        out.push(InventoryEntry {
+            phone_number: number.to_owned(),
+            country_code: country.to_owned(),
+            number_type: NumberType::Local,
+            area_code: area.to_owned(),
+            documentation_required: required,
+        });
+    }
+    out
+}
+
+/// The demo inventory as shipped: `demo_entries()` written in the import format, so a
+/// start does not re-run thousands of numbering-plan checks (a test keeps it in step).
+pub const DEMO_CSV: &str = include_str!("../data/demo-inventory.csv");
+
+/// The header of the inventory CSV format.
+pub const CSV_HEADER: &str = "phoneNumber,countryCode,type,areaCode,documentationRequired";
+
+/// Writes entries in the inventory CSV format.
+pub fn to_csv(entries: &[InventoryEntry]) -> String {
+    let mut out = String::from(CSV_HEADER);
+    out.push('\n');
+    for e in entries {
+        out.push_str(&format!(
+            "{},{},{},{},{}\n",
+            e.phone_number,
+            e.country_code,
+            e.number_type.as_str(),
+            e.area_code,
+            e.documentation_required
+        ));
+    }
+    out
+}
+
+/// One line of the inventory CSV format that could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadRow {
+    /// 1-based line number in the file.
+    pub line: usize,
+    pub reason: String,
+}
+
+/// Parses one data line (`line` is its 1-based number, for the report). With
+/// `check_plan`, the number must also agree with the numbering plan.
+pub fn parse_row(line: usize, text: &str, check_plan: bool) -> Result<InventoryEntry, BadRow> {
+    let bad = |reason: String| BadRow { line, reason };
+    let cols: Vec<&str> = text.split(',').map(str::trim).collect();
+    let [number, country, t, area, docs] = cols[..] else {
+        return Err(bad(format!(
+            "expected 5 columns ({CSV_HEADER}), found {}",
+            cols.len()
+        )));
+    };
+    let t = NumberType::parse_inventory(t)
+        .ok_or_else(|| bad(format!("type must be LOCAL or TOLLFREE, not '{t}'")))?;
+    crate::domain::number::check_country("countryCode", country)
+        .map_err(|_| bad(format!("bad countryCode '{country}'")))?;
+    let required = match docs {
+        "true" => true,
+        "false" => false,
+        other => {
+            return Err(bad(format!(
+                "documentationRequired must be true or false, not '{other}'"
+            )));
+        }
+    };
+    crate::domain::phone::E164::check_form(
+        "phoneNumber",
+        number,
+        crate::domain::number::NUMBER_MAX_LEN,
+    )
+    .map_err(|v| bad(format!("phoneNumber {number} {}", v.message)))?;
+    if check_plan && !plan_agrees(number, country, t) {
+        return Err(bad(format!(
+            "{number} is not a {} number of {country} in the numbering plan",
+            t.as_str()
+        )));
+    }
+    let area = if area.is_empty() {
+        facts(number).area_code.unwrap_or_default()
+    } else {
+        area.to_owned()
+    };
+    Ok(InventoryEntry {
+        phone_number: number.to_owned(),
+        country_code: country.to_owned(),
+        number_type: t,
+        area_code: area,
+        documentation_required: required,
+    })
+}
+
+/// Loads the demo's documentation rules and inventory (existing numbers are kept).
+pub async fn seed_demo(db: &Db) -> Result<u64, StoreError> {
+    let entries: Vec<InventoryEntry> = DEMO_CSV
+        .lines()
+        .enumerate()
+        .skip(1)
+        .filter_map(|(i, l)| parse_row(i + 1, l, false).ok())
+        .collect();
+    let mut tx = db.write().await?;
+    for (country, t, required) in DEMO_DOCUMENTATION_RULES {
+        store::numbers::set_documentation_rule(&mut tx, country, t, required).await?;
+    }
+    let mut added = 0;
+    // 1,000 rows (5,000 parameters) per statement stays under both backends' limits.
+    for chunk in entries.chunks(1000) {
+        added += store::numbers::insert_inventory(&mut tx, chunk).await?;
+    }
+    tx.commit().await?;
+    Ok(added)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_inventory_offers_every_country_and_type_with_valid_numbers() {
+        let entries = demo_entries();
+        for (country, t) in [
+            ("US", NumberType::Local),
+            ("US", NumberType::TollFree),
+            ("CA", NumberType::Local),
+            ("GB", NumberType::Local),
+            ("GB", NumberType::TollFree),
+            ("DE", NumberType::Local),
+            ("DE", NumberType::TollFree),
+            ("IN", NumberType::Local),
+            ("IN", NumberType::TollFree),
+        ] {
+            let n = entries
+                .iter()
+                .filter(|e| e.country_code == country && e.number_type == t)
+                .count();
+            assert!(n >= 200, "{country} {t:?}: {n}");
+        }
+        assert!(entries.len() >= 4_000);
+        let seed = entries
+            .iter()
+            .find(|e| e.phone_number == "+16479308804")
+            .unwrap();
+        assert_eq!(
+            (seed.country_code.as_str(), seed.documentation_required),
+            ("US", true)
+        );
+        // The shipped file is exactly this inventory. To regenerate it after changing
+        // the ranges: CCADMIN_WRITE_DEMO_INVENTORY=1 cargo test --lib inventory
+        let csv = to_csv(&entries);
+        if std::env::var_os("CCADMIN_WRITE_DEMO_INVENTORY").is_some() {
+            std::fs::write(
+                concat!(env!("CARGO_MANIFEST_DIR"), "/data/demo-inventory.csv"),
+                &csv,
+            )
+            .unwrap();
+        } else {
+            assert!(
+                csv == DEMO_CSV,
+                "data/demo-inventory.csv is stale; regenerate it"
+            );
+        }
+    }
+
+    #[test]
+    fn rows_are_parsed_or_reported_with_their_line() {
+        assert!(parse_row(2, "+16479308804,US,LOCAL,647,true", false).is_ok());
+        assert_eq!(
+            parse_row(3, "+16479308804,US,LOCAL", false)
+                .unwrap_err()
+                .line,
+            3
+        );
+        assert!(parse_row(4, "+16479308804,US,MOBILE,647,true", false).is_err());
+        assert!(parse_row(5, "+16479308804,CA,LOCAL,,maybe", false).is_err());
+        assert!(
+            parse_row(6, "+16479308804,US,LOCAL,,true", true).is_err(),
+            "a CA number is not US in the plan"
+        );
+        assert_eq!(
+            parse_row(7, "+14165550123,CA,LOCAL,,false", false)
+                .unwrap()
+                .area_code,
+            "416"
+        );
+    }
+}

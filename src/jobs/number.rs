@@ -1,0 +1,126 @@
+//! Number jobs: activating a number an account added.
+
+use serde::{Deserialize, Serialize};
+
+use super::Outcome;
+use crate::domain::AccountId;
+use crate::domain::number::{NumberStatus, NumberType, VERIFICATION_MESSAGE};
+use crate::domain::prefer::Prefer;
+use crate::store::jobs::{Job, NewJob, Transition};
+use crate::store::{self, StoreError, Tx};
+
+use super::account::Schedule;
+
+/// Activates a number with its carrier.
+pub const ACTIVATION: &str = "number.activation";
+
+/// The payload of an activation job.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ActivationJob {
+    pub generation: i64,
+    #[serde(default)]
+    pub prefer: Prefer,
+}
+
+/// A status change of a number, for the journal.
+pub async fn journal(
+    tx: &mut Tx,
+    account: &AccountId,
+    id: &str,
+    change: (Option<NumberStatus>, NumberStatus, Option<&str>),
+    cause: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    let (from, to, message) = change;
+    store::jobs::record_transition(
+        tx,
+        &Transition {
+            at: now,
+            account_id: account.as_str(),
+            resource_kind: ACTIVATION,
+            resource_id: id,
+            from: from.map(NumberStatus::as_str),
+            to: to.as_str(),
+            message,
+            cause,
+        },
+    )
+    .await
+}
+
+/// Enqueues the activation of number `id`.
+pub async fn start(
+    tx: &mut Tx,
+    account: &AccountId,
+    id: &str,
+    job: ActivationJob,
+    schedule: Schedule,
+    now: i64,
+) -> Result<(), StoreError> {
+    store::jobs::enqueue(
+        tx,
+        &NewJob {
+            kind: ACTIVATION.to_owned(),
+            account_id: account.clone(),
+            resource_id: id.to_owned(),
+            payload: serde_json::to_value(&job)?,
+            run_at: schedule.run_at,
+            max_attempts: schedule.max_attempts,
+        },
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// The activation's end: ACTIVE, or INACTIVE with the spec's message when the
+/// inventory entry says documents are needed (or a preference/rule names INACTIVE),
+/// or FAILED. The type comes from the inventory entry.
+pub(super) async fn apply(
+    tx: &mut Tx,
+    job: &Job,
+    outcome: &Outcome,
+    cause: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    let payload: ActivationJob = serde_json::from_value(job.payload.clone())?;
+    let Some((number, _)) = store::numbers::get(tx, &job.account_id, &job.resource_id).await?
+    else {
+        return Ok(());
+    };
+    let entry = store::numbers::inventory_entry(tx, &number.phone_number)
+        .await?
+        .map(|(e, _)| e);
+    let number_type = entry
+        .as_ref()
+        .map(|e| e.number_type)
+        .unwrap_or(NumberType::Unknown);
+    let needs_documents = entry.as_ref().is_some_and(|e| e.documentation_required);
+    let (status, message) = match outcome {
+        Outcome::Failed(why) => (NumberStatus::Failed, Some(why.as_str())),
+        Outcome::Succeeded(Some(o)) if o == "INACTIVE" => {
+            (NumberStatus::Inactive, Some(VERIFICATION_MESSAGE))
+        }
+        Outcome::Succeeded(Some(o)) if o == "ACTIVE" => (NumberStatus::Active, None),
+        Outcome::Succeeded(_) if needs_documents => {
+            (NumberStatus::Inactive, Some(VERIFICATION_MESSAGE))
+        }
+        Outcome::Succeeded(_) => (NumberStatus::Active, None),
+    };
+    let done = store::numbers::finish_activation(
+        tx,
+        &job.account_id,
+        &job.resource_id,
+        payload.generation,
+        status,
+        number_type,
+        message,
+        now,
+    )
+    .await?;
+    if done {
+        let change = (Some(NumberStatus::InProgress), status, message);
+        journal(tx, &job.account_id, &job.resource_id, change, cause, now).await?;
+    }
+    Ok(())
+}

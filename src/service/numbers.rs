@@ -1,0 +1,238 @@
+//! Adding, changing, releasing, disabling and verifying phone numbers.
+
+use crate::clock::Clock;
+use crate::domain::number::{
+    NewPhoneNumber, NumberSettings, NumberStatus, NumberType, PhoneNumber, not_available,
+};
+use crate::domain::{AccountId, Code, Violation};
+use crate::jobs::number::{self as number_jobs, ActivationJob};
+use crate::store::numbers::NUMBER_CONFLICT;
+use crate::store::{self, Db};
+
+use super::ServiceError;
+use super::accounts::Provisioning;
+
+/// The terminal statuses a `Prefer: outcome=` may name for an activation.
+pub const OUTCOMES: [&str; 3] = ["ACTIVE", "INACTIVE", "FAILED"];
+
+fn already_added() -> ServiceError {
+    ServiceError::Conflict {
+        detail: "Number already exists".to_owned(),
+        violations: vec![Violation::new(
+            "phoneNumber",
+            Code::Duplicate,
+            "Number already exists",
+        )],
+    }
+}
+
+/// 404 for a number.
+pub fn not_found(id: &str) -> ServiceError {
+    ServiceError::NotFound {
+        what: "Phone number",
+        key: "phoneNumberId",
+        id: id.to_owned(),
+    }
+}
+
+/// Adds an available number to `account`: it is held in the same transaction, and an
+/// activation job decides where it ends (202 shows INPROGRESS, type UNKNOWN).
+pub async fn add(
+    db: &Db,
+    clock: &Clock,
+    account: &AccountId,
+    new: NewPhoneNumber,
+    p: &Provisioning,
+) -> Result<PhoneNumber, ServiceError> {
+    let now = clock.now_ms();
+    let number = new.phone_number.as_str();
+    let mut tx = db.write().await?;
+    if store::numbers::get_by_number(&mut tx, account, number)
+        .await?
+        .is_some()
+    {
+        return Err(already_added());
+    }
+    let Some((entry, held_by)) = store::numbers::inventory_entry(&mut tx, number).await? else {
+        return Err(ServiceError::Invalid(vec![not_available(number)]));
+    };
+    if held_by.is_some() {
+        return Err(ServiceError::Invalid(vec![not_available(number)]));
+    }
+    if let Some(c) = &new.country_code
+        && c != &entry.country_code
+    {
+        return Err(ServiceError::Invalid(vec![Violation::new(
+            "countryCode",
+            Code::InvalidValue,
+            format!("{number} is offered as {}, not {c}", entry.country_code),
+        )]));
+    }
+    let n = PhoneNumber {
+        phone_number_id: uuid::Uuid::new_v4().to_string(),
+        account_id: account.to_string(),
+        phone_number: number.to_owned(),
+        country_code: entry.country_code.clone(),
+        number_type: NumberType::Unknown,
+        settings: new.settings,
+        status: NumberStatus::InProgress,
+        status_message: None,
+    };
+    match store::numbers::insert(&mut tx, &n, now).await {
+        Ok(()) => {}
+        // Another request added it first, in this account or another.
+        Err(e)
+            if e.is_conflict_on(NUMBER_CONFLICT)
+                || e.is_conflict_on("phone_number.phone_number") =>
+        {
+            return Err(ServiceError::Invalid(vec![not_available(number)]));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    if !store::numbers::hold(&mut tx, number, account).await? {
+        return Err(ServiceError::Invalid(vec![not_available(number)]));
+    }
+    let change = (None, NumberStatus::InProgress, None);
+    number_jobs::journal(&mut tx, account, &n.phone_number_id, change, "request", now).await?;
+    let job = ActivationJob {
+        generation: 1,
+        prefer: p.prefer.clone(),
+    };
+    number_jobs::start(
+        &mut tx,
+        account,
+        &n.phone_number_id,
+        job,
+        p.schedule(number_jobs::ACTIVATION, now),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// Replaces a number's settings; its status stays as it is.
+pub async fn update(
+    db: &Db,
+    clock: &Clock,
+    account: &AccountId,
+    id: &str,
+    settings: NumberSettings,
+) -> Result<PhoneNumber, ServiceError> {
+    let mut tx = db.write().await?;
+    if !store::numbers::replace_settings(&mut tx, account, id, &settings, clock.now_ms()).await? {
+        return Err(not_found(id));
+    }
+    let (n, _) = store::numbers::get(&mut tx, account, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// Releases a number: it leaves the account and returns to the inventory in the same
+/// transaction, its unfinished activation is cancelled.
+pub async fn release(
+    db: &Db,
+    clock: &Clock,
+    account: &AccountId,
+    id: &str,
+) -> Result<(), ServiceError> {
+    let now = clock.now_ms();
+    let mut tx = db.write().await?;
+    let number = store::numbers::delete(&mut tx, account, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    store::numbers::release(&mut tx, &number, account).await?;
+    store::jobs::cancel_for(&mut tx, account, id, now).await?;
+    store::jobs::record_transition(
+        &mut tx,
+        &store::jobs::Transition {
+            at: now,
+            account_id: account.as_str(),
+            resource_kind: number_jobs::ACTIVATION,
+            resource_id: id,
+            from: None,
+            to: "RELEASED",
+            message: None,
+            cause: "request",
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A status change an Administrator or the emulator asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberChange {
+    /// The carrier accepted the documents: INACTIVE to ACTIVE.
+    Verify,
+    /// Take the number out of use (any settled status).
+    Disable,
+    /// Back to the status it had before it was disabled.
+    Enable,
+}
+
+/// Applies `change` to a number; 409 when its status does not allow it.
+pub async fn change_status(
+    db: &Db,
+    clock: &Clock,
+    account: &AccountId,
+    id: &str,
+    change: NumberChange,
+) -> Result<PhoneNumber, ServiceError> {
+    use crate::domain::number::VERIFICATION_MESSAGE;
+    let now = clock.now_ms();
+    let mut tx = db.write().await?;
+    let (current, _) = store::numbers::get(&mut tx, account, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    let from = current.status;
+    let target = match (change, from) {
+        (NumberChange::Verify, NumberStatus::Inactive) => Some((NumberStatus::Active, None)),
+        (
+            NumberChange::Disable,
+            NumberStatus::Active | NumberStatus::Inactive | NumberStatus::Failed,
+        ) => Some((NumberStatus::Disabled, None)),
+        (NumberChange::Enable, NumberStatus::Disabled) => {
+            let before = store::numbers::status_before_disable(&mut tx, account, id)
+                .await?
+                .unwrap_or(NumberStatus::Active);
+            Some((
+                before,
+                (before == NumberStatus::Inactive).then_some(VERIFICATION_MESSAGE),
+            ))
+        }
+        _ => None,
+    };
+    let Some((to, message)) = target else {
+        return Err(ServiceError::Conflict {
+            detail: format!(
+                "The number is {}; it cannot be {}.",
+                from.as_str(),
+                match change {
+                    NumberChange::Verify => "verified (only an INACTIVE number can)",
+                    NumberChange::Disable => "disabled (only a settled number can)",
+                    NumberChange::Enable => "enabled (only a DISABLED number can)",
+                }
+            ),
+            violations: Vec::new(),
+        });
+    };
+    store::numbers::transition(&mut tx, account, id, from, to, message, now).await?;
+    number_jobs::journal(
+        &mut tx,
+        account,
+        id,
+        (Some(from), to, message),
+        "admin",
+        now,
+    )
+    .await?;
+    let (n, _) = store::numbers::get(&mut tx, account, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    tx.commit().await?;
+    Ok(n)
+}
