@@ -11,5 +11,6 @@ mod elements;
 mod emulator;
 mod errors;
 mod jobs;
+mod numbers;
 mod persistence;
 mod process;

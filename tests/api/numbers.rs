@@ -1,0 +1,305 @@
+//! Phone numbers and available numbers: the seed's requests, lifecycles, the
+//! inventory, lists and batches, tenancy.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::backend_tests;
+use crate::helpers::{Creds, TestApp, assert_problem, spawn_app, status_json, violations};
+
+const NUMBERS: &str = "/api/admin/voice/v1/accounts/ABCDEF/phone-numbers";
+const AVAILABLE: &str = "/api/admin/voice/v1/accounts/ABCDEF/available-phone-numbers";
+const VERIFICATION: &str = "Verification needed. Please send the necessary documents to siptrunksupport@avaya.com to activate it.";
+
+async fn available(app: &TestApp, creds: &Creds, query: &str) -> Value {
+    let (status, body) = status_json(app.get(&format!("{AVAILABLE}?{query}"), creds).await).await;
+    assert_eq!(status, 200, "{query}: {body}");
+    body
+}
+
+async fn add(app: &TestApp, creds: &Creds, number: &str) -> Value {
+    let (status, body) = status_json(
+        app.post(NUMBERS, creds, &json!({"phoneNumber": number}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 202, "{number}: {body}");
+    body
+}
+
+fn numbers_of(page: &Value) -> Vec<String> {
+    page["phoneNumbers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["phoneNumber"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+backend_tests! {
+    async fn the_seeds_number_is_added_updated_verified_and_released(b: Backend) {
+        let app = spawn_app(&b).await;
+        let demo = app.demo().await;
+        let request = json!({"phoneNumber": "+16479308804", "displayName": "private Number", "countryCode": "US", "isCallingPartyNumber": true});
+        let (status, added) = status_json(app.post(NUMBERS, &demo, &request).await).await;
+        assert_eq!(status, 202, "{added}");
+        let id = added["phoneNumberId"].as_str().unwrap().to_owned();
+        assert!(uuid::Uuid::parse_str(&id).is_ok());
+        assert_eq!(added, json!({"phoneNumberId": id, "phoneNumber": "+16479308804", "displayName": "private Number",
+            "isCallingPartyNumber": true, "countryCode": "US", "type": "UNKNOWN", "accountId": "ABCDEF", "status": "INPROGRESS"}));
+        let path = format!("{NUMBERS}/{id}");
+        app.finish_jobs().await;
+        let (_, got) = status_json(app.get(&path, &demo).await).await;
+        assert_eq!((got["status"].as_str(), got["type"].as_str(), got["statusMessage"].as_str()), (Some("INACTIVE"), Some("LOCAL"), Some(VERIFICATION)));
+
+        // The seed's PUT: settings replaced, status kept.
+        let (status, updated) = status_json(app.put(&path, &demo, &json!({"displayName": "private Number", "isCallingPartyNumber": true})).await).await;
+        assert_eq!(status, 202);
+        assert_eq!(updated, json!({"phoneNumberId": id, "phoneNumber": "+16479308804", "displayName": "private Number",
+            "isCallingPartyNumber": true, "countryCode": "US", "type": "LOCAL", "accountId": "ABCDEF", "status": "INACTIVE",
+            "statusMessage": VERIFICATION}));
+        let (_, updated) = status_json(app.put(&path, &demo, &json!({"preferredMediaLocation": "US-LA"})).await).await;
+        assert!(updated.get("displayName").is_none(), "omitted fields are removed: {updated}");
+
+        // The documents arrive.
+        let admin = app.admin().await;
+        let (status, verified) = status_json(app.post("/_ccadmin/verifications", &admin, &json!({"accountId": "ABCDEF", "phoneNumberId": id})).await).await;
+        assert_eq!(status, 200, "{verified}");
+        assert_eq!(verified["status"], "ACTIVE");
+        assert!(verified.get("statusMessage").is_none());
+        let (status, _) = status_json(app.post("/_ccadmin/verifications", &admin, &json!({"accountId": "ABCDEF", "phoneNumberId": id})).await).await;
+        assert_eq!(status, 409, "only an INACTIVE number can be verified");
+
+        // Release: 204, gone, available again at once, and can be added again.
+        assert_eq!(app.call(Method::DELETE, &path, Some(&demo), None).await.status(), 204);
+        assert_eq!(app.get(&path, &demo).await.status(), 404);
+        let page = available(&app, &demo, "countryCode=US&type=LOCAL&phoneNumber=6479308804").await;
+        assert_eq!(numbers_of(&page), ["+16479308804"]);
+        assert_eq!(page["phoneNumbers"][0]["documentationRequired"], true);
+        add(&app, &demo, "+16479308804").await;
+    }
+
+    async fn a_number_without_documentation_becomes_active_with_its_type(b: Backend) {
+        let app = spawn_app(&b).await;
+        let demo = app.demo().await;
+        let page = available(&app, &demo, "countryCode=US&type=TOLLFREE&pageSize=1").await;
+        assert_eq!(page["phoneNumbers"][0]["documentationRequired"], false);
+        let number = page["phoneNumbers"][0]["phoneNumber"].as_str().unwrap().to_owned();
+        let added = add(&app, &demo, &number).await;
+        assert_eq!(app.run_due_jobs().await, 0, "the activation takes its 200 ms");
+        app.finish_jobs().await;
+        let (_, got) = status_json(app.get(&format!("{NUMBERS}/{}", added["phoneNumberId"].as_str().unwrap()), &demo).await).await;
+        assert_eq!((got["status"].as_str(), got["type"].as_str(), got["countryCode"].as_str()), (Some("ACTIVE"), Some("TOLLFREE"), Some("US")));
+        // No longer offered to anyone.
+        let again = available(&app, &demo, &format!("countryCode=US&type=TOLLFREE&phoneNumber={}", &number[1..])).await;
+        assert_eq!(again["pagination"]["total"], 0);
+    }
+
+    async fn numbers_that_cannot_be_added_get_clear_answers(b: Backend) {
+        let app = spawn_app(&b).await;
+        let demo = app.demo().await;
+        let admin = app.admin().await;
+        // Held by another account, and not in the inventory: the same answer.
+        let (status, _) = status_json(app.post("/api/admin/voice/v1/accounts/AQWSDE/phone-numbers", &admin, &json!({"phoneNumber": "+16062128688"})).await).await;
+        assert_eq!(status, 202);
+        for number in ["+16062128688", "+12125550123"] {
+            let (status, body) = status_json(app.post(NUMBERS, &demo, &json!({"phoneNumber": number})).await).await;
+            assert_eq!(status, 400, "{number}");
+            assert_problem(&body, 400, "constraint-violation", "Constraint Violation");
+            assert_eq!(body["violations"], json!([{"field": "phoneNumber", "code": 20005,
+                "message": format!("{number} is not available to add; search available-phone-numbers")}]));
+        }
+        add(&app, &demo, "+12702289911").await;
+        let (status, body) = status_json(app.post(NUMBERS, &demo, &json!({"phoneNumber": "+12702289911"})).await).await;
+        assert_eq!(status, 409);
+        assert_eq!(body["detail"], "Number already exists");
+        let (status, body) = status_json(app.post(NUMBERS, &demo, &json!({"phoneNumber": "+16479308815", "countryCode": "CA"})).await).await;
+        assert_eq!(status, 400);
+        assert_eq!(violations(&body), vec![("countryCode".to_owned(), 20005)]);
+        for (body, field, code) in [(json!({}), "phoneNumber", 20002), (json!({"phoneNumber": "16479308804"}), "phoneNumber", 20006),
+                                    (json!({"phoneNumber": "+10000000000"}), "phoneNumber", 20005),
+                                    (json!({"phoneNumber": "+16479308804", "displayName": "x".repeat(256)}), "displayName", 20003)] {
+            let (status, problem) = status_json(app.post(NUMBERS, &demo, &body).await).await;
+            assert_eq!(status, 400, "{body}");
+            assert_eq!(violations(&problem), vec![(field.to_owned(), code)], "{body}");
+        }
+    }
+
+    async fn concurrent_adds_of_one_number_give_one_202(b: Backend) {
+        let app = spawn_app(&b).await;
+        let demo = app.demo().await;
+        let admin = app.admin().await;
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let (http, creds) = (app.http.clone(), if i % 2 == 0 { demo.clone() } else { admin.clone() });
+            let url = app.url(if i % 2 == 0 { NUMBERS } else { "/api/admin/voice/v1/accounts/AQWSDE/phone-numbers" });
+            tasks.push(tokio::spawn(async move {
+                http.post(url).bearer_auth(&creds.token).header("appkey", &creds.appkey)
+                    .json(&json!({"phoneNumber": "+16062128688"})).send().await.unwrap().status().as_u16()
+            }));
+        }
+        let mut codes = Vec::new();
+        for t in tasks {
+            codes.push(t.await.unwrap());
+        }
+        assert_eq!(codes.iter().filter(|c| **c == 202).count(), 1, "{codes:?}");
+        assert!(codes.iter().all(|c| [202, 400, 409].contains(c)), "{codes:?}");
+    }
+
+    async fn a_failed_activation_carries_its_reason(b: Backend) {
+        let app = spawn_app(&b).await;
+        let demo = app.demo().await;
+        let res = app.http.post(app.url(NUMBERS)).bearer_auth(&demo.token).header("appkey", &demo.appkey)
+            .header("prefer", "outcome=FAILED").json(&json!({"phoneNumber": "+16062128688"})).send().await.unwrap();
+        let (status, added) = status_json(res).await;
+        assert_eq!(status, 202);
+        app.finish_jobs().await;
+        let (_, got) = status_json(app.get(&format!("{NUMBERS}/{}", added["phoneNumberId"].as_str().unwrap()), &demo).await).await;
+        assert_eq!(got["status"], "FAILED");
+        assert_eq!(got["statusMessage"], "simulated failure (Prefer: outcome=FAILED)");
+    }
+
+    async fn administrators_disable_and_enable_numbers(b: Backend) {
+        let app = spawn_app(&b).await;
+        let demo = app.demo().await;
+        let admin = app.admin().await;
+        let id = add(&app, &demo, "+16479308804").await["phoneNumberId"].as_str().unwrap().to_owned();
+        app.finish_jobs().await;
+        let disable = format!("{NUMBERS}/{id}:disable");
+        assert_eq!(app.call(Method::POST, &disable, Some(&demo), None).await.status(), 403);
+        let (status, disabled) = status_json(app.call(Method::POST, &disable, Some(&admin), None).await).await;
+        assert_eq!(status, 200, "{disabled}");
+        assert_eq!(disabled["status"], "DISABLED");
+        let (_, checked) = status_json(app.post(&format!("{NUMBERS}:validate"), &demo, &json!([id, "c8c2909d-75e9-484a-94c0-b7e8d29771fe"])).await).await;
+        assert_eq!(checked, json!({"valid": [], "invalid": [{"id": id, "message": "Phone number is disabled"},
+            {"id": "c8c2909d-75e9-484a-94c0-b7e8d29771fe", "message": "Doesn't exist in database"}]}));
+        let (_, listed) = status_json(app.post(&format!("{NUMBERS}:list"), &demo, &json!([id])).await).await;
+        assert_eq!(listed, json!([]), ":list leaves DISABLED numbers out");
+        let (_, filtered) = status_json(app.get(&format!("{NUMBERS}?filter=status:DISABLED"), &demo).await).await;
+        assert_eq!(filtered["pagination"]["total"], 1);
+        let (status, enabled) = status_json(app.call(Method::POST, &format!("{NUMBERS}/{id}:enable"), Some(&admin), None).await).await;
+        assert_eq!(status, 200);
+        assert_eq!((enabled["status"].as_str(), enabled["statusMessage"].as_str()), (Some("INACTIVE"), Some(VERIFICATION)), "back where it was");
+        let (_, checked) = status_json(app.post(&format!("{NUMBERS}:validate"), &demo, &json!([id])).await).await;
+        assert_eq!(checked, json!({"valid": [{"id": id}], "invalid": []}));
+    }
+
+    async fn the_number_list_filters_orders_and_pages(b: Backend) {
+        let app = spawn_app(&b).await;
+        let demo = app.demo().await;
+        let us = available(&app, &demo, "countryCode=US&type=LOCAL&areaCode=212&pageSize=4").await;
+        let tf = available(&app, &demo, "countryCode=US&type=TOLLFREE&pageSize=2").await;
+        let mut all: Vec<String> = numbers_of(&us);
+        all.extend(numbers_of(&tf));
+        for (i, n) in all.iter().enumerate() {
+            let (status, _) = status_json(app.post(NUMBERS, &demo, &json!({"phoneNumber": n, "displayName": format!("Line {}", 6 - i)})).await).await;
+            assert_eq!(status, 202);
+        }
+        app.finish_jobs().await;
+        let list = |q: &str| { let q = q.to_owned(); let (app, demo) = (&app, demo.clone());
+            async move { status_json(app.get(&format!("{NUMBERS}?{q}"), &demo).await).await } };
+        let (status, page) = list("").await;
+        assert_eq!(status, 200);
+        assert_eq!(page["pagination"], json!({"pageNumber": 1, "pageSize": 5, "total": 6}));
+        let mut sorted = all.clone();
+        sorted.sort();
+        assert_eq!(numbers_of(&page), sorted[..5]);
+        // Follow next to the end.
+        let (_, last) = status_json(app.get(page["links"]["next"].as_str().unwrap(), &demo).await).await;
+        assert_eq!(numbers_of(&last), sorted[5..]);
+        assert_eq!(last["links"]["next"], "");
+        let (_, page) = list("filter=type:TOLLFREE").await;
+        assert_eq!(page["pagination"]["total"], 2);
+        let (_, page) = list("filter=countryCode:US,type:LOCAL,phoneNumber:%2B1212*").await;
+        assert_eq!(page["pagination"]["total"], 4);
+        let (_, page) = list("filter=displayName:line 1").await;
+        assert_eq!(page["pagination"]["total"], 1);
+        let (_, page) = list("orderBy=displayName%20desc&pageSize=50").await;
+        assert_eq!(page["phoneNumbers"][0]["displayName"], "Line 6");
+        let (_, page) = list("filter=status:ACTIVE").await;
+        assert_eq!(page["pagination"]["total"], 6);
+        for (q, field, code) in [("filter=colour:red", "filter", 20009), ("orderBy=status", "orderBy", 20009), ("pageSize=51", "pageSize", 20004)] {
+            let (status, body) = list(q).await;
+            assert_eq!(status, 400, "{q}");
+            assert_eq!(violations(&body), vec![(field.to_owned(), code)], "{q}");
+        }
+    }
+
+    async fn batches_take_at_most_a_thousand_and_star_is_for_administrators(b: Backend) {
+        let app = spawn_app(&b).await;
+        let demo = app.demo().await;
+        let admin = app.admin().await;
+        let added = add(&app, &demo, "+12702289911").await;
+        let too_many: Vec<String> = (0..1001).map(|_| "+12702289911".to_owned()).collect();
+        for op in [":list", ":validate", ":getByPhoneNumbers"] {
+            let (status, body) = status_json(app.post(&format!("{NUMBERS}{op}"), &demo, &json!(too_many)).await).await;
+            assert_eq!(status, 400, "{op}");
+            assert_eq!(violations(&body)[0].1, 20007, "{op}");
+            let (status, _) = status_json(app.post(&format!("{NUMBERS}{op}"), &demo, &json!({"not": "an array"})).await).await;
+            assert_eq!(status, 400, "{op}");
+        }
+        let (status, found) = status_json(app.post(&format!("{NUMBERS}:getByPhoneNumbers"), &demo, &json!(["+12702289911", "+16062128688"])).await).await;
+        assert_eq!(status, 200);
+        assert_eq!(found, json!([added]));
+        let star = "/api/admin/voice/v1/accounts/*/phone-numbers:getByPhoneNumbers";
+        let (status, found) = status_json(app.post(&format!("{star}?filter=accountId=ABCDEF"), &admin, &json!(["+12702289911"])).await).await;
+        assert_eq!(status, 200);
+        assert_eq!(found[0]["phoneNumberId"], added["phoneNumberId"]);
+        assert_eq!(app.post(&format!("{star}?filter=accountId=ABCDEF"), &demo, &json!(["+12702289911"])).await.status(), 403);
+        let (status, body) = status_json(app.post(star, &admin, &json!(["+12702289911"])).await).await;
+        assert_eq!(status, 400);
+        assert_eq!(violations(&body), vec![("filter".to_owned(), 20002)]);
+    }
+
+    async fn the_available_search_answers_the_request_with_working_links(b: Backend) {
+        let app = spawn_app(&b).await;
+        let demo = app.demo().await;
+        let page = available(&app, &demo, "countryCode=US&type=LOCAL&areaCode=212&pageNumber=1&pageSize=5").await;
+        assert_eq!(page["pagination"]["pageNumber"], 1);
+        assert_eq!(page["pagination"]["pageSize"], 5);
+        let total = page["pagination"]["total"].as_i64().unwrap();
+        assert!(total >= 200, "{total}");
+        assert!(numbers_of(&page).iter().all(|n| n.starts_with("+1212")));
+        assert!(page["phoneNumbers"].as_array().unwrap().iter().all(|n| n["type"] == "LOCAL" && n["countryCode"] == "US"));
+        let next = page["links"]["next"].as_str().unwrap();
+        assert_eq!(next, "/api/admin/voice/v1/accounts/ABCDEF/available-phone-numbers?countryCode=US&type=LOCAL&areaCode=212&pageNumber=2&pageSize=5");
+        let (_, second) = status_json(app.get(next, &demo).await).await;
+        assert_eq!(second["links"]["prev"], "/api/admin/voice/v1/accounts/ABCDEF/available-phone-numbers?countryCode=US&type=LOCAL&areaCode=212&pageNumber=1&pageSize=5");
+        let contains = available(&app, &demo, "countryCode=US&type=LOCAL&phoneNumber=%2B1647930").await;
+        assert_eq!(numbers_of(&contains), ["+16479308804", "+16479308815"]);
+        let gb = available(&app, &demo, "countryCode=GB&type=TOLLFREE&pageSize=50").await;
+        assert!(gb["phoneNumbers"].as_array().unwrap().iter().all(|n| n["documentationRequired"] == true));
+        let (status, countries) = status_json(app.get("/api/admin/voice/v1/accounts/ABCDEF/countries?type=TOLLFREE", &demo).await).await;
+        assert_eq!(status, 200);
+        assert_eq!(countries, json!(["DE", "GB", "IN", "US"]));
+        let (_, countries) = status_json(app.get("/api/admin/voice/v1/accounts/ABCDEF/countries?type=LOCAL", &demo).await).await;
+        assert_eq!(countries, json!(["CA", "DE", "GB", "IN", "US"]));
+        for (q, expected) in [("", vec![("countryCode", 20002), ("type", 20002)]),
+                              ("countryCode=us&type=MOBILE", vec![("countryCode", 20006), ("type", 20005)]),
+                              ("countryCode=US&type=LOCAL&areaCode=123456&phoneNumber=abc", vec![("areaCode", 20003), ("phoneNumber", 20006)])] {
+            let (status, body) = status_json(app.get(&format!("{AVAILABLE}?{q}"), &demo).await).await;
+            assert_eq!(status, 400, "{q}");
+            let expected: Vec<(String, i64)> = expected.into_iter().map(|(f, c)| (f.to_owned(), c)).collect();
+            assert_eq!(violations(&body), expected, "{q}");
+        }
+        assert_eq!(app.get("/api/admin/voice/v1/accounts/ABCDEF/countries", &demo).await.status(), 400);
+    }
+
+    async fn another_accounts_numbers_are_invisible(b: Backend) {
+        let app = spawn_app(&b).await;
+        let demo = app.demo().await;
+        let admin = app.admin().await;
+        let (_, theirs) = status_json(app.post("/api/admin/voice/v1/accounts/AQWSDE/phone-numbers", &admin, &json!({"phoneNumber": "+16062128688"})).await).await;
+        let id = theirs["phoneNumberId"].as_str().unwrap();
+        let path = format!("{NUMBERS}/{id}");
+        assert_eq!(app.get(&path, &demo).await.status(), 404);
+        assert_eq!(app.put(&path, &demo, &json!({})).await.status(), 404);
+        assert_eq!(app.call(Method::DELETE, &path, Some(&demo), None).await.status(), 404);
+        let (_, listed) = status_json(app.post(&format!("{NUMBERS}:list"), &demo, &json!([id])).await).await;
+        assert_eq!(listed, json!([]));
+        let (_, found) = status_json(app.post(&format!("{NUMBERS}:getByPhoneNumbers"), &demo, &json!(["+16062128688"])).await).await;
+        assert_eq!(found, json!([]));
+        assert_eq!(app.get("/api/admin/voice/v1/accounts/AQWSDE/phone-numbers", &demo).await.status(), 403);
+        assert_eq!(app.get(&format!("/api/admin/voice/v1/accounts/AQWSDE/phone-numbers/{id}"), &admin).await.status(), 200);
+    }
+}
