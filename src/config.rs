@@ -43,6 +43,27 @@ pub enum Command {
     /// Manage clients directly in the database.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Manage the number inventory.
+    #[command(subcommand)]
+    Inventory(InventoryCommand),
+}
+
+/// `ccadmin inventory ...`.
+#[derive(Debug, Subcommand)]
+pub enum InventoryCommand {
+    /// Import numbers from a CSV file with the header
+    /// `phoneNumber,countryCode,type,areaCode,documentationRequired` (areaCode may be
+    /// empty: the NANP area code is then taken from the number). Invalid rows are
+    /// reported by line and skipped; on a fatal error nothing is imported.
+    Import {
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// The CSV file.
+        file: PathBuf,
+        /// Skip the numbering-plan check of each number (for data already checked).
+        #[arg(long)]
+        no_plan_check: bool,
+    },
 }
 
 /// Where the data lives.

@@ -204,6 +204,127 @@ pub fn parse_row(line: usize, text: &str, check_plan: bool) -> Result<InventoryE
     })
 }
 
+/// What an import did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportReport {
+    /// Rows read (the header excluded).
+    pub rows: usize,
+    /// Numbers added to the inventory.
+    pub imported: u64,
+    /// Valid rows whose number was already in the inventory (left as it was).
+    pub already_present: u64,
+    /// Rows skipped because they are invalid, with their line numbers.
+    pub skipped: usize,
+    /// The first invalid rows, for the report.
+    pub bad_rows: Vec<BadRowOut>,
+}
+
+/// An invalid row as reported.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BadRowOut {
+    pub line: usize,
+    pub reason: String,
+}
+
+/// How many invalid rows the report lists (all are counted).
+pub const REPORTED_BAD_ROWS: usize = 100;
+
+/// Why an import stopped without importing anything.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("the first line must be the header {CSV_HEADER:?}, not {0:?}")]
+    Header(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Parses and checks the data lines of an inventory CSV on every core: the numbering
+/// plan checks dominate the cost, and they are independent.
+pub fn parse_lines(
+    lines: &[(usize, &str)],
+    check_plan: bool,
+) -> Vec<Result<InventoryEntry, BadRow>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(16);
+    let chunk = lines.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = lines
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(line, text)| parse_row(*line, text, check_plan))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
+/// Imports an inventory CSV in one transaction: every valid row is added (numbers
+/// already present are kept as they are), invalid rows are skipped and reported by
+/// line; on a fatal error nothing is imported. `progress` is told how many rows are
+/// done as the import goes.
+pub async fn import(
+    db: &Db,
+    text: &str,
+    check_plan: bool,
+    progress: impl Fn(u64, u64),
+) -> Result<ImportReport, ImportError> {
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or_default().trim();
+    if header != CSV_HEADER {
+        return Err(ImportError::Header(header.chars().take(200).collect()));
+    }
+    // (line number in the file, text), blank lines left out.
+    let lines: Vec<(usize, &str)> = lines
+        .enumerate()
+        .map(|(i, l)| (i + 2, l))
+        .filter(|(_, l)| !l.trim().is_empty())
+        .collect();
+    let total = lines.len() as u64;
+    let mut report = ImportReport {
+        rows: lines.len(),
+        ..ImportReport::default()
+    };
+    let mut tx = db.write().await?;
+    let mut done = 0u64;
+    // Parse and insert in slices, so memory stays bounded and progress moves.
+    for slice in lines.chunks(50_000) {
+        let parsed = parse_lines(slice, check_plan);
+        let mut good = Vec::with_capacity(parsed.len());
+        for r in parsed {
+            match r {
+                Ok(e) => good.push(e),
+                Err(bad) => {
+                    report.skipped += 1;
+                    if report.bad_rows.len() < REPORTED_BAD_ROWS {
+                        report.bad_rows.push(BadRowOut {
+                            line: bad.line,
+                            reason: bad.reason,
+                        });
+                    }
+                }
+            }
+        }
+        for batch in good.chunks(1000) {
+            let added = store::numbers::insert_inventory(&mut tx, batch).await?;
+            report.imported += added;
+            report.already_present += batch.len() as u64 - added;
+        }
+        done += slice.len() as u64;
+        progress(done, total);
+    }
+    tx.commit().await?;
+    Ok(report)
+}
+
 /// Loads the demo's documentation rules and inventory (existing numbers are kept).
 pub async fn seed_demo(db: &Db) -> Result<u64, StoreError> {
     let entries: Vec<InventoryEntry> = DEMO_CSV

@@ -6,7 +6,9 @@ use tracing_subscriber::EnvFilter;
 
 use ccadmin::bootstrap::{DEMO_ACCOUNT, demo};
 use ccadmin::clock::Clock;
-use ccadmin::config::{AccountCommand, Cli, ClientCommand, Command, LogFormat, ServeArgs};
+use ccadmin::config::{
+    AccountCommand, Cli, ClientCommand, Command, InventoryCommand, LogFormat, ServeArgs,
+};
 use ccadmin::domain::account::{AccountBody, AccountIn};
 use ccadmin::domain::{AccountId, FeatureGrants, Role};
 use ccadmin::service;
@@ -24,6 +26,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Account(cmd) => account(cmd).await,
         Command::Client(cmd) => client(cmd).await,
+        Command::Inventory(cmd) => inventory(cmd).await,
     }
 }
 
@@ -156,6 +159,54 @@ async fn client(cmd: ClientCommand) -> anyhow::Result<()> {
                 }))?
             );
             db.close().await;
+            Ok(())
+        }
+    }
+}
+
+async fn inventory(cmd: InventoryCommand) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    match cmd {
+        InventoryCommand::Import {
+            storage,
+            file,
+            no_plan_check,
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let db = ccadmin::open(&storage).await?;
+            let bar = std::io::stderr().is_terminal().then(|| {
+                let bar = indicatif::ProgressBar::new(0);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "{bar:40} {pos}/{len} rows ({per_sec}, {eta} left)",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                bar
+            });
+            let progress = |done: u64, total: u64| {
+                if let Some(bar) = &bar {
+                    bar.set_length(total);
+                    bar.set_position(done);
+                }
+            };
+            let report = ccadmin::inventory::import(&db, &text, !no_plan_check, progress).await;
+            if let Some(bar) = &bar {
+                bar.finish_and_clear();
+            }
+            db.close().await;
+            let report = report?;
+            for bad in &report.bad_rows {
+                eprintln!("line {}: {}", bad.line, bad.reason);
+            }
+            if report.skipped > report.bad_rows.len() {
+                eprintln!(
+                    "... and {} more invalid rows",
+                    report.skipped - report.bad_rows.len()
+                );
+            }
+            println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
     }

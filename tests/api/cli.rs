@@ -149,3 +149,76 @@ async fn sigterm_stops_the_server_gracefully() {
     assert_eq!(code, Some(0), "exit status after SIGTERM");
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+#[tokio::test]
+async fn inventory_import_adds_valid_rows_and_reports_bad_ones_by_line() {
+    let db = TestDb::create(&Backend::Sqlite).await;
+    let dir = db.data_dir().unwrap();
+    let file = dir.join("numbers.csv");
+    std::fs::write(
+        &file,
+        "phoneNumber,countryCode,type,areaCode,documentationRequired\n\
+         +14155550123,US,LOCAL,,false\n\
+         +18005550199,US,TOLLFREE,800,true\n\
+         +14165550123,US,LOCAL,,false\n\
+         +1415555,US,LOCAL,,false\n\
+         +14155550124,US,MOBILE,,false\n\
+         \n\
+         +14155550125,US,LOCAL\n\
+         +442079460123,GB,LOCAL,20,false\n",
+    )
+    .unwrap();
+    let report = ccadmin(&["inventory", "import", file.to_str().unwrap()], &dir);
+    assert_eq!(report["rows"], 7);
+    assert_eq!(report["imported"], 3);
+    assert_eq!(report["skipped"], 4);
+    let lines: Vec<i64> = report["badRows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["line"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        lines,
+        [4, 5, 6, 8],
+        "line numbers count the blank line: {report}"
+    );
+    assert!(
+        report["badRows"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not a LOCAL number of US"),
+        "{report}"
+    );
+
+    // Importing again adds nothing and changes nothing.
+    let again = ccadmin(&["inventory", "import", file.to_str().unwrap()], &dir);
+    assert_eq!(
+        (again["imported"].as_i64(), again["alreadyPresent"].as_i64()),
+        (Some(0), Some(3))
+    );
+
+    // A bad header is fatal: nothing is imported.
+    let bad = dir.join("bad.csv");
+    std::fs::write(&bad, "number,country\n+14155550126,US\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ccadmin"))
+        .args(["inventory", "import", bad.to_str().unwrap(), "--data-dir"])
+        .arg(&dir)
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("header"));
+
+    let server = ServerProcess::start(&db, &[]).await;
+    let admin = server.admin().await;
+    let res = reqwest::Client::new()
+        .get(format!("{}/api/admin/voice/v1/accounts/ABCDEF/available-phone-numbers?countryCode=US&type=LOCAL&areaCode=415&phoneNumber=5550123", server.address))
+        .bearer_auth(&admin.token).header("appkey", &admin.appkey).send().await.unwrap();
+    let (status, page) = status_json(res).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        page["phoneNumbers"],
+        serde_json::json!([{"phoneNumber": "+14155550123", "countryCode": "US", "type": "LOCAL", "documentationRequired": false}])
+    );
+}
