@@ -321,6 +321,7 @@ pub async fn import(
         done += slice.len() as u64;
         progress(done, total);
     }
+    store::numbers::recount_available(&mut tx).await?;
     tx.commit().await?;
     Ok(report)
 }
@@ -341,6 +342,9 @@ pub async fn seed_demo(db: &Db) -> Result<u64, StoreError> {
     // 1,000 rows (5,000 parameters) per statement stays under both backends' limits.
     for chunk in entries.chunks(1000) {
         added += store::numbers::insert_inventory(&mut tx, chunk).await?;
+    }
+    if added > 0 {
+        store::numbers::recount_available(&mut tx).await?;
     }
     tx.commit().await?;
     Ok(added)

@@ -429,6 +429,7 @@ async fn reset(
     match &input.account_id {
         None => {
             store::emulator::reset_all(&mut tx).await?;
+            store::numbers::recount_available(&mut tx).await?;
             tx.commit().await?;
             state.clock.restore(0, None);
         }
@@ -449,6 +450,7 @@ async fn reset(
                 }
                 Some(_) => {
                     store::emulator::reset_account(&mut tx, &id).await?;
+                    store::numbers::recount_available(&mut tx).await?;
                 }
             }
             tx.commit().await?;

@@ -89,7 +89,7 @@ pub async fn add(
         }
         Err(e) => return Err(e.into()),
     }
-    if !store::numbers::hold(&mut tx, number, account).await? {
+    if !store::numbers::hold(&mut tx, &entry, account).await? {
         return Err(ServiceError::Invalid(vec![not_available(number)]));
     }
     let change = (None, NumberStatus::InProgress, None);

@@ -135,28 +135,84 @@ pub async fn inventory_entry(
 }
 
 /// Marks an available number as held by `account`; false if it was not available.
-pub async fn hold(tx: &mut Tx, number: &str, account: &AccountId) -> Result<bool> {
+pub async fn hold(tx: &mut Tx, entry: &InventoryEntry, account: &AccountId) -> Result<bool> {
     let n = on_conn!(tx, |c| {
         sqlx::query(
             "update number_inventory set held_by = $2 where phone_number = $1 and held_by is null",
         )
-        .bind(number)
+        .bind(&entry.phone_number)
         .bind(account.as_str())
         .execute(&mut *c)
         .await
         .map(|r| r.rows_affected())
     })?;
+    if n == 1 {
+        count_available(
+            tx,
+            &entry.country_code,
+            entry.number_type.as_str(),
+            &entry.area_code,
+            -1,
+        )
+        .await?;
+    }
     Ok(n == 1)
 }
 
 /// Returns a number to the available inventory.
 pub async fn release(tx: &mut Tx, number: &str, account: &AccountId) -> Result<()> {
-    on_conn!(tx, |c| {
-        sqlx::query(
-            "update number_inventory set held_by = null where phone_number = $1 and held_by = $2",
+    let group: Option<(String, String, String)> = on_conn!(tx, |c| {
+        sqlx::query_as(
+            "update number_inventory set held_by = null where phone_number = $1 and held_by = $2
+             returning country_code, number_type, area_code",
         )
         .bind(number)
         .bind(account.as_str())
+        .fetch_optional(&mut *c)
+        .await
+    })?;
+    if let Some((country, t, area)) = group {
+        count_available(tx, &country, &t, &area, 1).await?;
+    }
+    Ok(())
+}
+
+/// Moves the available count of one group by `delta`.
+async fn count_available(
+    tx: &mut Tx,
+    country: &str,
+    t: &str,
+    area: &str,
+    delta: i64,
+) -> Result<()> {
+    on_conn!(tx, |c| {
+        sqlx::query(
+            "insert into inventory_count (country_code, number_type, area_code, available) values ($1, $2, $3, $4)
+             on conflict (country_code, number_type, area_code)
+             do update set available = inventory_count.available + excluded.available",
+        )
+        .bind(country)
+        .bind(t)
+        .bind(area)
+        .bind(delta)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Recomputes every available count from the inventory (after imports and resets).
+pub async fn recount_available(tx: &mut Tx) -> Result<()> {
+    on_conn!(tx, |c| {
+        sqlx::query("delete from inventory_count")
+            .execute(&mut *c)
+            .await?;
+        sqlx::query(
+            "insert into inventory_count (country_code, number_type, area_code, available)
+             select country_code, number_type, area_code, count(*) from number_inventory
+             where held_by is null group by country_code, number_type, area_code",
+        )
         .execute(&mut *c)
         .await
         .map(|r| r.rows_affected())
@@ -175,29 +231,52 @@ pub struct AvailableQuery {
     pub page: Page,
 }
 
-/// One page of available numbers, in number order, and how many match.
+/// Fragments this long or longer are found through the trigram index.
+pub const TRIGRAM_MIN: usize = 3;
+
+/// One page of available numbers, in number order, and how many match. The total
+/// without a fragment comes from `inventory_count`; a fragment of three or more
+/// characters is looked up in the trigram index (FTS5 on SQLite, pg_trgm on
+/// PostgreSQL), a shorter one scans the country and type's numbers.
 pub async fn search_available(
     tx: &mut Tx,
     q: &AvailableQuery,
 ) -> Result<(Vec<InventoryEntry>, i64)> {
     let mut condition = String::from("held_by is null and country_code = $1 and number_type = $2");
     let mut binds: Vec<String> = vec![q.country_code.clone(), q.number_type.as_str().to_owned()];
+    let mut counted = String::from("country_code = $1 and number_type = $2");
     if let Some(a) = &q.area_code {
         binds.push(a.clone());
         condition.push_str(&format!(" and area_code = ${}", binds.len()));
+        counted.push_str(&format!(" and area_code = ${}", binds.len()));
     }
     if let Some(f) = &q.fragment {
-        binds.push(
-            Match::Contains(f.clone())
-                .like_pattern()
-                .unwrap_or_default(),
-        );
-        condition.push_str(&format!(
-            " and phone_number like ${} escape '\\'",
-            binds.len()
-        ));
+        let n = binds.len() + 1;
+        match tx.backend() {
+            super::Backend::Sqlite if f.len() >= TRIGRAM_MIN => {
+                // The HTTP layer admits only digits and a leading +, so quoting is safe.
+                binds.push(format!("\"{f}\""));
+                condition.push_str(&format!(
+                    " and rowid in (select rowid from number_inventory_fts where number_inventory_fts match ${n})"
+                ));
+            }
+            _ => {
+                binds.push(
+                    Match::Contains(f.clone())
+                        .like_pattern()
+                        .unwrap_or_default(),
+                );
+                condition.push_str(&format!(" and phone_number like ${n} escape '\\'"));
+            }
+        }
     }
-    let count_sql = format!("select count(*) from number_inventory where {condition}");
+    let count_sql = if q.fragment.is_some() {
+        format!("select count(*) from number_inventory where {condition}")
+    } else {
+        format!(
+            "select cast(coalesce(sum(available), 0) as bigint) from inventory_count where {counted}"
+        )
+    };
     let page_sql = format!(
         "select {INVENTORY_COLUMNS} from number_inventory where {condition} order by phone_number limit ${} offset ${}",
         binds.len() + 1,

@@ -285,6 +285,26 @@ backend_tests! {
         assert_eq!(app.get("/api/admin/voice/v1/accounts/ABCDEF/countries", &demo).await.status(), 400);
     }
 
+    async fn search_totals_follow_holds_releases_and_short_fragments(b: Backend) {
+        let app = spawn_app(&b).await;
+        let demo = app.demo().await;
+        let total = |v: &Value| v["pagination"]["total"].as_i64().unwrap();
+        let before = available(&app, &demo, "countryCode=US&type=LOCAL&areaCode=212").await;
+        let all_us = total(&available(&app, &demo, "countryCode=US&type=LOCAL").await);
+        let number = before["phoneNumbers"][0]["phoneNumber"].as_str().unwrap().to_owned();
+        let id = add(&app, &demo, &number).await["phoneNumberId"].as_str().unwrap().to_owned();
+        let held = available(&app, &demo, "countryCode=US&type=LOCAL&areaCode=212").await;
+        assert_eq!(total(&held), total(&before) - 1);
+        assert_eq!(total(&available(&app, &demo, "countryCode=US&type=LOCAL").await), all_us - 1);
+        assert_eq!(app.call(Method::DELETE, &format!("{NUMBERS}/{id}"), Some(&demo), None).await.status(), 204);
+        assert_eq!(total(&available(&app, &demo, "countryCode=US&type=LOCAL&areaCode=212").await), total(&before));
+        // One and two characters are below the trigram index and still found.
+        let short = available(&app, &demo, "countryCode=US&type=LOCAL&areaCode=647&phoneNumber=04").await;
+        assert_eq!(numbers_of(&short), ["+16479308804"]);
+        let exact = available(&app, &demo, &format!("countryCode=US&type=LOCAL&phoneNumber={}", number.replace('+', "%2B"))).await;
+        assert_eq!(numbers_of(&exact), [number.clone()]);
+    }
+
     async fn another_accounts_numbers_are_invisible(b: Backend) {
         let app = spawn_app(&b).await;
         let demo = app.demo().await;
