@@ -302,7 +302,7 @@ backend_tests! {
         let short = available(&app, &demo, "countryCode=US&type=LOCAL&areaCode=647&phoneNumber=04").await;
         assert_eq!(numbers_of(&short), ["+16479308804"]);
         let exact = available(&app, &demo, &format!("countryCode=US&type=LOCAL&phoneNumber={}", number.replace('+', "%2B"))).await;
-        assert_eq!(numbers_of(&exact), [number.clone()]);
+        assert_eq!(numbers_of(&exact), vec![number]);
     }
 
     async fn another_accounts_numbers_are_invisible(b: Backend) {
