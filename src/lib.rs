@@ -45,6 +45,8 @@ pub struct App {
     clock: Clock,
     workers: usize,
     shutdown: tokio::sync::watch::Sender<bool>,
+    /// Emulator mode: follow the clock other instances persist.
+    follow_clock: bool,
 }
 
 impl App {
@@ -74,7 +76,7 @@ impl App {
         };
         let jobs = Jobs::new(db.clone(), clock.clone(), settings, simulator);
         if args.emulator_mode() {
-            http::emulator::restore_clock(&db, &clock).await?;
+            http::emulator::restore_clock(&db, &clock, None).await?;
         }
         let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
         let state = AppState {
@@ -101,6 +103,7 @@ impl App {
             clock,
             workers: args.workers,
             shutdown,
+            follow_clock: args.emulator_mode(),
         })
     }
 
@@ -141,6 +144,32 @@ impl App {
         let workers = self
             .jobs
             .spawn_workers(self.workers, self.shutdown.subscribe());
+        if self.follow_clock {
+            // Several instances on one database share the emulator's clock: whoever
+            // moves it persists it, the others pick it up within a second.
+            let (db, clock, mut stop) = (
+                self.db.clone(),
+                self.clock.clone(),
+                self.shutdown.subscribe(),
+            );
+            tokio::spawn(async move {
+                // Start from what start-up restored, so only later changes apply.
+                let mut seen = http::emulator::restore_clock(&db, &clock, None)
+                    .await
+                    .ok()
+                    .flatten();
+                while !*stop.borrow() {
+                    match http::emulator::restore_clock(&db, &clock, seen.as_deref()).await {
+                        Ok(v) => seen = v,
+                        Err(e) => tracing::debug!(error = %e, "reading the shared clock failed"),
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = stop.changed() => {}
+                    }
+                }
+            });
+        }
         let stop = self.shutdown;
         let signal = async move {
             shutdown.await;

@@ -45,6 +45,9 @@ pub enum GrantError {
     /// The account in the path does not exist.
     #[error("account not found")]
     AccountNotFound,
+    /// Too many bad secrets for this client lately; try again after this many seconds.
+    #[error("too many failed attempts")]
+    TooManyAttempts(u64),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("token signing failed: {0}")]
@@ -164,21 +167,42 @@ impl Auth {
             .await?
             .filter(|c| c.revoked_at.is_none())
             .ok_or(GrantError::InvalidClient)?;
+        // Checked before the secret, so a locked-out guesser costs no Argon2 work.
+        let real_now = crate::clock::real_now_ms();
+        let locked_until =
+            store::credentials::login_locked_until(&mut tx, account, &client.client_id).await?;
+        if let Some(until) = locked_until
+            && until > real_now
+        {
+            return Err(GrantError::TooManyAttempts(
+                ((until - real_now) as u64).div_ceil(1000),
+            ));
+        }
         drop(tx);
 
-        if !appkey.is_some_and(|k| secret::constant_time_eq(k, &client.appkey)) {
+        let appkey_ok = appkey.is_some_and(|k| secret::constant_time_eq(k, &client.appkey));
+        let mut secret_ok =
+            self.verified
+                .known(&client.client_id, &client.secret_hash, &req.client_secret);
+        if !secret_ok && appkey_ok {
+            secret_ok =
+                secret::verify_blocking(req.client_secret.clone(), client.secret_hash.clone())
+                    .await;
+            if secret_ok {
+                self.verified
+                    .remember(&client.client_id, &client.secret_hash, &req.client_secret);
+            }
+        }
+        if !(appkey_ok && secret_ok) {
+            self.count_failure(db, account, &client.client_id, real_now)
+                .await?;
             return Err(GrantError::InvalidClient);
         }
-        if !self
-            .verified
-            .known(&client.client_id, &client.secret_hash, &req.client_secret)
-        {
-            if !secret::verify_blocking(req.client_secret.clone(), client.secret_hash.clone()).await
-            {
-                return Err(GrantError::InvalidClient);
-            }
-            self.verified
-                .remember(&client.client_id, &client.secret_hash, &req.client_secret);
+        if locked_until.is_some() {
+            // Earlier failures are forgiven once the right secret is given.
+            let mut tx = db.write().await?;
+            store::credentials::clear_login_failures(&mut tx, account, &client.client_id).await?;
+            tx.commit().await?;
         }
 
         let now = now_ms;
@@ -217,6 +241,33 @@ impl Auth {
         };
         self.tokens_for(db, account, &client.client_id, username, roles, now)
             .await
+    }
+
+    /// Counts a bad secret; past the limit, the client's attempts are refused for a
+    /// while that doubles with each further failure (see [`LOGIN_LIMITS`]).
+    async fn count_failure(
+        &self,
+        db: &Db,
+        account: &AccountId,
+        client_id: &str,
+        now: i64,
+    ) -> Result<(), GrantError> {
+        let mut tx = db.write().await?;
+        let failures = store::credentials::record_login_failure(
+            &mut tx,
+            account,
+            client_id,
+            now,
+            LOGIN_LIMITS.window_ms,
+        )
+        .await?;
+        if failures >= LOGIN_LIMITS.free_failures {
+            let extra = (failures - LOGIN_LIMITS.free_failures).min(16) as u32;
+            let pause = (1_000i64 << extra).min(LOGIN_LIMITS.max_pause_ms);
+            store::credentials::lock_login(&mut tx, account, client_id, now + pause).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn tokens_for(
@@ -262,6 +313,26 @@ impl Auth {
         })
     }
 }
+
+/// How the token endpoint slows down repeated bad secrets for one client.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginLimits {
+    /// Failures counted together while they fall within this window.
+    pub window_ms: i64,
+    /// Failures allowed in a window before attempts are refused for a while.
+    pub free_failures: i64,
+    /// The longest pause: 1 s after the limit, doubling per further failure, up to this.
+    pub max_pause_ms: i64,
+}
+
+/// The documented limits: 5 failures within 5 minutes, then pauses of 1, 2, 4 ... up
+/// to 60 seconds. A success clears the count, so the right caller is never locked out
+/// for longer than the current pause.
+pub const LOGIN_LIMITS: LoginLimits = LoginLimits {
+    window_ms: 5 * 60_000,
+    free_failures: 5,
+    max_pause_ms: 60_000,
+};
 
 /// The OAuth2 error code of a refusal, for the problem body.
 pub fn oauth_error(e: &GrantError) -> Option<&'static str> {

@@ -228,18 +228,24 @@ async fn unfreeze_clock(State(state): State<AppState>, caller: Caller) -> Result
 
 const CLOCK_KEY: &str = "clock";
 
-/// Loads the persisted clock at start, so a frozen or advanced clock survives restarts.
+/// Loads the persisted clock, so that a frozen or advanced clock survives restarts and
+/// every instance on one database follows the one that moved it (they call this
+/// periodically, passing what they saw last: only a change is applied, so an
+/// instance's own moves are not undone). Returns what it saw.
 pub async fn restore_clock(
     db: &store::Db,
     clock: &crate::clock::Clock,
-) -> Result<(), store::StoreError> {
+    last_seen: Option<&str>,
+) -> Result<Option<String>, store::StoreError> {
     let mut tx = db.read().await?;
-    if let Some(v) = store::emulator::state(&mut tx, CLOCK_KEY).await?
-        && let Ok((offset, frozen)) = serde_json::from_str::<(i64, Option<i64>)>(&v)
+    let value = store::emulator::state(&mut tx, CLOCK_KEY).await?;
+    if let Some(v) = &value
+        && last_seen != Some(v.as_str())
+        && let Ok((offset, frozen)) = serde_json::from_str::<(i64, Option<i64>)>(v)
     {
         clock.restore(offset, frozen);
     }
-    Ok(())
+    Ok(value)
 }
 
 async fn persist_clock(state: &AppState) -> Result<()> {
@@ -432,6 +438,7 @@ async fn reset(
             store::numbers::recount_available(&mut tx).await?;
             tx.commit().await?;
             state.clock.restore(0, None);
+            persist_clock(&state).await?;
         }
         Some(raw) => {
             let id = crate::domain::AccountId::parse_field("accountId", raw)

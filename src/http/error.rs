@@ -56,6 +56,9 @@ pub enum ApiError {
     /// 413: the body is larger than the limit.
     #[error("payload too large")]
     PayloadTooLarge { limit: usize },
+    /// 429: too many attempts; try again after `retry_after` seconds.
+    #[error("too many requests")]
+    TooManyRequests { retry_after: u64 },
     /// 415: the body is not of a media type this operation takes.
     #[error("unsupported media type")]
     UnsupportedMediaType { expected: &'static str },
@@ -113,6 +116,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -144,6 +148,7 @@ impl From<GrantError> for ApiError {
                 detail: "invalid_grant: wrong user credentials, or an unknown, expired or already used refresh token".to_owned(),
                 oauth_error,
             },
+            GrantError::TooManyAttempts(retry_after) => ApiError::TooManyRequests { retry_after },
             GrantError::AccountNotFound => ApiError::NotFound {
                 title: "Resource Not Found",
                 detail: "The account in the path does not exist.".to_owned(),
@@ -242,6 +247,15 @@ impl IntoResponse for ApiError {
                 None,
                 None,
             ),
+            ApiError::TooManyRequests { retry_after } => (
+                "too-many-requests",
+                "Too Many Requests",
+                format!(
+                    "Too many failed attempts for this client; try again in {retry_after} seconds."
+                ),
+                None,
+                None,
+            ),
             ApiError::Internal(_) => (
                 "server-error",
                 "Server Error",
@@ -268,6 +282,10 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let ApiError::TooManyRequests { retry_after } = &self {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
         if status == StatusCode::UNAUTHORIZED {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -80,12 +80,21 @@ pub async fn add(
     };
     match store::numbers::insert(&mut tx, &n, now).await {
         Ok(()) => {}
-        // Another request added it first, in this account or another.
+        // Another request added it first. If it was this account's, that is the same
+        // 409 as a sequential repeat; else the number is simply not available. The
+        // failed statement ends the transaction on PostgreSQL, so look in a new one.
         Err(e)
             if e.is_conflict_on(NUMBER_CONFLICT)
                 || e.is_conflict_on("phone_number.phone_number") =>
         {
-            return Err(ServiceError::Invalid(vec![not_available(number)]));
+            drop(tx);
+            let mut read = db.read().await?;
+            return Err(
+                match store::numbers::get_by_number(&mut read, account, number).await? {
+                    Some(_) => already_added(),
+                    None => ServiceError::Invalid(vec![not_available(number)]),
+                },
+            );
         }
         Err(e) => return Err(e.into()),
     }

@@ -312,3 +312,80 @@ pub async fn consume_refresh(
     })?;
     Ok(row.map(|(u,)| u))
 }
+
+/// Until when (real time, ms) attempts for a client are refused, if they are.
+pub async fn login_locked_until(
+    tx: &mut Tx,
+    account: &AccountId,
+    client_id: &str,
+) -> Result<Option<i64>> {
+    Ok(on_conn!(tx, |c| {
+        sqlx::query_scalar(
+            "select locked_until from login_failure where account_id = $1 and client_id = $2",
+        )
+        .bind(account.as_str())
+        .bind(client_id)
+        .fetch_optional(&mut *c)
+        .await
+    })?)
+}
+
+/// Counts a failed attempt within a window of `window_ms`; returns the failures in
+/// the window, this one included, and the window's start.
+pub async fn record_login_failure(
+    tx: &mut Tx,
+    account: &AccountId,
+    client_id: &str,
+    now: i64,
+    window_ms: i64,
+) -> Result<i64> {
+    Ok(on_conn!(tx, |c| {
+        sqlx::query_scalar(
+            "insert into login_failure (account_id, client_id, failures, first_at, locked_until) values ($1, $2, 1, $3, 0)
+             on conflict (account_id, client_id) do update set
+                 failures = case when login_failure.first_at < $3 - $4 then 1 else login_failure.failures + 1 end,
+                 first_at = case when login_failure.first_at < $3 - $4 then $3 else login_failure.first_at end
+             returning failures",
+        )
+        .bind(account.as_str())
+        .bind(client_id)
+        .bind(now)
+        .bind(window_ms)
+        .fetch_one(&mut *c)
+        .await
+    })?)
+}
+
+/// Refuses attempts for a client until `until`.
+pub async fn lock_login(
+    tx: &mut Tx,
+    account: &AccountId,
+    client_id: &str,
+    until: i64,
+) -> Result<()> {
+    on_conn!(tx, |c| {
+        sqlx::query(
+            "update login_failure set locked_until = $3 where account_id = $1 and client_id = $2",
+        )
+        .bind(account.as_str())
+        .bind(client_id)
+        .bind(until)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Forgets a client's failures after a successful attempt.
+pub async fn clear_login_failures(tx: &mut Tx, account: &AccountId, client_id: &str) -> Result<()> {
+    on_conn!(tx, |c| {
+        sqlx::query("delete from login_failure where account_id = $1 and client_id = $2")
+            .bind(account.as_str())
+            .bind(client_id)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}

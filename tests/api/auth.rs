@@ -158,6 +158,29 @@ backend_tests! {
         assert_eq!(status, 401);
     }
 
+    async fn repeated_bad_secrets_are_slowed_down_without_locking_out_for_good(b: Backend) {
+        let app = spawn_app(&b).await;
+        for _ in 0..5 {
+            let res = app.token_request("ABCDEF", Some("demo-appkey"), &cc("demo-client", "guess")).await;
+            assert_eq!(res.status(), 401);
+        }
+        // Now even the right secret waits for the pause to end.
+        let res = app.token_request("ABCDEF", Some("demo-appkey"), &cc("demo-client", "demo-secret")).await;
+        assert_eq!(res.status(), 429);
+        assert_eq!(res.headers()["retry-after"], "1");
+        let (_, body) = status_json(res).await;
+        assert_problem(&body, 429, "too-many-requests", "Too Many Requests");
+        // Another client is not affected.
+        app.admin().await;
+        // After the pause (real time: the limit must hold whatever the emulator's clock
+        // does), the right secret works and the count starts over.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        app.demo().await;
+        let res = app.token_request("ABCDEF", Some("demo-appkey"), &cc("demo-client", "guess")).await;
+        assert_eq!(res.status(), 401);
+        app.demo().await;
+    }
+
     async fn a_revoked_client_loses_its_tokens_and_refresh_tokens(b: Backend) {
         let app = spawn_app(&b).await;
         let created = app.create_client("ABCDEF", &json!({"roles": ["Account Administrator"]})).await;

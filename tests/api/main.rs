@@ -1,6 +1,7 @@
 //! Integration tests: a real server over HTTP, on SQLite and on PostgreSQL.
 
 mod helpers;
+mod instances;
 
 mod accounts;
 mod auth;
