@@ -32,7 +32,7 @@ pub const SEED_NUMBERS: [(&str, &str, &str, bool); 4] = [
 ];
 
 /// (country, type, national prefix that is the area code, digits after it)
-const RANGES: [(&str, NumberType, &str, &str, usize); 24] = [
+const RANGES: [(&str, NumberType, &str, &str, usize); 23] = [
     ("US", NumberType::Local, "+1", "212", 7),
     ("US", NumberType::Local, "+1", "330", 7),
     ("US", NumberType::Local, "+1", "415", 7),
@@ -56,7 +56,6 @@ const RANGES: [(&str, NumberType, &str, &str, usize); 24] = [
     ("IN", NumberType::Local, "+91", "22", 8),
     ("IN", NumberType::Local, "+91", "80", 8),
     ("IN", NumberType::TollFree, "+91", "1800", 7),
-    ("IN", NumberType::TollFree, "+91", "1860", 7),
 ];
 
 /// How many numbers each range of the demo offers (before plan checks drop some).

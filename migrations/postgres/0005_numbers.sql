@@ -31,7 +31,8 @@ create table phone_number (
     phone_number              text not null,
     country_code              text not null,
     number_type               text not null,
-    display_name              text,
+    -- compared bytewise, as SQLite does, so both backends order lists alike
+    display_name              text collate "C",
     is_calling_party_number   boolean,
     preferred_media_location  text,
     status                    text not null,

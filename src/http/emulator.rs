@@ -487,15 +487,15 @@ async fn events(
 > {
     use axum::response::sse::{Event, KeepAlive, Sse};
     caller.require_administrator()?;
-    let resume = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .or(query.get("after"));
+    let resume = match headers.get("last-event-id").and_then(|v| v.to_str().ok()) {
+        Some(id) => Some(("Last-Event-ID", id)),
+        None => query.get("after").map(|a| ("after", a)),
+    };
     let after = match resume {
         None => 0,
-        Some(s) => s.parse::<i64>().map_err(|_| {
+        Some((field, s)) => s.parse::<i64>().map_err(|_| {
             ApiError::validation(vec![Violation::new(
-                "after",
+                field,
                 Code::InvalidType,
                 "must be an integer",
             )])
@@ -519,11 +519,14 @@ async fn events(
                 return None;
             }
             let rows = match state.db.read().await {
-                Ok(mut tx) => store::jobs::transitions(&mut tx, &q)
-                    .await
-                    .unwrap_or_default(),
-                Err(_) => Vec::new(),
+                Ok(mut tx) => store::jobs::transitions(&mut tx, &q).await,
+                Err(e) => Err(e),
             };
+            let rows = rows.unwrap_or_else(|e| {
+                // The stream stays open; the next poll tries again.
+                tracing::warn!(error = %e, "reading the transition journal for events failed");
+                Vec::new()
+            });
             for t in rows {
                 q.after = t.seq;
                 let out = transition_out(t);

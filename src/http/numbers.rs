@@ -216,8 +216,8 @@ struct NumberPage {
     links: Links,
 }
 
-/// The voice filter: `field:value` (exact, or with `*` wildcards), several joined by
-/// commas; every one must hold.
+/// The voice filter: `field:value` (the whole value ignoring case, or with `*`
+/// wildcards) or `field=value` (exact), several joined by commas; every one must hold.
 fn number_query(query: &QueryParams) -> Result<NumberQuery> {
     let mut violations = Vec::new();
     let page = listing::page(query, NUMBER_PAGES)
@@ -493,6 +493,7 @@ async fn available_numbers(
     let fragment = query.get("phoneNumber").map(str::to_owned);
     if let Some(f) = &fragment
         && (!(1..=15).contains(&f.len())
+            || f.trim_start_matches('+').is_empty()
             || !f
                 .trim_start_matches('+')
                 .bytes()

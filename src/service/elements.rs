@@ -18,7 +18,10 @@ fn conflict(e: StoreError, t: ElementType) -> ServiceError {
         ServiceError::Conflict {
             detail: format!(
                 "Only one instance of {} element can be created for an account.",
-                t.product()
+                match t {
+                    ElementType::Aco => "Avaya Cloud Office",
+                    ElementType::MsTeams => "Microsoft Teams",
+                }
             ),
             violations: Vec::new(),
         }

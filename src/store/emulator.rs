@@ -117,6 +117,7 @@ pub async fn reset_all(tx: &mut Tx) -> Result<()> {
 pub async fn reset_account(tx: &mut Tx, account: &AccountId) -> Result<bool> {
     let n = on_conn!(tx, |c| {
         for sql in [
+            "update number_inventory set held_by = null where held_by = $1",
             "delete from job where account_id = $1",
             "delete from transition where account_id = $1",
         ] {

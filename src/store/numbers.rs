@@ -307,7 +307,7 @@ pub async fn search_available(
 pub async fn countries(tx: &mut Tx, t: NumberType) -> Result<Vec<String>> {
     Ok(on_conn!(tx, |c| {
         sqlx::query_scalar(
-            "select distinct country_code from number_inventory where held_by is null and number_type = $1 order by 1",
+            "select distinct country_code from inventory_count where number_type = $1 and available > 0 order by 1",
         )
         .bind(t.as_str())
         .fetch_all(&mut *c)
@@ -587,7 +587,12 @@ pub async fn list(
         }
     }
     let dir = if q.order.descending { "desc" } else { "asc" };
-    let order = q.order.field.column();
+    // Missing display names sort as empty ones on both backends (NULL ordering
+    // differs between them).
+    let order = match q.order.field {
+        NumberField::DisplayName => "coalesce(display_name, '')",
+        other => other.column(),
+    };
     let count_sql = format!("select count(*) from phone_number where {condition}");
     let page_sql = format!(
         "select {NUMBER_COLUMNS} from phone_number where {condition}

@@ -115,9 +115,14 @@ backend_tests! {
         let other = app.login("AQWSDE", created_client["clientId"].as_str().unwrap(),
             created_client["clientSecret"].as_str().unwrap(), created_client["appkey"].as_str().unwrap()).await;
 
-        // One account: back to the seed's state.
+        let (status, _) = status_json(app.post("/api/admin/voice/v1/accounts/AQWSDE/phone-numbers", &admin, &json!({"phoneNumber": "+16062128688"})).await).await;
+        assert_eq!(status, 202);
+
+        // One account: back to the seed's state, its numbers back in the inventory.
         let res = app.call(Method::POST, "/_ccadmin/reset", Some(&admin), Some(&json!({"accountId": "AQWSDE"}))).await;
         assert_eq!(res.status(), 204);
+        let (_, offered) = status_json(app.get("/api/admin/voice/v1/accounts/ABCDEF/available-phone-numbers?countryCode=US&type=LOCAL&phoneNumber=6062128688", &admin).await).await;
+        assert_eq!(offered["pagination"]["total"], 1, "{offered}");
         let (_, account) = status_json(app.get(AQWSDE, &admin).await).await;
         assert!(account.get("features").is_none(), "{account}");
         assert_eq!(app.get(&temp, &admin).await.status(), 200, "other accounts stay");
