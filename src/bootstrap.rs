@@ -23,6 +23,11 @@ pub const DEMO_ACCOUNT: &str = "ABCDEF";
 /// The accounts seed's account.
 pub const SEED_ACCOUNT: &str = "AQWSDE";
 
+/// The profiles the seeds reference: `AQXSWF` (the accounts seed's PUT) and `N3ZW63`
+/// named `profileVoice` (the organization node seed's).
+pub const DEMO_PROFILES: [(&str, &str); 2] =
+    [("AQXSWF", "profileAccount"), ("N3ZW63", "profileVoice")];
+
 /// Demo credentials, fixed so that docs and scripts can use them.
 pub mod demo {
     pub const ADMIN_CLIENT: &str = "demo-admin";
@@ -267,6 +272,18 @@ pub async fn seed_demo(db: &Db, now: i64) -> anyhow::Result<()> {
     )?;
     ensure_account(db, &abcdef, now).await?;
     ensure_account(db, &aqwsde, now).await?;
+    // The profiles the seeds' bodies reference, so their requests replay as written.
+    let mut tx = db.write().await?;
+    for account in [&aqwsde.account_id, &abcdef.account_id] {
+        for (id, name) in DEMO_PROFILES {
+            let body = crate::domain::org::ProfileBody {
+                profile_name: name.to_owned(),
+                description: None,
+            };
+            store::org::insert_profile_if_absent(&mut tx, account, id, &body, now).await?;
+        }
+    }
+    tx.commit().await?;
     crate::inventory::seed_demo(db).await?;
     let spec = ClientSpec {
         account: &abcdef.account_id,

@@ -6,6 +6,7 @@ pub mod feature;
 pub mod ids;
 pub mod listing;
 pub mod number;
+pub mod org;
 pub mod phone;
 pub mod prefer;
 pub mod role;

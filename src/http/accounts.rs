@@ -43,11 +43,20 @@ pub fn router() -> Router<AppState> {
 /// An account as `caller` may see it; `enabledFeatures` needs the features' statuses.
 async fn account_json(tx: &mut store::Tx, account: &Account, caller: &Caller) -> Result<Value> {
     let statuses = store::accounts::feature_statuses(tx, &account.account_id).await?;
-    let body = if caller.is_administrator() {
+    let mut body = if caller.is_administrator() {
         account.body.clone()
     } else {
         account.body.visible_to(&caller.client.features)
     };
+    // References show their profile's current name (profiles can be renamed).
+    if let Some(refs) = body.profiles.as_mut().filter(|r| !r.is_empty()) {
+        let known = store::org::profiles(tx, &account.account_id).await?;
+        for r in refs.iter_mut() {
+            if let Some(p) = known.iter().find(|p| p.profile_id == r.profile_id) {
+                *r = crate::service::org::reference(&account.account_id, p);
+            }
+        }
+    }
     let out = account.to_out(&body, enabled_features(&body, &statuses));
     serde_json::to_value(out).map_err(ApiError::internal)
 }

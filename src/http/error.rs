@@ -316,7 +316,15 @@ impl From<crate::service::ServiceError> for ApiError {
                 detail: Some(detail),
                 violations,
             },
-            S::NotFound { what, key, id } => ApiError::not_found(what, key, &id),
+            S::NotFound { what, key, id } => ApiError::NotFound {
+                // The spec's own title for nodes.
+                title: if what == "Organization Node" {
+                    "OrganizationNode Not Found"
+                } else {
+                    "Resource Not Found"
+                },
+                detail: format!("{what} with {key}:{id} not found."),
+            },
             S::Conflict { detail, violations } => ApiError::Conflict { detail, violations },
             S::Store(e) => e.into(),
             S::Other(e) => ApiError::Internal(e),

@@ -9,6 +9,7 @@ pub mod extract;
 pub mod health;
 pub mod listing;
 pub mod numbers;
+pub mod org;
 pub mod voice;
 
 use std::sync::Arc;
@@ -103,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         .merge(clients::router())
         .merge(voice::router())
         .merge(numbers::router())
+        .merge(org::router())
         .merge(emulator)
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::wrong_method)

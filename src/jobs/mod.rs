@@ -5,6 +5,7 @@
 pub mod account;
 pub mod element;
 pub mod number;
+pub mod org;
 pub mod runner;
 pub mod simulator;
 
@@ -16,12 +17,13 @@ use crate::store::{StoreError, Tx, jobs::Job};
 
 /// Every job kind and the outcomes a rule or `Prefer` may name for it. Emulator rules
 /// are keyed by these kinds.
-pub const KINDS: [(&str, &[&str]); 5] = [
+pub const KINDS: [(&str, &[&str]); 6] = [
     (account::FEATURE, &["COMPLETED", "FAILED"]),
     (account::RENAME, &["COMPLETED", "FAILED"]),
     (element::ACO, &["SUCCESS", "FAILED"]),
     (element::MSTEAMS, &["SUCCESS", "FAILED"]),
     (number::ACTIVATION, &["ACTIVE", "INACTIVE", "FAILED"]),
+    (org::NODE, &["COMPLETED", "FAILED"]),
 ];
 
 /// How one run of a job ended, as the provisioner decided.
@@ -50,6 +52,7 @@ pub async fn apply(
             element::apply(tx, job, ElementType::MsTeams, outcome, cause, now).await
         }
         number::ACTIVATION => number::apply(tx, job, outcome, cause, now).await,
+        org::NODE => org::apply(tx, job, outcome, cause, now).await,
         other => {
             tracing::error!(kind = other, job = %job.id, "a job of unknown kind was failed");
             Ok(())

@@ -142,6 +142,8 @@ pub async fn create(
             Err(e) if e.is_conflict_on("account_id") || e.is_conflict_on("pkey") => continue,
             Err(e) => return Err(e.into()),
         }
+        // A new account has no profiles yet: any reference is to a missing one.
+        resolve_refs(&mut tx, &account.account_id, account.body.profiles.clone()).await?;
         record_creation(&mut tx, &account, p, now).await?;
         tx.commit().await?;
         return Ok(account);
@@ -203,6 +205,8 @@ pub async fn replace(
     let statuses = store::accounts::feature_statuses(&mut tx, id).await?;
     let changes = changes_to_make(&current.body, &body, &statuses);
     check_actor(actor, &current.body, &body, &changes)?;
+    let mut body = body;
+    body.profiles = resolve_refs(&mut tx, id, body.profiles).await?;
 
     match store::accounts::update(&mut tx, id, &body, now).await {
         Ok(()) => {}
@@ -219,6 +223,22 @@ pub async fn replace(
     start_operation(&mut tx, id, Action::Update, &changes, rename, p, now).await?;
     tx.commit().await?;
     Ok(Account { body, ..current })
+}
+
+/// Checks that referenced profiles exist in the account, filling `name` and `url`
+/// from them (the reference's own `url` and `name` are read-only).
+async fn resolve_refs(
+    tx: &mut Tx,
+    id: &AccountId,
+    refs: Option<Vec<crate::domain::account::ProfileRef>>,
+) -> Result<Option<Vec<crate::domain::account::ProfileRef>>, ServiceError> {
+    match refs {
+        None => Ok(None),
+        Some(refs) => {
+            let ids: Vec<String> = refs.into_iter().map(|r| r.profile_id).collect();
+            Ok(Some(super::org::resolve_profiles(tx, id, &ids).await?))
+        }
+    }
 }
 
 /// The spec: "An Account Administrator can not modify this field" (accountSize); the

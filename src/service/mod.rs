@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod clients;
 pub mod elements;
 pub mod numbers;
+pub mod org;
 
 use crate::domain::Violation;
 use crate::store::StoreError;

@@ -19,6 +19,7 @@ pub mod elements;
 pub mod emulator;
 pub mod jobs;
 pub mod numbers;
+pub mod org;
 
 /// Runs `$body` with `$c` bound to the transaction's connection, whichever backend it
 /// is. The body is compiled once per backend, so the same query code serves both.

@@ -13,5 +13,6 @@ mod emulator;
 mod errors;
 mod jobs;
 mod numbers;
+mod org;
 mod persistence;
 mod process;
