@@ -177,7 +177,10 @@ impl App {
             let _ = stop.send(true);
             let _ = stopping_tx.send(());
         };
-        let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(signal);
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let serve = axum::serve(self.listener, service).with_graceful_shutdown(signal);
         let serve = tokio::spawn(async move { serve.await });
         let mut serve = std::pin::pin!(serve);
         tokio::select! {

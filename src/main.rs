@@ -117,8 +117,14 @@ async fn account(cmd: AccountCommand) -> anyhow::Result<()> {
                 max_attempts: 5,
                 ..Default::default()
             };
-            let account =
-                service::accounts::create(&db, &Clock::default(), body, &provisioning).await?;
+            let account = service::accounts::create(
+                &db,
+                &Clock::default(),
+                body,
+                &provisioning,
+                &cli_author(),
+            )
+            .await?;
             let out = account.to_out(&account.body, None);
             println!("{}", serde_json::to_string_pretty(&out)?);
             db.close().await;
@@ -148,6 +154,7 @@ async fn client(cmd: ClientCommand) -> anyhow::Result<()> {
                 &account,
                 roles,
                 FeatureGrants::of(features),
+                &cli_author(),
             )
             .await?;
             println!(
@@ -209,5 +216,13 @@ async fn inventory(cmd: InventoryCommand) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
+    }
+}
+
+/// How audit records name changes made with the CLI.
+fn cli_author() -> ccadmin::domain::audit::Author {
+    ccadmin::domain::audit::Author {
+        id: "ccadmin-cli".to_owned(),
+        ip: "127.0.0.1".to_owned(),
     }
 }

@@ -1,6 +1,7 @@
 //! Validated domain types and their rules. Nothing here does I/O.
 
 pub mod account;
+pub mod audit;
 pub mod element;
 pub mod feature;
 pub mod ids;

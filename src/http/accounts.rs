@@ -193,6 +193,7 @@ async fn update_account(
     let actor = Actor {
         administrator: caller.is_administrator(),
         features: caller.client.features.clone(),
+        author: caller.author(),
     };
     let provisioning = state
         .provisioning(&prefer, &service::OUTCOMES, state.feature_delay_ms)
@@ -220,7 +221,14 @@ async fn create_account(
     let provisioning = state
         .provisioning(&prefer, &service::OUTCOMES, state.feature_delay_ms)
         .await?;
-    let account = service::create(&state.db, &state.clock, body, &provisioning).await?;
+    let account = service::create(
+        &state.db,
+        &state.clock,
+        body,
+        &provisioning,
+        &caller.author(),
+    )
+    .await?;
     state.jobs.wake();
     Ok((
         StatusCode::ACCEPTED,

@@ -12,6 +12,7 @@ use super::AppState;
 use super::error::{ApiError, Result};
 use super::extract::{Body, PathParams};
 use crate::auth::{ClientFacts, TokenError, TokenResponse, grant::TokenRequest};
+use crate::domain::audit::Author;
 use crate::domain::{AccountId, Code, Role, Violation};
 
 /// The authenticated caller of an API operation.
@@ -26,9 +27,19 @@ pub struct Caller {
     pub roles: Vec<Role>,
     /// The client's facts, for feature grants.
     pub client: Arc<ClientFacts>,
+    /// The caller's IP address, for audit records.
+    pub ip: String,
 }
 
 impl Caller {
+    /// The caller as audit records name it.
+    pub fn author(&self) -> Author {
+        Author {
+            id: self.subject.clone(),
+            ip: self.ip.clone(),
+        }
+    }
+
     /// True for a platform Administrator.
     pub fn is_administrator(&self) -> bool {
         self.roles.contains(&Role::Administrator)
@@ -106,13 +117,31 @@ impl FromRequestParts<AppState> for Caller {
                 "the appkey does not belong to the token's client",
             ));
         }
+        let ip = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| ip_text(c.0.ip()))
+            .unwrap_or_default();
         Ok(Caller {
             account_id,
             client_id: claims.azp,
             subject: claims.sub,
             roles: claims.roles,
             client,
+            ip,
         })
+    }
+}
+
+/// An address as audit records show it: IPv4 where it is one (IPv4-mapped and the
+/// IPv6 loopback included), else the IPv6 text.
+fn ip_text(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) if v6.is_loopback() => "127.0.0.1".to_owned(),
+        std::net::IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map_or_else(|| v6.to_string(), |v4| v4.to_string()),
     }
 }
 

@@ -136,7 +136,15 @@ async fn create_client(
     }
     drop(tx);
     let (roles, features) = parse_client(body.json()?)?;
-    let created = service::create(&state.db, &state.clock, &account, roles, features).await?;
+    let created = service::create(
+        &state.db,
+        &state.clock,
+        &account,
+        roles,
+        features,
+        &caller.author(),
+    )
+    .await?;
     let out = ClientOut::from(created.client, Some(created.client_secret));
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
@@ -178,14 +186,24 @@ async fn revoke_client(
     let account = params.account_id()?;
     caller.require_administrator()?;
     let client_id = params.raw("clientId");
+    let now = state.clock.now_ms();
     let mut tx = state.db.write().await?;
-    let revoked =
-        store::credentials::revoke_client(&mut tx, &account, client_id, state.clock.now_ms())
-            .await?;
-    tx.commit().await?;
-    if !revoked {
+    if !store::credentials::revoke_client(&mut tx, &account, client_id, now).await? {
         return Err(ApiError::not_found("Client", "clientId", client_id));
     }
+    let data = serde_json::json!({"clientId": client_id});
+    let event = crate::domain::audit::Event::Deleted;
+    crate::service::audit(
+        &mut tx,
+        &account,
+        event,
+        &caller.author(),
+        "CLIENT",
+        data,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
     state.auth.forget_client(client_id);
     Ok(StatusCode::NO_CONTENT)
 }

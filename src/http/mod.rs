@@ -1,6 +1,7 @@
 //! The HTTP layer: the router, shared state, middleware, and one module per API.
 
 pub mod accounts;
+pub mod audit;
 pub mod auth;
 pub mod clients;
 pub mod emulator;
@@ -105,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .merge(voice::router())
         .merge(numbers::router())
         .merge(org::router())
+        .merge(audit::router())
         .merge(emulator)
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::wrong_method)

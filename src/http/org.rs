@@ -154,7 +154,8 @@ async fn create_node(
     let p = state
         .provisioning(&prefer, &service::OUTCOMES, state.feature_delay_ms)
         .await?;
-    let node = service::create_node(&state.db, &state.clock, &account, req, &p).await?;
+    let node =
+        service::create_node(&state.db, &state.clock, &account, req, &p, &caller.author()).await?;
     state.jobs.wake();
     let mut view = one_view(&state, &account, &node.node_id, false).await?;
     view.children = None;
@@ -196,7 +197,16 @@ async fn update_node(
     let p = state
         .provisioning(&prefer, &service::OUTCOMES, state.feature_delay_ms)
         .await?;
-    service::replace_node(&state.db, &state.clock, &account, &id, req, &p).await?;
+    service::replace_node(
+        &state.db,
+        &state.clock,
+        &account,
+        &id,
+        req,
+        &p,
+        &caller.author(),
+    )
+    .await?;
     state.jobs.wake();
     Ok(Json(one_view(&state, &account, &id, true).await?))
 }
@@ -208,7 +218,7 @@ async fn delete_node(
     params: PathParams,
 ) -> Result<StatusCode> {
     let (account, id) = six_letter_path(&state, &caller, &params, "organizationNodeId").await?;
-    service::delete_node(&state.db, &state.clock, &account, &id).await?;
+    service::delete_node(&state.db, &state.clock, &account, &id, &caller.author()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -397,7 +407,8 @@ async fn create_profile(
 ) -> Result<Response> {
     let account = account_in_reach(&state, &caller, &params).await?;
     let body = ProfileBody::try_from(body.json::<ProfileIn>()?).map_err(ApiError::validation)?;
-    let p = service::create_profile(&state.db, &state.clock, &account, body).await?;
+    let p =
+        service::create_profile(&state.db, &state.clock, &account, body, &caller.author()).await?;
     Ok((StatusCode::CREATED, Json(profile_out(&account, p))).into_response())
 }
 
@@ -445,7 +456,15 @@ async fn update_profile(
     }
     drop(tx);
     let body = ProfileBody::try_from(body.json::<ProfileIn>()?).map_err(ApiError::validation)?;
-    let p = service::update_profile(&state.db, &state.clock, &account, &id, body).await?;
+    let p = service::update_profile(
+        &state.db,
+        &state.clock,
+        &account,
+        &id,
+        body,
+        &caller.author(),
+    )
+    .await?;
     Ok(Json(profile_out(&account, p)))
 }
 
@@ -456,6 +475,6 @@ async fn delete_profile(
     params: PathParams,
 ) -> Result<StatusCode> {
     let (account, id) = six_letter_path(&state, &caller, &params, "profileId").await?;
-    service::delete_profile(&state.db, &account, &id).await?;
+    service::delete_profile(&state.db, &state.clock, &account, &id, &caller.author()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

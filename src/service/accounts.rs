@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::clock::Clock;
 use crate::domain::account::{Account, AccountBody};
+use crate::domain::audit::{Author, Event};
 use crate::domain::feature::{Action, Feature, FeatureAction, Status, diff};
 use crate::domain::prefer::Prefer;
 use crate::domain::{AccountId, Code, FeatureGrants, Violation};
@@ -19,6 +20,8 @@ use super::ServiceError;
 pub struct Actor {
     pub administrator: bool,
     pub features: FeatureGrants,
+    /// Who the audit records name.
+    pub author: Author,
 }
 
 /// How the work a write starts is scheduled.
@@ -124,6 +127,7 @@ pub async fn create(
     clock: &Clock,
     body: AccountBody,
     p: &Provisioning,
+    author: &Author,
 ) -> Result<Account, ServiceError> {
     // Six letters give 308 million ids; a clash is rare, and retried with a new id.
     for _ in 0..8 {
@@ -145,6 +149,17 @@ pub async fn create(
         // A new account has no profiles yet: any reference is to a missing one.
         resolve_refs(&mut tx, &account.account_id, account.body.profiles.clone()).await?;
         record_creation(&mut tx, &account, p, now).await?;
+        let data = account.to_out(&account.body, None);
+        super::audit(
+            &mut tx,
+            &account.account_id,
+            Event::Created,
+            author,
+            "ACCOUNT",
+            data,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         return Ok(account);
     }
@@ -221,8 +236,20 @@ pub async fn replace(
     );
     let rename = current.body.name != body.name || unfinished_rename;
     start_operation(&mut tx, id, Action::Update, &changes, rename, p, now).await?;
+    let account = Account { body, ..current };
+    let data = account.to_out(&account.body, None);
+    super::audit(
+        &mut tx,
+        id,
+        Event::Updated,
+        &actor.author,
+        "ACCOUNT",
+        data,
+        now,
+    )
+    .await?;
     tx.commit().await?;
-    Ok(Account { body, ..current })
+    Ok(account)
 }
 
 /// Checks that referenced profiles exist in the account, filling `name` and `url`

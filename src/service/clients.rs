@@ -22,6 +22,7 @@ pub async fn create(
     account: &AccountId,
     roles: Vec<Role>,
     features: FeatureGrants,
+    author: &crate::domain::audit::Author,
 ) -> Result<NewClient, ServiceError> {
     let mut tx = db.read().await?;
     let target = store::accounts::get(&mut tx, account)
@@ -52,6 +53,19 @@ pub async fn create(
     };
     let mut tx = db.write().await?;
     store::credentials::insert_client(&mut tx, &client, false).await?;
+    // Neither the secret nor the appkey goes into the record.
+    let data = serde_json::json!({"clientId": client.client_id, "roles": client.roles, "features": client.features});
+    let now = clock.now_ms();
+    super::audit(
+        &mut tx,
+        account,
+        crate::domain::audit::Event::Created,
+        author,
+        "CLIENT",
+        data,
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(NewClient {
         client,

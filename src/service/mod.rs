@@ -8,7 +8,8 @@ pub mod elements;
 pub mod numbers;
 pub mod org;
 
-use crate::domain::Violation;
+use crate::domain::audit::{Author, Event};
+use crate::domain::{AccountId, Violation};
 use crate::store::StoreError;
 
 /// Why an operation was refused or failed.
@@ -38,4 +39,26 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
+}
+
+/// Records an audit entry for a write, in the write's transaction: `data` is the
+/// object's new state (secrets left out), tagged with what kind of object it is.
+pub(crate) async fn audit(
+    tx: &mut crate::store::Tx,
+    account: &AccountId,
+    event: Event,
+    author: &Author,
+    resource: &str,
+    data: impl serde::Serialize,
+    now: i64,
+) -> Result<(), ServiceError> {
+    let mut value = serde_json::to_value(data).map_err(|e| ServiceError::Other(e.into()))?;
+    if let serde_json::Value::Object(map) = &mut value {
+        map.insert(
+            "resource".to_owned(),
+            serde_json::Value::String(resource.to_owned()),
+        );
+    }
+    crate::store::audit::record(tx, account, event, author, &value, now).await?;
+    Ok(())
 }

@@ -2,6 +2,7 @@
 
 use crate::clock::Clock;
 use crate::domain::account::ProfileRef;
+use crate::domain::audit::{Author, Event};
 use crate::domain::feature::IN_PROGRESS_MESSAGE;
 use crate::domain::org::{Hierarchy, Node, NodeRequest, ProfileBody, profile_url};
 use crate::domain::{AccountId, Code, Violation};
@@ -88,12 +89,24 @@ pub async fn create_profile(
     clock: &Clock,
     account: &AccountId,
     body: ProfileBody,
+    author: &Author,
 ) -> Result<Profile, ServiceError> {
     for _ in 0..8 {
         let id = AccountId::generate().to_string();
         let mut tx = db.write().await?;
         match store::org::insert_profile(&mut tx, account, &id, &body, clock.now_ms()).await {
             Ok(()) => {
+                let data = serde_json::json!({"profileId": id, "profileName": body.profile_name, "description": body.description});
+                super::audit(
+                    &mut tx,
+                    account,
+                    Event::Created,
+                    author,
+                    "PROFILE",
+                    data,
+                    clock.now_ms(),
+                )
+                .await?;
                 tx.commit().await?;
                 return Ok(Profile {
                     profile_id: id,
@@ -120,6 +133,7 @@ pub async fn update_profile(
     account: &AccountId,
     id: &str,
     body: ProfileBody,
+    author: &Author,
 ) -> Result<Profile, ServiceError> {
     let mut tx = db.write().await?;
     match store::org::update_profile(&mut tx, account, id, &body, clock.now_ms()).await {
@@ -130,6 +144,17 @@ pub async fn update_profile(
         }
         Err(e) => return Err(e.into()),
     }
+    let data = serde_json::json!({"profileId": id, "profileName": body.profile_name, "description": body.description});
+    super::audit(
+        &mut tx,
+        account,
+        Event::Updated,
+        author,
+        "PROFILE",
+        data,
+        clock.now_ms(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Profile {
         profile_id: id.to_owned(),
@@ -139,7 +164,13 @@ pub async fn update_profile(
 }
 
 /// Deletes a profile nothing references (409 naming the referrers otherwise).
-pub async fn delete_profile(db: &Db, account: &AccountId, id: &str) -> Result<(), ServiceError> {
+pub async fn delete_profile(
+    db: &Db,
+    clock: &Clock,
+    account: &AccountId,
+    id: &str,
+    author: &Author,
+) -> Result<(), ServiceError> {
     let mut tx = db.write().await?;
     if store::org::profile(&mut tx, account, id).await?.is_none() {
         return Err(profile_not_found(id));
@@ -159,6 +190,17 @@ pub async fn delete_profile(db: &Db, account: &AccountId, id: &str) -> Result<()
         });
     }
     store::org::delete_profile(&mut tx, account, id).await?;
+    let data = serde_json::json!({"profileId": id});
+    super::audit(
+        &mut tx,
+        account,
+        Event::Deleted,
+        author,
+        "PROFILE",
+        data,
+        clock.now_ms(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -199,6 +241,7 @@ pub async fn create_node(
     account: &AccountId,
     req: NodeRequest,
     p: &Provisioning,
+    author: &Author,
 ) -> Result<Node, ServiceError> {
     let now = clock.now_ms();
     let mut tx = db.write().await?;
@@ -243,6 +286,16 @@ pub async fn create_node(
         now,
     )
     .await?;
+    super::audit(
+        &mut tx,
+        account,
+        Event::Created,
+        author,
+        "ORGANIZATION_NODE",
+        node_data(&node, &req.parent_path, &req.profile_ids),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(node)
 }
@@ -257,6 +310,7 @@ pub async fn replace_node(
     id: &str,
     req: NodeRequest,
     p: &Provisioning,
+    author: &Author,
 ) -> Result<Node, ServiceError> {
     let now = clock.now_ms();
     let mut tx = db.write().await?;
@@ -316,6 +370,16 @@ pub async fn replace_node(
         now,
     )
     .await?;
+    super::audit(
+        &mut tx,
+        account,
+        Event::Updated,
+        author,
+        "ORGANIZATION_NODE",
+        node_data(&node, &req.parent_path, &req.profile_ids),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(node)
 }
@@ -326,6 +390,7 @@ pub async fn delete_node(
     clock: &Clock,
     account: &AccountId,
     id: &str,
+    author: &Author,
 ) -> Result<(), ServiceError> {
     let now = clock.now_ms();
     let mut tx = db.write().await?;
@@ -346,6 +411,28 @@ pub async fn delete_node(
     store::org::delete_node(&mut tx, account, id).await?;
     store::jobs::cancel_for(&mut tx, account, id, now).await?;
     org_jobs::journal(&mut tx, account, id, "DELETED", "Deleted", "request", now).await?;
+    let data = serde_json::json!({"organizationNodeId": id});
+    super::audit(
+        &mut tx,
+        account,
+        Event::Deleted,
+        author,
+        "ORGANIZATION_NODE",
+        data,
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// A node's state for its audit record.
+fn node_data(node: &Node, parent_path: &str, profile_ids: &[String]) -> serde_json::Value {
+    serde_json::json!({
+        "organizationNodeId": node.node_id,
+        "name": node.name,
+        "parentPath": parent_path,
+        "countryCode": node.country_code,
+        "profiles": profile_ids,
+    })
 }

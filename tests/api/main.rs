@@ -4,6 +4,7 @@ mod helpers;
 mod instances;
 
 mod accounts;
+mod audit;
 mod auth;
 mod cli;
 mod clients;

@@ -1,0 +1,28 @@
+-- Audit records: every accepted write to an account and its structure, written in
+-- the transaction of the write.
+create table audit_record (
+    seq          integer primary key autoincrement,
+    account_id   text not null references account (account_id) on delete cascade,
+    at           bigint not null,
+    event        text not null,
+    author       text not null,
+    ip_address   text not null,
+    record_type  text not null,
+    -- the changed object's state, secrets left out
+    audit_data   text not null,
+    -- every field but the date, lower-cased: what searchKeyword looks in
+    search_text  text not null
+);
+create index audit_record_account_at on audit_record (account_id, at);
+
+-- searchKeyword goes through a trigram index (the one dialect difference here: FTS5 on
+-- SQLite, pg_trgm on PostgreSQL).
+create virtual table audit_record_fts using fts5(
+    search_text, content = 'audit_record', content_rowid = 'seq', tokenize = 'trigram'
+);
+create trigger audit_record_fts_insert after insert on audit_record begin
+    insert into audit_record_fts (rowid, search_text) values (new.seq, new.search_text);
+end;
+create trigger audit_record_fts_delete after delete on audit_record begin
+    insert into audit_record_fts (audit_record_fts, rowid, search_text) values ('delete', old.seq, old.search_text);
+end;
