@@ -14,7 +14,7 @@ use super::auth::Caller;
 use super::error::{ApiError, Result};
 use super::extract::{Body, PathParams, PreferHeader, QueryParams};
 use super::listing::{self, Links, Pagination};
-use super::voice::{account_in_reach, uuid_param};
+use super::voice::{IdKind, account_in_reach, resource_path};
 use crate::domain::listing::{PageRules, parse_filter, parse_order_by};
 use crate::domain::number::{
     NewPhoneNumber, NumberSettings, NumberSettingsIn, NumberStatus, NumberType, PhoneNumberIn,
@@ -74,27 +74,6 @@ fn number_json(n: &crate::domain::number::PhoneNumber) -> Result<Value> {
     serde_json::to_value(n.to_out()).map_err(ApiError::internal)
 }
 
-/// The account and number of a number path, checked before anything else.
-async fn number_path(
-    state: &AppState,
-    caller: &Caller,
-    params: &PathParams,
-) -> Result<(AccountId, String)> {
-    let account = params.account_id().map_err(|e| match e {
-        ApiError::Validation { violations, .. } => violations,
-        _ => Vec::new(),
-    });
-    let id = uuid_param(params, "phoneNumberId");
-    match (account, id) {
-        (Ok(_), Ok(id)) => Ok((account_in_reach(state, caller, params).await?, id)),
-        (account, id) => {
-            let mut violations = account.err().unwrap_or_default();
-            violations.extend(id.err());
-            Err(ApiError::validation(violations))
-        }
-    }
-}
-
 /// AXP `addPhoneNumber`: 202 with `INPROGRESS` and type `UNKNOWN`.
 async fn add_number(
     State(state): State<AppState>,
@@ -120,7 +99,8 @@ async fn get_number(
     caller: Caller,
     params: PathParams,
 ) -> Result<Json<Value>> {
-    let (account, id) = number_path(&state, &caller, &params).await?;
+    let (account, id) =
+        resource_path(&state, &caller, &params, "phoneNumberId", IdKind::Uuid).await?;
     let mut tx = state.db.read().await?;
     let (n, _) = store::numbers::get(&mut tx, &account, &id)
         .await?
@@ -136,7 +116,8 @@ async fn update_number(
     params: PathParams,
     body: Body,
 ) -> Result<Response> {
-    let (account, id) = number_path(&state, &caller, &params).await?;
+    let (account, id) =
+        resource_path(&state, &caller, &params, "phoneNumberId", IdKind::Uuid).await?;
     let mut tx = state.db.read().await?;
     if store::numbers::get(&mut tx, &account, &id).await?.is_none() {
         return Err(service::not_found(&id).into());
@@ -154,7 +135,8 @@ async fn release_number(
     caller: Caller,
     params: PathParams,
 ) -> Result<StatusCode> {
-    let (account, id) = number_path(&state, &caller, &params).await?;
+    let (account, id) =
+        resource_path(&state, &caller, &params, "phoneNumberId", IdKind::Uuid).await?;
     service::release(&state.db, &state.clock, &account, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

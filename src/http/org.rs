@@ -14,7 +14,7 @@ use super::auth::Caller;
 use super::error::{ApiError, Result};
 use super::extract::{Body, PathParams, PreferHeader, QueryParams};
 use super::listing::{self, Links, Pagination};
-use super::voice::account_in_reach;
+use super::voice::{IdKind, account_in_reach, resource_path};
 use crate::domain::listing::{Match, PageRules, parse_filter, parse_order_by};
 use crate::domain::org::{
     Hierarchy, NODE_TYPE, Node, NodeIn, NodeOut, NodeRequest, ProfileBody, ProfileIn, profile_url,
@@ -46,31 +46,6 @@ pub fn router() -> Router<AppState> {
             "/api/admin/user/v1/accounts/{accountId}/profiles/{profileId}",
             get(get_profile).put(update_profile).delete(delete_profile),
         )
-}
-
-/// A 6-letter path id (nodes, profiles), checked with the account's before anything else.
-async fn six_letter_path(
-    state: &AppState,
-    caller: &Caller,
-    params: &PathParams,
-    name: &str,
-) -> Result<(AccountId, String)> {
-    let account = params.account_id().map_err(|e| match e {
-        ApiError::Validation { violations, .. } => violations,
-        _ => Vec::new(),
-    });
-    let id = AccountId::parse_field(name, params.raw(name));
-    match (account, id) {
-        (Ok(_), Ok(id)) => Ok((
-            account_in_reach(state, caller, params).await?,
-            id.to_string(),
-        )),
-        (account, id) => {
-            let mut v = account.err().unwrap_or_default();
-            v.extend(id.err());
-            Err(ApiError::validation(v))
-        }
-    }
 }
 
 /// Renders nodes of an account as the API shows them.
@@ -170,7 +145,14 @@ async fn get_node(
     params: PathParams,
     query: QueryParams,
 ) -> Result<Json<NodeOut>> {
-    let (account, id) = six_letter_path(&state, &caller, &params, "organizationNodeId").await?;
+    let (account, id) = resource_path(
+        &state,
+        &caller,
+        &params,
+        "organizationNodeId",
+        IdKind::SixLetters,
+    )
+    .await?;
     let children = children_flag(&query, true)?;
     Ok(Json(one_view(&state, &account, &id, children).await?))
 }
@@ -184,7 +166,14 @@ async fn update_node(
     prefer: PreferHeader,
     body: Body,
 ) -> Result<Json<NodeOut>> {
-    let (account, id) = six_letter_path(&state, &caller, &params, "organizationNodeId").await?;
+    let (account, id) = resource_path(
+        &state,
+        &caller,
+        &params,
+        "organizationNodeId",
+        IdKind::SixLetters,
+    )
+    .await?;
     let mut tx = state.db.read().await?;
     if store::org::node_status(&mut tx, &account, &id)
         .await?
@@ -217,7 +206,14 @@ async fn delete_node(
     caller: Caller,
     params: PathParams,
 ) -> Result<StatusCode> {
-    let (account, id) = six_letter_path(&state, &caller, &params, "organizationNodeId").await?;
+    let (account, id) = resource_path(
+        &state,
+        &caller,
+        &params,
+        "organizationNodeId",
+        IdKind::SixLetters,
+    )
+    .await?;
     service::delete_node(&state.db, &state.clock, &account, &id, &caller.author()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -434,7 +430,8 @@ async fn get_profile(
     caller: Caller,
     params: PathParams,
 ) -> Result<Json<ProfileOut>> {
-    let (account, id) = six_letter_path(&state, &caller, &params, "profileId").await?;
+    let (account, id) =
+        resource_path(&state, &caller, &params, "profileId", IdKind::SixLetters).await?;
     let mut tx = state.db.read().await?;
     let p = store::org::profile(&mut tx, &account, &id)
         .await?
@@ -449,7 +446,8 @@ async fn update_profile(
     params: PathParams,
     body: Body,
 ) -> Result<Json<ProfileOut>> {
-    let (account, id) = six_letter_path(&state, &caller, &params, "profileId").await?;
+    let (account, id) =
+        resource_path(&state, &caller, &params, "profileId", IdKind::SixLetters).await?;
     let mut tx = state.db.read().await?;
     if store::org::profile(&mut tx, &account, &id).await?.is_none() {
         return Err(service::profile_not_found(&id).into());
@@ -474,7 +472,8 @@ async fn delete_profile(
     caller: Caller,
     params: PathParams,
 ) -> Result<StatusCode> {
-    let (account, id) = six_letter_path(&state, &caller, &params, "profileId").await?;
+    let (account, id) =
+        resource_path(&state, &caller, &params, "profileId", IdKind::SixLetters).await?;
     service::delete_profile(&state.db, &state.clock, &account, &id, &caller.author()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

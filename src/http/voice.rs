@@ -82,18 +82,34 @@ pub fn uuid_param(params: &PathParams, name: &str) -> std::result::Result<String
     }
 }
 
-/// The account and element of an element path, both checked before anything else, then
-/// the account's reach.
-async fn element_path(
+/// How a path's resource id is written.
+#[derive(Debug, Clone, Copy)]
+pub enum IdKind {
+    /// A UUID in any case (elements, numbers), normalised to lower case.
+    Uuid,
+    /// Six letters (organization nodes, profiles), case-sensitive.
+    SixLetters,
+}
+
+/// The account and the resource id `name` of a path: both are checked, every
+/// violation reported, before anything else; then the account's reach (403, 404).
+pub async fn resource_path(
     state: &AppState,
     caller: &Caller,
     params: &PathParams,
+    name: &str,
+    kind: IdKind,
 ) -> Result<(AccountId, String)> {
     let account = params.account_id().map_err(|e| match e {
         ApiError::Validation { violations, .. } => violations,
         _ => Vec::new(),
     });
-    let id = uuid_param(params, "elementId");
+    let id = match kind {
+        IdKind::Uuid => uuid_param(params, name),
+        IdKind::SixLetters => {
+            AccountId::parse_field(name, params.raw(name)).map(|id| id.to_string())
+        }
+    };
     match (account, id) {
         (Ok(account), Ok(id)) => Ok((reach(state, caller, account).await?, id)),
         (account, id) => {
@@ -133,7 +149,7 @@ async fn read(
     params: PathParams,
     t: ElementType,
 ) -> Result<Json<Value>> {
-    let (account, id) = element_path(&state, &caller, &params).await?;
+    let (account, id) = resource_path(&state, &caller, &params, "elementId", IdKind::Uuid).await?;
     let mut tx = state.db.read().await?;
     let (element, _) = store::elements::get(&mut tx, &account, t, &id)
         .await?
@@ -152,7 +168,7 @@ async fn replace(
     body: Body,
     t: ElementType,
 ) -> Result<Response> {
-    let (account, id) = element_path(&state, &caller, &params).await?;
+    let (account, id) = resource_path(&state, &caller, &params, "elementId", IdKind::Uuid).await?;
     let mut tx = state.db.read().await?;
     if store::elements::get(&mut tx, &account, t, &id)
         .await?
@@ -180,7 +196,7 @@ async fn remove(
     params: PathParams,
     t: ElementType,
 ) -> Result<StatusCode> {
-    let (account, id) = element_path(&state, &caller, &params).await?;
+    let (account, id) = resource_path(&state, &caller, &params, "elementId", IdKind::Uuid).await?;
     service::delete(&state.db, &state.clock, &account, t, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

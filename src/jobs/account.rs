@@ -6,7 +6,7 @@ use super::Outcome;
 use crate::domain::AccountId;
 use crate::domain::feature::{Action, Feature, FeatureAction, Status, status_str};
 use crate::domain::prefer::Prefer;
-use crate::store::jobs::{Job, NewJob, Transition};
+use crate::store::jobs::{Job, Transition};
 use crate::store::{self, StoreError, Tx};
 
 /// Provisions one feature change.
@@ -78,19 +78,7 @@ pub async fn start_feature(
         },
     )
     .await?;
-    store::jobs::enqueue(
-        tx,
-        &NewJob {
-            kind: FEATURE.to_owned(),
-            account_id: account.clone(),
-            resource_id: resource,
-            payload: serde_json::to_value(&job)?,
-            run_at: schedule.run_at,
-            max_attempts: schedule.max_attempts,
-        },
-        now,
-    )
-    .await?;
+    super::enqueue(tx, FEATURE, account, &resource, &job, schedule, now).await?;
     Ok(())
 }
 
@@ -117,19 +105,7 @@ pub async fn start_rename(
         },
     )
     .await?;
-    store::jobs::enqueue(
-        tx,
-        &NewJob {
-            kind: RENAME.to_owned(),
-            account_id: account.clone(),
-            resource_id: "name".to_owned(),
-            payload: serde_json::to_value(&job)?,
-            run_at: schedule.run_at,
-            max_attempts: schedule.max_attempts,
-        },
-        now,
-    )
-    .await?;
+    super::enqueue(tx, RENAME, account, "name", &job, schedule, now).await?;
     Ok(())
 }
 

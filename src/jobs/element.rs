@@ -7,7 +7,7 @@ use super::account::Schedule;
 use crate::domain::AccountId;
 use crate::domain::element::{ElementStatus, ElementType};
 use crate::domain::prefer::Prefer;
-use crate::store::jobs::{Job, NewJob, Transition};
+use crate::store::jobs::{Job, Transition};
 use crate::store::{self, StoreError, Tx};
 
 /// Configures an Avaya Cloud Office element.
@@ -81,16 +81,13 @@ pub async fn start(
     now: i64,
 ) -> Result<(), StoreError> {
     store::jobs::cancel_for(tx, e.account, e.id, now).await?;
-    store::jobs::enqueue(
+    super::enqueue(
         tx,
-        &NewJob {
-            kind: kind(e.element_type).to_owned(),
-            account_id: e.account.clone(),
-            resource_id: e.id.to_owned(),
-            payload: serde_json::to_value(&job)?,
-            run_at: schedule.run_at,
-            max_attempts: schedule.max_attempts,
-        },
+        kind(e.element_type),
+        e.account,
+        e.id,
+        &job,
+        schedule,
         now,
     )
     .await?;

@@ -26,6 +26,28 @@ pub const KINDS: [(&str, &[&str]); 6] = [
     (org::NODE, &["COMPLETED", "FAILED"]),
 ];
 
+/// Enqueues a job of `kind` on a resource of `account`, in the caller's transaction.
+pub async fn enqueue(
+    tx: &mut Tx,
+    kind: &str,
+    account: &crate::domain::AccountId,
+    resource_id: &str,
+    payload: &impl serde::Serialize,
+    schedule: account::Schedule,
+    now: i64,
+) -> Result<(), StoreError> {
+    let job = crate::store::jobs::NewJob {
+        kind: kind.to_owned(),
+        account_id: account.clone(),
+        resource_id: resource_id.to_owned(),
+        payload: serde_json::to_value(payload)?,
+        run_at: schedule.run_at,
+        max_attempts: schedule.max_attempts,
+    };
+    crate::store::jobs::enqueue(tx, &job, now).await?;
+    Ok(())
+}
+
 /// How one run of a job ended, as the provisioner decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {

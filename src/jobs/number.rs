@@ -6,7 +6,7 @@ use super::Outcome;
 use crate::domain::AccountId;
 use crate::domain::number::{NumberStatus, NumberType, VERIFICATION_MESSAGE};
 use crate::domain::prefer::Prefer;
-use crate::store::jobs::{Job, NewJob, Transition};
+use crate::store::jobs::{Job, Transition};
 use crate::store::{self, StoreError, Tx};
 
 use super::account::Schedule;
@@ -57,19 +57,7 @@ pub async fn start(
     schedule: Schedule,
     now: i64,
 ) -> Result<(), StoreError> {
-    store::jobs::enqueue(
-        tx,
-        &NewJob {
-            kind: ACTIVATION.to_owned(),
-            account_id: account.clone(),
-            resource_id: id.to_owned(),
-            payload: serde_json::to_value(&job)?,
-            run_at: schedule.run_at,
-            max_attempts: schedule.max_attempts,
-        },
-        now,
-    )
-    .await?;
+    super::enqueue(tx, ACTIVATION, account, id, &job, schedule, now).await?;
     Ok(())
 }
 

@@ -7,7 +7,7 @@ use super::account::Schedule;
 use crate::domain::AccountId;
 use crate::domain::feature::IN_PROGRESS_MESSAGE;
 use crate::domain::prefer::Prefer;
-use crate::store::jobs::{Job, NewJob, Transition};
+use crate::store::jobs::{Job, Transition};
 use crate::store::{self, StoreError, Tx};
 
 /// Provisions an organization node.
@@ -68,19 +68,7 @@ pub async fn start(
         now,
     )
     .await?;
-    store::jobs::enqueue(
-        tx,
-        &NewJob {
-            kind: NODE.to_owned(),
-            account_id: account.clone(),
-            resource_id: id.to_owned(),
-            payload: serde_json::to_value(&job)?,
-            run_at: schedule.run_at,
-            max_attempts: schedule.max_attempts,
-        },
-        now,
-    )
-    .await?;
+    super::enqueue(tx, NODE, account, id, &job, schedule, now).await?;
     Ok(())
 }
 
