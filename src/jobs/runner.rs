@@ -123,6 +123,9 @@ impl Jobs {
         let inner = &self.0;
         let real = real_now_ms();
         let mut tx = inner.db.write().await?;
+        // A claim lost in a database crash only leaves the job pending, to be claimed
+        // again: it need not wait for the flush. The finish below stays durable.
+        tx.relax_durability().await?;
         let job = store::jobs::claim(
             &mut tx,
             inner.clock.now_ms(),

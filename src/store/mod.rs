@@ -248,6 +248,18 @@ impl Tx {
         }
     }
 
+    /// Lets this transaction commit without waiting for its WAL flush (PostgreSQL's
+    /// `synchronous_commit = off`, for this transaction only). Only for writes whose
+    /// loss in a database crash is harmless; SQLite is left as configured.
+    pub async fn relax_durability(&mut self) -> Result<()> {
+        if let TxInner::PgWrite(t) = &mut self.0 {
+            sqlx::query("set local synchronous_commit = off")
+                .execute(&mut **t)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// The underlying connection.
     pub fn conn(&mut self) -> Conn<'_> {
         match &mut self.0 {
