@@ -55,14 +55,26 @@ struct RecordOut {
     audit_data: Value,
 }
 
-fn record_out(r: AuditRow) -> RecordOut {
+/// An account's recorded state shows an Account Administrator only the features it
+/// was granted, as the account itself does.
+fn visible_data(raw: &str, caller: &Caller) -> Value {
+    let mut data: Value = serde_json::from_str(raw).unwrap_or(Value::Null);
+    if !caller.is_administrator()
+        && let Some(features) = data.get_mut("features").and_then(Value::as_object_mut)
+    {
+        features.retain(|name, _| caller.client.features.allows(name));
+    }
+    data
+}
+
+fn record_out(r: AuditRow, caller: &Caller) -> RecordOut {
     RecordOut {
         date: time::rfc3339(r.at),
+        audit_data: visible_data(&r.audit_data, caller),
         event: r.event,
         author: r.author,
         ip_address: r.ip_address,
         record_type: r.record_type,
-        audit_data: serde_json::from_str(&r.audit_data).unwrap_or(Value::Null),
     }
 }
 
@@ -102,7 +114,7 @@ async fn search(
     let (pagination, links) = listing::paginate(&path, &query, page, total);
     Ok(Json(RecordsPage {
         pagination,
-        audit_records: rows.into_iter().map(record_out).collect(),
+        audit_records: rows.into_iter().map(|r| record_out(r, &caller)).collect(),
         links,
     }))
 }
@@ -147,7 +159,7 @@ async fn export(
             r.author,
             r.ip_address,
             r.record_type,
-            r.audit_data,
+            visible_data(&r.audit_data, &caller).to_string(),
         ];
         let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
         csv.push_str(&line.join(","));

@@ -431,7 +431,7 @@ async fn get_profile(
     params: PathParams,
 ) -> Result<Json<ProfileOut>> {
     let (account, id) =
-        resource_path(&state, &caller, &params, "profileId", IdKind::SixLetters).await?;
+        resource_path(&state, &caller, &params, "profileId", IdKind::ProfileId).await?;
     let mut tx = state.db.read().await?;
     let p = store::org::profile(&mut tx, &account, &id)
         .await?
@@ -447,7 +447,7 @@ async fn update_profile(
     body: Body,
 ) -> Result<Json<ProfileOut>> {
     let (account, id) =
-        resource_path(&state, &caller, &params, "profileId", IdKind::SixLetters).await?;
+        resource_path(&state, &caller, &params, "profileId", IdKind::ProfileId).await?;
     let mut tx = state.db.read().await?;
     if store::org::profile(&mut tx, &account, &id).await?.is_none() {
         return Err(service::profile_not_found(&id).into());
@@ -473,7 +473,7 @@ async fn delete_profile(
     params: PathParams,
 ) -> Result<StatusCode> {
     let (account, id) =
-        resource_path(&state, &caller, &params, "profileId", IdKind::SixLetters).await?;
+        resource_path(&state, &caller, &params, "profileId", IdKind::ProfileId).await?;
     service::delete_profile(&state.db, &state.clock, &account, &id, &caller.author()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -87,8 +87,10 @@ pub fn uuid_param(params: &PathParams, name: &str) -> std::result::Result<String
 pub enum IdKind {
     /// A UUID in any case (elements, numbers), normalised to lower case.
     Uuid,
-    /// Six letters (organization nodes, profiles), case-sensitive.
+    /// Six letters (organization nodes), case-sensitive.
     SixLetters,
+    /// Six characters of the spec's profile id pattern (`N3ZW63`), case-sensitive.
+    ProfileId,
 }
 
 /// The account and the resource id `name` of a path: both are checked, every
@@ -108,6 +110,15 @@ pub async fn resource_path(
         IdKind::Uuid => uuid_param(params, name),
         IdKind::SixLetters => {
             AccountId::parse_field(name, params.raw(name)).map(|id| id.to_string())
+        }
+        IdKind::ProfileId => {
+            let raw = params.raw(name);
+            let ok = raw.len() == 6
+                && raw
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_. ".contains(&b));
+            ok.then(|| raw.to_owned())
+                .ok_or_else(|| Violation::pattern(name, crate::domain::account::PROFILE_ID_PATTERN))
         }
     };
     match (account, id) {

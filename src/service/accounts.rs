@@ -219,9 +219,10 @@ pub async fn replace(
     };
     let statuses = store::accounts::feature_statuses(&mut tx, id).await?;
     let changes = changes_to_make(&current.body, &body, &statuses);
-    check_actor(actor, &current.body, &body, &changes)?;
+    // Body checks (400) come before the body-dependent refusals (403).
     let mut body = body;
     body.profiles = resolve_refs(&mut tx, id, body.profiles).await?;
+    check_actor(actor, &current.body, &body, &changes)?;
 
     match store::accounts::update(&mut tx, id, &body, now).await {
         Ok(()) => {}

@@ -245,6 +245,9 @@ pub async fn create_node(
 ) -> Result<Node, ServiceError> {
     let now = clock.now_ms();
     let mut tx = db.write().await?;
+    // Parents, cycles and children are checked against the hierarchy as read here:
+    // no other change to it may interleave.
+    store::accounts::lock(&mut tx, account).await?;
     let root = account_name(&mut tx, account).await?;
     let nodes = store::org::nodes(&mut tx, account).await?;
     let parent_id = parent_of(&Hierarchy::new(&root, &nodes), &req.parent_path)?;
@@ -314,6 +317,9 @@ pub async fn replace_node(
 ) -> Result<Node, ServiceError> {
     let now = clock.now_ms();
     let mut tx = db.write().await?;
+    // Parents, cycles and children are checked against the hierarchy as read here:
+    // no other change to it may interleave.
+    store::accounts::lock(&mut tx, account).await?;
     let root = account_name(&mut tx, account).await?;
     let nodes = store::org::nodes(&mut tx, account).await?;
     let h = Hierarchy::new(&root, &nodes);
@@ -394,6 +400,9 @@ pub async fn delete_node(
 ) -> Result<(), ServiceError> {
     let now = clock.now_ms();
     let mut tx = db.write().await?;
+    // Parents, cycles and children are checked against the hierarchy as read here:
+    // no other change to it may interleave.
+    store::accounts::lock(&mut tx, account).await?;
     if store::org::node_status(&mut tx, account, id)
         .await?
         .is_none()

@@ -493,3 +493,20 @@ pub async fn statuses(tx: &mut Tx, ids: &[AccountId]) -> Result<Vec<AccountStatu
     }
     Ok(out)
 }
+
+/// Serialises structural changes of one account (its organization hierarchy) across
+/// transactions: on PostgreSQL the account row is locked until commit; SQLite has one
+/// writer, so its write transactions are serial already.
+pub async fn lock(tx: &mut Tx, id: &AccountId) -> Result<()> {
+    if tx.backend() == super::Backend::Postgres {
+        on_conn!(tx, |c| {
+            sqlx::query_scalar::<_, String>(
+                "select account_id from account where account_id = $1 for update",
+            )
+            .bind(id.as_str())
+            .fetch_optional(&mut *c)
+            .await
+        })?;
+    }
+    Ok(())
+}

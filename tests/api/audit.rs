@@ -193,6 +193,21 @@ backend_tests! {
         assert_eq!(res.status(), 200, "a narrower filter is fine");
     }
 
+    async fn a_limited_account_administrator_sees_only_granted_features_in_records(b: Backend) {
+        let app = spawn_app(&b).await;
+        let admin = app.admin().await;
+        let account = json!({"name": "Demo Contact Center", "domains": [{"domainName": "demo.example.com"}], "accountSize": 100,
+            "features": {"voice": {"consult": true}, "chat": {}}});
+        assert_eq!(app.put("/api/admin/account/v1/accounts/ABCDEF", &admin, &account).await.status(), 202);
+        let created = app.create_client("ABCDEF", &json!({"roles": ["Account Administrator"], "features": ["chat"]})).await;
+        let chat = app.login("ABCDEF", created["clientId"].as_str().unwrap(), created["clientSecret"].as_str().unwrap(), created["appkey"].as_str().unwrap()).await;
+        let (status, page) = status_json(app.post("/api/admin/account/v1/accounts/ABCDEF/audit-records:search", &chat, &all_time(json!({"event": "UPDATED"}))).await).await;
+        assert_eq!(status, 200);
+        assert_eq!(page["auditRecords"][0]["auditData"]["features"], json!({"chat": {}}));
+        let csv = app.post("/api/admin/account/v1/accounts/ABCDEF/audit-records:export", &chat, &all_time(json!({"event": "UPDATED"}))).await.text().await.unwrap();
+        assert!(!csv.contains("voice"), "{csv}");
+    }
+
     async fn another_account_sees_none_of_it(b: Backend) {
         let app = spawn_app(&b).await;
         let admin = app.admin().await;

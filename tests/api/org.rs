@@ -223,6 +223,36 @@ backend_tests! {
         let (_, list) = status_json(app.get(PROFILES, &admin).await).await;
         let names: Vec<&str> = list["profiles"].as_array().unwrap().iter().map(|p| p["profileName"].as_str().unwrap()).collect();
         assert_eq!(names, ["profileAccount", "profileVoice"]);
+        // Profile ids follow the spec's pattern, digits included (the seed's N3ZW63).
+        let (status, voice) = status_json(app.get(&format!("{PROFILES}/N3ZW63"), &admin).await).await;
+        assert_eq!(status, 200);
+        assert_eq!(voice["profileName"], "profileVoice");
+        let (status, body) = status_json(app.get(&format!("{PROFILES}/N3ZW6!"), &admin).await).await;
+        assert_eq!(status, 400);
+        assert_eq!(violations(&body), vec![("profileId".to_owned(), 20006)]);
+    }
+
+    async fn concurrent_moves_never_make_a_cycle(b: Backend) {
+        let app = spawn_app(&b).await;
+        let admin = app.admin().await;
+        let a = create(&app, &admin, "Alpha", "SyncG").await;
+        let b2 = create(&app, &admin, "Bravo", "SyncG").await;
+        for _ in 0..10 {
+            let (pa, pb) = (format!("{NODES}/{a}"), format!("{NODES}/{b2}"));
+            let (ba, bb) = (json!({"name": "Alpha", "parentPath": "SyncG/Bravo"}), json!({"name": "Bravo", "parentPath": "SyncG/Alpha"}));
+            let (ra, rb) = tokio::join!(app.put(&pa, &admin, &ba), app.put(&pb, &admin, &bb));
+            let codes = [ra.status().as_u16(), rb.status().as_u16()];
+            assert!(codes.contains(&200) && codes.iter().all(|c| [200, 400, 404].contains(c)), "{codes:?}");
+            // Whatever won, both nodes still hang under the account.
+            for id in [&a, &b2] {
+                let path = node(&app, &admin, id).await["parentPath"].as_str().unwrap().to_owned();
+                assert!(path.starts_with("SyncG"), "{path}");
+            }
+            // Back to the top for the next round.
+            for (id, name) in [(&a, "Alpha"), (&b2, "Bravo")] {
+                assert_eq!(app.put(&format!("{NODES}/{id}"), &admin, &json!({"name": name, "parentPath": "SyncG"})).await.status(), 200);
+            }
+        }
     }
 
     async fn another_accounts_nodes_and_profiles_are_out_of_reach(b: Backend) {
