@@ -13,6 +13,8 @@ const NOT_FROZEN: i64 = i64::MIN;
 pub struct Clock {
     offset_ms: Arc<AtomicI64>,
     frozen_at: Arc<AtomicI64>,
+    /// The version of the shared (persisted) clock this instance last wrote or applied.
+    version: Arc<AtomicI64>,
 }
 
 impl Default for Clock {
@@ -20,6 +22,7 @@ impl Default for Clock {
         Self {
             offset_ms: Arc::new(AtomicI64::new(0)),
             frozen_at: Arc::new(AtomicI64::new(NOT_FROZEN)),
+            version: Arc::new(AtomicI64::new(0)),
         }
     }
 }
@@ -72,6 +75,16 @@ impl Clock {
         self.offset_ms.store(offset_ms, Ordering::SeqCst);
         self.frozen_at
             .store(frozen_at.unwrap_or(NOT_FROZEN), Ordering::SeqCst);
+    }
+
+    /// The shared clock's version this instance is at.
+    pub fn version(&self) -> i64 {
+        self.version.load(Ordering::SeqCst)
+    }
+
+    /// Records that this instance wrote or applied `version` of the shared clock.
+    pub fn set_version(&self, version: i64) {
+        self.version.store(version, Ordering::SeqCst);
     }
 
     /// True while frozen.

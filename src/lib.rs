@@ -76,7 +76,7 @@ impl App {
         };
         let jobs = Jobs::new(db.clone(), clock.clone(), settings, simulator);
         if args.emulator_mode() {
-            http::emulator::restore_clock(&db, &clock, None).await?;
+            http::emulator::restore_clock(&db, &clock).await?;
         }
         let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
         let state = AppState {
@@ -153,15 +153,9 @@ impl App {
                 self.shutdown.subscribe(),
             );
             tokio::spawn(async move {
-                // Start from what start-up restored, so only later changes apply.
-                let mut seen = http::emulator::restore_clock(&db, &clock, None)
-                    .await
-                    .ok()
-                    .flatten();
                 while !*stop.borrow() {
-                    match http::emulator::restore_clock(&db, &clock, seen.as_deref()).await {
-                        Ok(v) => seen = v,
-                        Err(e) => tracing::debug!(error = %e, "reading the shared clock failed"),
+                    if let Err(e) = http::emulator::restore_clock(&db, &clock).await {
+                        tracing::debug!(error = %e, "reading the shared clock failed");
                     }
                     tokio::select! {
                         _ = tokio::time::sleep(Duration::from_secs(1)) => {}

@@ -230,29 +230,54 @@ const CLOCK_KEY: &str = "clock";
 
 /// Loads the persisted clock, so that a frozen or advanced clock survives restarts and
 /// every instance on one database follows the one that moved it (they call this
-/// periodically, passing what they saw last: only a change is applied, so an
-/// instance's own moves are not undone). Returns what it saw.
+/// periodically). Only a newer version than this instance last wrote or applied is
+/// taken, so an instance never undoes its own move with an older one.
 pub async fn restore_clock(
     db: &store::Db,
     clock: &crate::clock::Clock,
-    last_seen: Option<&str>,
-) -> Result<Option<String>, store::StoreError> {
+) -> Result<(), store::StoreError> {
     let mut tx = db.read().await?;
     let value = store::emulator::state(&mut tx, CLOCK_KEY).await?;
-    if let Some(v) = &value
-        && last_seen != Some(v.as_str())
-        && let Ok((offset, frozen)) = serde_json::from_str::<(i64, Option<i64>)>(v)
+    if let Some(v) = value
+        && let Ok(ClockState {
+            offset,
+            frozen,
+            version,
+        }) = serde_json::from_str::<ClockState>(&v)
+        && version > clock.version()
     {
         clock.restore(offset, frozen);
+        clock.set_version(version);
     }
-    Ok(value)
+    Ok(())
+}
+
+/// The shared clock as persisted.
+#[derive(Serialize, Deserialize)]
+struct ClockState {
+    offset: i64,
+    frozen: Option<i64>,
+    version: i64,
 }
 
 async fn persist_clock(state: &AppState) -> Result<()> {
-    let snapshot = serde_json::to_string(&state.clock.snapshot()).map_err(ApiError::internal)?;
     let mut tx = state.db.write().await?;
-    store::emulator::set_state(&mut tx, CLOCK_KEY, &snapshot).await?;
+    // Newer than any version stored or seen, so every other instance takes it.
+    let stored = store::emulator::state(&mut tx, CLOCK_KEY)
+        .await?
+        .and_then(|v| serde_json::from_str::<ClockState>(&v).ok())
+        .map_or(0, |c| c.version);
+    let version = stored.max(state.clock.version()) + 1;
+    let (offset, frozen) = state.clock.snapshot();
+    let value = serde_json::to_string(&ClockState {
+        offset,
+        frozen,
+        version,
+    })
+    .map_err(ApiError::internal)?;
+    store::emulator::set_state(&mut tx, CLOCK_KEY, &value).await?;
     tx.commit().await?;
+    state.clock.set_version(version);
     Ok(())
 }
 
