@@ -259,6 +259,13 @@ pub async fn search_available(
                 condition.push_str(&format!(
                     " and rowid in (select rowid from number_inventory_fts where number_inventory_fts match ${n})"
                 ));
+                // Let the trigram match drive the query: the unary `+` keeps SQLite from
+                // walking the (much larger) country/type index and probing the match set
+                // row by row.
+                condition = condition
+                    .replace("country_code = $1", "+country_code = $1")
+                    .replace("number_type = $2", "+number_type = $2")
+                    .replace("area_code = $3", "+area_code = $3");
             }
             _ => {
                 binds.push(
