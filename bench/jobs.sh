@@ -3,12 +3,14 @@
 # simulated delay, on SQLite and on PostgreSQL. See bench/README.md.
 #
 #   bench/jobs.sh [--accounts N] [--workers W[,W...]] [--backends sqlite,postgres]
-#                 [--concurrency C] [--rev REV | --no-build] [--no-record] [--smoke]
+#                 [--repeat R] [--concurrency C] [--rev REV | --no-build] [--no-record]
+#                 [--smoke]
 #
 # Per backend: phase A seeds a fresh database with N accounts of 14 features each (N*14
 # pending jobs) through the API, with --workers 0; phase B, once per W, restarts the
 # server on a copy of that database with --workers W and times it from /readyz until no
-# job is pending or running, then checks that all N*14 jobs succeeded.
+# job is pending or running, then checks that all N*14 jobs succeeded. With --repeat R,
+# each W runs R times (each on its own copy) and the median run is reported.
 # The binary is built from the working tree, or with --rev from a committed revision
 # (exported with git archive, so edits in progress cannot leak into it).
 #
@@ -31,6 +33,7 @@ build=1
 record=1
 smoke=0
 rev_arg=
+repeat=1
 features=14
 drain_timeout=${BENCH_DRAIN_TIMEOUT:-1800}
 
@@ -42,6 +45,7 @@ while (($#)); do
         --workers) workers_list=$2; shift 2 ;;
         --backends) backends=$2; shift 2 ;;
         --concurrency) concurrency=$2; shift 2 ;;
+        --repeat) repeat=$2; shift 2 ;;
         --no-build) build=0; shift ;;
         --rev) rev_arg=$2; shift 2 ;;
         --no-record) record=0; shift ;;
@@ -55,6 +59,7 @@ if ((smoke)); then
     accounts=20 backends=sqlite record=0
 fi
 [[ $accounts =~ ^[1-9][0-9]*$ ]] || { echo "jobs.sh: --accounts must be a positive integer" >&2; exit 2; }
+[[ $repeat =~ ^[1-9][0-9]*$ ]] || { echo "jobs.sh: --repeat must be a positive integer" >&2; exit 2; }
 [[ $workers_list =~ ^[0-9]+(,[0-9]+)*$ ]] || { echo "jobs.sh: --workers must be like 4 or 1,2,4" >&2; exit 2; }
 IFS=, read -ra workers_arr <<<"$workers_list"
 IFS=, read -ra backend_arr <<<"$backends"
@@ -70,6 +75,9 @@ pg_admin_url=${BENCH_DATABASE_URL:-postgres://root@127.0.0.1:5432/test}
 
 log() { printf '[jobs.sh %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/ccadmin-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
 
 # --- build ----------------------------------------------------------------------------
 # What the binary was built from is stamped next to it, for RESULTS.md.
@@ -91,20 +99,35 @@ if ((build)); then
         fi
     fi
     log "building the release binary of $rev (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
-    (cd "$src" && cargo build --release --quiet --bin ccadmin) || die "the build failed"
+    # Cargo fingerprints the ccadmin crate the same way whatever directory it is built
+    # from, and its dependency info may name the files of another checkout or export
+    # (one that did not change), so a build after one from elsewhere can be taken for
+    # fresh and leave the other's binary in place. Cleaning the crate (dependencies are
+    # kept) makes the binary always this source's.
+    (cd "$src" && cargo clean --release --quiet -p ccadmin && cargo build --release --quiet --bin ccadmin) ||
+        die "the build failed"
     echo "$rev" >"$stamp"
 elif [[ -n $rev_arg ]]; then
     die "--rev and --no-build exclude each other"
 fi
 [[ -x $bin ]] || die "no binary at $bin (build it, or drop --no-build)"
-rev=$(cat "$stamp" 2>/dev/null || echo "unknown (built outside jobs.sh)")
+if [[ -f $stamp && ! $bin -nt $stamp ]]; then
+    rev=$(<"$stamp")
+else
+    rev="unknown (built outside jobs.sh)"
+fi
+# Run a private copy: a build into the same target directory during the run (another
+# checkout, another benchmark) must not swap the binary under it.
+cp "$bin" "$work/ccadmin"
+bin="$work/ccadmin"
 
 # --- cleanup --------------------------------------------------------------------------
-work=$(mktemp -d "${TMPDIR:-/tmp}/ccadmin-bench.XXXXXX")
 server_pid=
+child_pid=
 pg_dbs=()
 cleanup() {
     local rc=$?
+    [[ -n $child_pid ]] && kill -TERM "$child_pid" 2>/dev/null
     if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
         kill -TERM "$server_pid" 2>/dev/null || true
         for _ in $(seq 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
@@ -125,6 +148,17 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# interruptible CMD...: runs CMD in the background and waits for it, so that a signal
+# to this script is handled at once rather than when CMD ends.
+interruptible() {
+    "$@" &
+    child_pid=$!
+    local rc=0
+    wait "$child_pid" || rc=$?
+    child_pid=
+    return "$rc"
+}
 
 # --- server ---------------------------------------------------------------------------
 # start_server LOG WORKERS STORAGE_ARGS...: starts it in the background and waits until
@@ -176,6 +210,11 @@ cpu_seconds() {
         "${f[11]}" "${f[12]}" "$ticks"
 }
 
+# busy_seconds: CPU time the whole machine has spent busy (all cores, all processes).
+busy_seconds() {
+    awk -v t="$(getconf CLK_TCK)" '/^cpu / {printf "%.2f\n", ($2 + $3 + $4 + $7 + $8 + $9) / t}' /proc/stat
+}
+
 # --- databases ------------------------------------------------------------------------
 psql_admin() { psql "$pg_admin_url" -qAt -v ON_ERROR_STOP=1 "$@"; }
 
@@ -223,7 +262,21 @@ if [[ " ${backend_arr[*]} " == *" postgres "* ]]; then
     pg_version=$(psql_admin -c 'show server_version')
 fi
 
+loadavg=$(cut -d' ' -f1-3 /proc/loadavg)
 results=()
+# Summarizes the runs of one (backend, W), one
+# "seconds span_ms server_cpu0 server_cpu1 rss_kib machine_busy0 machine_busy1" a line.
+summarize='
+import sys
+b, w, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+runs = sorted([float(x) for x in line.split()] for line in sys.stdin if line.strip())
+secs, span_ms, cpu0, cpu1, rss, busy0, busy1 = runs[len(runs) // 2]
+rates = [n / r[0] for r in runs]
+spread = f"{min(rates):.0f}–{max(rates):.0f}" if len(runs) > 1 else "–"
+print("|".join([b, w, str(n), f"{secs:.2f}", f"{n / secs:.0f}", spread,
+                f"{span_ms / 1000:.2f}", f"{cpu1 - cpu0:.2f}", f"{busy1 - busy0:.2f}",
+                f"{rss / 1024:.1f}"]))
+'
 tag="ccb$$_$RANDOM"
 for backend in "${backend_arr[@]}"; do
     seed="${tag}_seed"
@@ -231,7 +284,11 @@ for backend in "${backend_arr[@]}"; do
     log "$backend: phase A: seeding $accounts accounts ($jobs_total jobs) with --workers 0"
     # shellcheck disable=SC2046 # storage_args is split on purpose
     start_server "$work/$backend-seed.log" 0 $(storage_args "$backend" "$seed")
-    "$py" "$client" create "$base" "$accounts" "$concurrency"
+    interruptible "$py" "$client" create "$base" "$accounts" "$concurrency"
+    # Reused in phase B (the copies keep the signing keys), so that no token grant
+    # (a password hash) runs while the jobs are timed.
+    BENCH_TOKEN=$("$py" "$client" token "$base")
+    export BENCH_TOKEN
     pending=$("$py" "$client" count "$base" pending 2>/dev/null || echo "?")
     stop_server
     read -r total _ <<<"$(db_counts "$backend" "$seed")"
@@ -239,44 +296,45 @@ for backend in "${backend_arr[@]}"; do
     log "$backend: phase A done: $total jobs, $pending pending"
 
     for w in "${workers_arr[@]}"; do
-        db="${tag}_w$w"
-        clone_db "$backend" "$seed" "$db"
-        log "$backend: phase B: --workers $w"
-        # shellcheck disable=SC2046
-        start_server "$work/$backend-w$w.log" "$w" $(storage_args "$backend" "$db")
-        t_ready=$ready_at
-        t_done=$("$py" "$client" drain "$base" "$drain_timeout")
-        rss_kib=$(awk '/^VmHWM:/ {print $2}' "/proc/$server_pid/status")
-        cpu=$(cpu_seconds "$server_pid")
-        api_succeeded=
-        if ((jobs_total < 10000)); then
-            api_succeeded=$("$py" "$client" count "$base" succeeded)
-        fi
-        stop_server
-        read -r total succeeded failed cancelled span_ms <<<"$(db_counts "$backend" "$db")"
-        ((succeeded == jobs_total && total == jobs_total)) ||
-            die "$backend W=$w: $succeeded of $total jobs succeeded ($failed failed, $cancelled cancelled), expected $jobs_total"
-        [[ -z $api_succeeded || $api_succeeded == "$jobs_total" ]] ||
-            die "$backend W=$w: the API counts $api_succeeded succeeded jobs, expected $jobs_total"
-        row=$("$py" - "$backend" "$w" "$jobs_total" "$t_ready" "$t_done" "$span_ms" "$cpu" "$rss_kib" <<'EOF'
-import sys
-b, w, n, t0, t1, span_ms, cpu, rss = sys.argv[1:]
-n, secs = int(n), float(sys.argv[5]) - float(t0)
-print("|".join([b, w, str(n), f"{secs:.2f}", f"{n / secs:.0f}",
-                f"{int(span_ms) / 1000:.2f}", cpu, f"{int(rss) / 1024:.1f}"]))
-EOF
-        )
-        results+=("$row")
-        IFS='|' read -r _ _ _ secs jps _ _ rss <<<"$row"
-        log "$backend: --workers $w: $jobs_total jobs in ${secs}s = $jps jobs/s, peak RSS ${rss} MiB"
+        runs=()
+        for ((rep = 1; rep <= repeat; rep++)); do
+            db="${tag}_w${w}_r$rep"
+            clone_db "$backend" "$seed" "$db"
+            log "$backend: phase B: --workers $w (run $rep of $repeat)"
+            # shellcheck disable=SC2046
+            start_server "$work/$backend-w$w-r$rep.log" "$w" $(storage_args "$backend" "$db")
+            t_ready=$ready_at
+            busy0=$(busy_seconds)
+            cpu0=$(cpu_seconds "$server_pid")
+            interruptible "$py" "$client" drain "$base" "$drain_timeout" >"$work/done"
+            t_done=$(<"$work/done")
+            busy1=$(busy_seconds)
+            cpu1=$(cpu_seconds "$server_pid")
+            rss_kib=$(awk '/^VmHWM:/ {print $2}' "/proc/$server_pid/status")
+            api_succeeded=
+            if ((jobs_total < 10000)); then
+                api_succeeded=$("$py" "$client" count "$base" succeeded)
+            fi
+            stop_server
+            read -r total succeeded failed cancelled span_ms <<<"$(db_counts "$backend" "$db")"
+            ((succeeded == jobs_total && total == jobs_total)) ||
+                die "$backend W=$w: $succeeded of $total jobs succeeded ($failed failed, $cancelled cancelled), expected $jobs_total"
+            [[ -z $api_succeeded || $api_succeeded == "$jobs_total" ]] ||
+                die "$backend W=$w: the API counts $api_succeeded succeeded jobs, expected $jobs_total"
+            secs=$("$py" -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.3f}")' "$t_ready" "$t_done")
+            runs+=("$secs $span_ms $cpu0 $cpu1 $rss_kib $busy0 $busy1")
+            log "$backend: --workers $w: $jobs_total jobs in ${secs}s, peak RSS $((rss_kib / 1024)) MiB"
+        done
+        # The median run (by seconds) stands for the series; the range shows the spread.
+        results+=("$(printf '%s\n' "${runs[@]}" | "$py" -c "$summarize" "$backend" "$w" "$jobs_total")")
     done
 done
 
 # --- report ---------------------------------------------------------------------------
 cpu_model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 machine="$(nproc) × ${cpu_model:-unknown CPU}, $(uname -sr)"
-header='| backend | workers | jobs | seconds | jobs/s | engine span s | server CPU s | peak RSS MiB |'
-rule='|---|---:|---:|---:|---:|---:|---:|---:|'
+header='| backend | workers | jobs | seconds | jobs/s | jobs/s min–max | engine span s | server CPU s | machine CPU s | peak RSS MiB |'
+rule='|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
 table=$(
     echo "$header"
     echo "$rule"
@@ -302,11 +360,15 @@ Figures from different machines or revisions are not comparable. See
   with all 14 features each are created through the API with no workers running
   (N*14 pending jobs, zero simulated delay); then the server restarts on that database
   with W workers and is timed from `/readyz` until no job is pending or running.
-  `jobs/s` = N*14 / `seconds`. `engine span s` is the time between the first and the last
-  job finishing, read from the job table (a cross-check of `seconds`, which includes up
-  to one 50 ms poll). `server CPU s` is the CPU time the server process used in phase B
-  (the database server's is not included); `peak RSS` is its `VmHWM`. Run:
-  `bench/jobs.sh` (defaults: N=500, W=4, SQLite and PostgreSQL).
+  `jobs/s` = N*14 / `seconds`; with `--repeat R` the row is the median run and
+  `jobs/s min–max` the spread. `engine span s` is the time between the first and the
+  last job finishing, read from the job table (a cross-check of `seconds`, which also
+  counts up to one 50 ms poll). `server CPU s` is the CPU time the server process used
+  while the jobs ran (the database server's is not included); `machine CPU s` what all
+  processes used meanwhile (the server, PostgreSQL, the poller, and anything
+  else on the machine: well above `server CPU s` on SQLite means competing load);
+  `peak RSS` is the server's `VmHWM`. Run:
+  `bench/jobs.sh` (defaults: N=500, W=4, SQLite and PostgreSQL, one run).
 EOF
     fi
     {
@@ -315,8 +377,11 @@ EOF
         echo
         echo "- machine: $machine"
         echo "- ccadmin: $rev, release build; PostgreSQL: ${pg_version:-not run} (same machine)"
-        echo "- N = $accounts accounts × $features features = $jobs_total jobs; W = $workers_list; feature delay 0 ms; default lease (10 s)"
-        echo "- command: \`bench/jobs.sh --accounts $accounts --workers $workers_list --backends $backends\`"
+        echo "- N = $accounts accounts × $features features = $jobs_total jobs; W = $workers_list; feature delay 0 ms; default lease (10 s); median of $repeat run(s) each"
+        echo "- load average (1, 5, 15 min) before the run: $loadavg; after: $(cut -d' ' -f1-3 /proc/loadavg)"
+        rev_flag=
+        [[ $rev =~ ^[0-9a-f]{7,}$ ]] && rev_flag=" --rev $rev"
+        echo "- command: \`bench/jobs.sh --accounts $accounts --workers $workers_list --backends $backends --repeat $repeat$rev_flag\`"
         echo
         echo "$table"
     } >>"$out"
