@@ -280,7 +280,7 @@ pub async fn seed_demo(db: &Db, now: i64) -> anyhow::Result<()> {
                 profile_name: name.to_owned(),
                 description: None,
             };
-            store::org::insert_profile_if_absent(&mut tx, account, id, &body, now).await?;
+            store::org::insert_profile(&mut tx, account, id, &body, now, true).await?;
         }
     }
     tx.commit().await?;

@@ -94,7 +94,8 @@ pub async fn create_profile(
     for _ in 0..8 {
         let id = AccountId::generate().to_string();
         let mut tx = db.write().await?;
-        match store::org::insert_profile(&mut tx, account, &id, &body, clock.now_ms()).await {
+        match store::org::insert_profile(&mut tx, account, &id, &body, clock.now_ms(), false).await
+        {
             Ok(()) => {
                 let data = serde_json::json!({"profileId": id, "profileName": body.profile_name, "description": body.description});
                 super::audit(

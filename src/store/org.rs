@@ -21,54 +21,32 @@ pub struct Profile {
     pub description: Option<String>,
 }
 
-/// Inserts a profile.
+/// Inserts a profile; with `if_absent`, an existing profile id is left as it is
+/// (seeding, idempotent).
 pub async fn insert_profile(
     tx: &mut Tx,
     account: &AccountId,
     id: &str,
     p: &ProfileBody,
     now: i64,
+    if_absent: bool,
 ) -> Result<()> {
+    let sql = format!(
+        "insert into profile (account_id, profile_id, profile_name, profile_key, description, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $6){}",
+        if if_absent { " on conflict do nothing" } else { "" }
+    );
     on_conn!(tx, |c| {
-        sqlx::query(
-            "insert into profile (account_id, profile_id, profile_name, profile_key, description, created_at, updated_at)
-             values ($1, $2, $3, $4, $5, $6, $6)",
-        )
-        .bind(account.as_str())
-        .bind(id)
-        .bind(&p.profile_name)
-        .bind(p.profile_name.to_lowercase())
-        .bind(&p.description)
-        .bind(now)
-        .execute(&mut *c)
-        .await
-        .map(|r| r.rows_affected())
-    })?;
-    Ok(())
-}
-
-/// Inserts a profile unless the id exists (seeding).
-pub async fn insert_profile_if_absent(
-    tx: &mut Tx,
-    account: &AccountId,
-    id: &str,
-    p: &ProfileBody,
-    now: i64,
-) -> Result<()> {
-    on_conn!(tx, |c| {
-        sqlx::query(
-            "insert into profile (account_id, profile_id, profile_name, profile_key, description, created_at, updated_at)
-             values ($1, $2, $3, $4, $5, $6, $6) on conflict do nothing",
-        )
-        .bind(account.as_str())
-        .bind(id)
-        .bind(&p.profile_name)
-        .bind(p.profile_name.to_lowercase())
-        .bind(&p.description)
-        .bind(now)
-        .execute(&mut *c)
-        .await
-        .map(|r| r.rows_affected())
+        sqlx::query(&sql)
+            .bind(account.as_str())
+            .bind(id)
+            .bind(&p.profile_name)
+            .bind(p.profile_name.to_lowercase())
+            .bind(&p.description)
+            .bind(now)
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())
     })?;
     Ok(())
 }
