@@ -5,7 +5,7 @@
 //! the parsed number), and its type (toll-free or not).
 
 use crate::domain::number::{InventoryEntry, NumberType};
-use crate::domain::phone::facts;
+use crate::domain::phone::{PlanFacts, facts};
 use crate::store::{self, Db, StoreError};
 
 /// Per country and type: does activating a number need documents? The demo's rules,
@@ -64,11 +64,14 @@ pub const DEMO_PER_RANGE: usize = 250;
 /// Checks that `number` belongs to `country` and is of type `t` in the numbering plan.
 /// NANP numbers are checked for the region their area code belongs to.
 pub fn plan_agrees(number: &str, country: &str, t: NumberType) -> bool {
-    let f = facts(number);
+    agrees(&facts(number), country, t)
+}
+
+/// Whether what the plan says of a number (`f`) fits `country` and type `t`.
+fn agrees(f: &PlanFacts, country: &str, t: NumberType) -> bool {
     let toll_free = f.toll_free;
     let region_ok = f.region.as_deref() == Some(country) || (toll_free && f.calling_code == 1);
-    let valid = phonenumber::parse(None, number).is_ok_and(|n| n.is_valid());
-    valid
+    f.valid
         && region_ok
         && match t {
             NumberType::TollFree => toll_free,
@@ -183,16 +186,20 @@ pub fn parse_row(line: usize, text: &str, check_plan: bool) -> Result<InventoryE
         crate::domain::number::NUMBER_MAX_LEN,
     )
     .map_err(|v| bad(format!("phoneNumber {number} {}", v.message)))?;
-    if check_plan && !plan_agrees(number, country, t) {
+    // One parse serves both the plan check and a missing area code: parsing is the
+    // import's main cost.
+    let plan = (check_plan || area.is_empty()).then(|| facts(number));
+    if let Some(f) = plan.as_ref().filter(|_| check_plan)
+        && !agrees(f, country, t)
+    {
         return Err(bad(format!(
             "{number} is not a {} number of {country} in the numbering plan",
             t.as_str()
         )));
     }
-    let area = if area.is_empty() {
-        facts(number).area_code.unwrap_or_default()
-    } else {
-        area.to_owned()
+    let area = match plan {
+        Some(f) if area.is_empty() => f.area_code.unwrap_or_default(),
+        _ => area.to_owned(),
     };
     Ok(InventoryEntry {
         phone_number: number.to_owned(),
@@ -321,6 +328,7 @@ pub async fn import(
         progress(done, total);
     }
     store::numbers::recount_available(&mut tx).await?;
+    store::numbers::reindex_available(&mut tx).await?;
     tx.commit().await?;
     Ok(report)
 }
@@ -340,7 +348,12 @@ pub async fn seed_demo(db: &Db) -> Result<u64, StoreError> {
     let mut added = 0;
     // 1,000 rows (5,000 parameters) per statement stays under both backends' limits.
     for chunk in entries.chunks(1000) {
-        added += store::numbers::insert_inventory(&mut tx, chunk).await?;
+        let new = store::numbers::insert_inventory(&mut tx, chunk).await?;
+        if new > 0 {
+            let numbers: Vec<&str> = chunk.iter().map(|e| e.phone_number.as_str()).collect();
+            store::numbers::index_available(&mut tx, &numbers).await?;
+        }
+        added += new;
     }
     if added > 0 {
         store::numbers::recount_available(&mut tx).await?;

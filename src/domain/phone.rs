@@ -28,6 +28,8 @@ pub struct PlanFacts {
     pub area_code: Option<String>,
     /// True for toll-free numbers.
     pub toll_free: bool,
+    /// True if the plan assigns the number (a range in service, of a valid length).
+    pub valid: bool,
 }
 
 impl E164 {
@@ -78,6 +80,7 @@ pub fn facts(e164: &str) -> PlanFacts {
             region: None,
             area_code: None,
             toll_free: false,
+            valid: false,
         };
     };
     let calling_code = n.code().value();
@@ -91,6 +94,7 @@ pub fn facts(e164: &str) -> PlanFacts {
         region: n.country().id().map(|id| id.as_ref().to_owned()),
         area_code: (calling_code == 1 && national.len() == 10).then(|| national[..3].to_owned()),
         toll_free,
+        valid: n.is_valid(),
     }
 }
 

@@ -96,8 +96,8 @@ pub async fn set_state(tx: &mut Tx, key: &str, value: &str) -> Result<()> {
 /// and its clients (the bootstrap Administrator) stay.
 pub async fn reset_all(tx: &mut Tx) -> Result<()> {
     // Tables without a foreign key to the account first; what accounts own cascades.
-    const STATEMENTS: [&str; 6] = [
-        "update number_inventory set held_by = null where held_by is not null",
+    super::numbers::release_all(tx, None).await?;
+    const STATEMENTS: [&str; 5] = [
         "delete from job",
         "delete from transition",
         "delete from emulator_rule",
@@ -115,9 +115,9 @@ pub async fn reset_all(tx: &mut Tx) -> Result<()> {
 
 /// Deletes one account with everything it owns, its jobs and its journal.
 pub async fn reset_account(tx: &mut Tx, account: &AccountId) -> Result<bool> {
+    super::numbers::release_all(tx, Some(account)).await?;
     let n = on_conn!(tx, |c| {
         for sql in [
-            "update number_inventory set held_by = null where held_by = $1",
             "delete from job where account_id = $1",
             "delete from transition where account_id = $1",
         ] {

@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::{Result, StoreError, Tx, on_conn};
+use super::{Backend, Result, StoreError, Tx, on_conn};
 use crate::domain::AccountId;
 use crate::domain::listing::{Filter, Match, OrderBy, Page};
 use crate::domain::number::{
@@ -147,6 +147,19 @@ pub async fn hold(tx: &mut Tx, entry: &InventoryEntry, account: &AccountId) -> R
         .map(|r| r.rows_affected())
     })?;
     if n == 1 {
+        on_conn!(tx, |c| {
+            sqlx::query(
+                "delete from number_suffix
+                 where country_code = $2 and number_type = $3 and phone_number = $1
+                   and suffix in (select substr($1, i) from gram_position where i <= length($1) - 2)",
+            )
+            .bind(&entry.phone_number)
+            .bind(&entry.country_code)
+            .bind(entry.number_type.as_str())
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
         count_available(
             tx,
             &entry.country_code,
@@ -172,9 +185,76 @@ pub async fn release(tx: &mut Tx, number: &str, account: &AccountId) -> Result<(
         .await
     })?;
     if let Some((country, t, area)) = group {
+        offer(tx, "phone_number = $1", &[number]).await?;
         count_available(tx, &country, &t, &area, 1).await?;
     }
     Ok(())
+}
+
+/// Returns every number `holder` holds (every held number, without one) to the available
+/// inventory. The caller recounts the available numbers.
+pub async fn release_all(tx: &mut Tx, holder: Option<&AccountId>) -> Result<()> {
+    let held = if holder.is_some() {
+        "held_by = $1"
+    } else {
+        "held_by is not null"
+    };
+    let holder = holder.map(AccountId::as_str);
+    offer(tx, held, holder.as_slice()).await?;
+    let sql = format!("update number_inventory set held_by = null where {held}");
+    on_conn!(tx, |c| {
+        let mut q = sqlx::query(&sql);
+        if let Some(h) = holder {
+            q = q.bind(h);
+        }
+        q.execute(&mut *c).await.map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Adds the search rows (`number_suffix`, see migration 0011) of the inventory numbers
+/// that `condition` selects, with `$1`, `$2`... bound to `binds`.
+async fn offer(tx: &mut Tx, condition: &str, binds: &[&str]) -> Result<()> {
+    let position = match tx.backend() {
+        Backend::Sqlite => "instr",
+        Backend::Postgres => "strpos",
+    };
+    // In key order, so that a large insert appends to the index rather than scattering.
+    let sql = format!(
+        "insert into number_suffix (country_code, number_type, suffix, phone_number, area_code, first)
+         select country_code, number_type, substr(phone_number, i), phone_number, area_code,
+                {position}(phone_number, substr(phone_number, i, 3)) = i
+         from number_inventory join gram_position on i <= length(phone_number) - 2
+         where {condition}
+         order by 1, 2, 3, 4
+         on conflict do nothing"
+    );
+    on_conn!(tx, |c| {
+        let mut q = sqlx::query(&sql);
+        for b in binds {
+            q = q.bind(b);
+        }
+        q.execute(&mut *c).await.map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
+/// Adds the search rows of some available numbers (at most a thousand), for additions
+/// too small to rebuild the whole index for.
+pub async fn index_available(tx: &mut Tx, numbers: &[&str]) -> Result<()> {
+    if numbers.is_empty() {
+        return Ok(());
+    }
+    let list = (1..=numbers.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    offer(
+        tx,
+        &format!("held_by is null and phone_number in ({list})"),
+        numbers,
+    )
+    .await
 }
 
 /// Moves the available count of one group by `delta`.
@@ -200,6 +280,17 @@ async fn count_available(
         .map(|r| r.rows_affected())
     })?;
     Ok(())
+}
+
+/// Rebuilds the search rows of every available number (after imports).
+pub async fn reindex_available(tx: &mut Tx) -> Result<()> {
+    on_conn!(tx, |c| {
+        sqlx::query("delete from number_suffix")
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    offer(tx, "held_by is null", &[]).await
 }
 
 /// Recomputes every available count from the inventory (after imports and resets).
@@ -231,64 +322,92 @@ pub struct AvailableQuery {
     pub page: Page,
 }
 
-/// Fragments this long or longer are found through the trigram index.
-pub const TRIGRAM_MIN: usize = 3;
+/// Fragments this long or longer are found through the suffix index.
+pub const INDEXED_FRAGMENT_MIN: usize = 3;
 
 /// One page of available numbers, in number order, and how many match. The total
 /// without a fragment comes from `inventory_count`; a fragment of three or more
-/// characters is looked up in the trigram index (FTS5 on SQLite, pg_trgm on
-/// PostgreSQL), a shorter one scans the country and type's numbers.
+/// characters is a prefix range of the suffix index (`number_suffix`), a shorter one
+/// scans the country and type's numbers.
 pub async fn search_available(
     tx: &mut Tx,
     q: &AvailableQuery,
 ) -> Result<(Vec<InventoryEntry>, i64)> {
-    let mut condition = String::from("held_by is null and country_code = $1 and number_type = $2");
     let mut binds: Vec<String> = vec![q.country_code.clone(), q.number_type.as_str().to_owned()];
-    let mut counted = String::from("country_code = $1 and number_type = $2");
+    let mut group = String::from("country_code = $1 and number_type = $2");
     if let Some(a) = &q.area_code {
         binds.push(a.clone());
-        condition.push_str(&format!(" and area_code = ${}", binds.len()));
-        counted.push_str(&format!(" and area_code = ${}", binds.len()));
+        group.push_str(&format!(" and area_code = ${}", binds.len()));
     }
-    if let Some(f) = &q.fragment {
-        let n = binds.len() + 1;
-        match tx.backend() {
-            super::Backend::Sqlite if f.len() >= TRIGRAM_MIN => {
-                // The HTTP layer admits only digits and a leading +, so quoting is safe.
-                binds.push(format!("\"{f}\""));
-                condition.push_str(&format!(
-                    " and rowid in (select rowid from number_inventory_fts where number_inventory_fts match ${n})"
-                ));
-                // Let the trigram match drive the query: the unary `+` keeps SQLite from
-                // walking the (much larger) country/type index and probing the match set
-                // row by row.
-                condition = condition
-                    .replace("country_code = $1", "+country_code = $1")
-                    .replace("number_type = $2", "+number_type = $2")
-                    .replace("area_code = $3", "+area_code = $3");
-            }
-            _ => {
-                binds.push(
-                    Match::Contains(f.clone())
-                        .like_pattern()
-                        .unwrap_or_default(),
-                );
-                condition.push_str(&format!(" and phone_number like ${n} escape '\\'"));
-            }
+    // The page's limit and offset are bound after the other parameters.
+    let paging =
+        |binds: &[String]| format!("limit ${} offset ${}", binds.len() + 1, binds.len() + 2);
+    let (count_sql, page_sql) = match q.fragment.as_deref() {
+        None => (
+            format!(
+                "select cast(coalesce(sum(available), 0) as bigint) from inventory_count where {group}"
+            ),
+            format!(
+                "select {INVENTORY_COLUMNS} from number_inventory where held_by is null and {group}
+                 order by phone_number {}",
+                paging(&binds)
+            ),
+        ),
+        Some(f) if f.len() >= INDEXED_FRAGMENT_MIN => {
+            // The HTTP layer admits only digits and a leading +, which sort before ':'.
+            binds.push(f.to_owned());
+            binds.push(format!("{f}:"));
+            let n = binds.len();
+            let range = format!("{group} and suffix >= ${} and suffix < ${n}", n - 1);
+            let paging = paging(&binds);
+            // Each number has exactly one `first` row per three-character string it
+            // contains; a longer fragment has few matches, so a distinct is cheap.
+            let (count, distinct) = if f.len() == INDEXED_FRAGMENT_MIN {
+                (
+                    format!("count(*) from number_suffix where {range} and first"),
+                    "",
+                )
+            } else {
+                (
+                    format!("count(distinct phone_number) from number_suffix where {range}"),
+                    "distinct ",
+                )
+            };
+            let first = if distinct.is_empty() {
+                " and first"
+            } else {
+                ""
+            };
+            (
+                format!("select {count}"),
+                format!(
+                    "select {INVENTORY_COLUMNS} from number_inventory where phone_number in
+                     (select {distinct}phone_number from number_suffix where {range}{first}
+                      order by phone_number {paging})
+                     order by phone_number"
+                ),
+            )
         }
-    }
-    let count_sql = if q.fragment.is_some() {
-        format!("select count(*) from number_inventory where {condition}")
-    } else {
-        format!(
-            "select cast(coalesce(sum(available), 0) as bigint) from inventory_count where {counted}"
-        )
+        Some(f) => {
+            binds.push(
+                Match::Contains(f.to_owned())
+                    .like_pattern()
+                    .unwrap_or_default(),
+            );
+            let condition = format!(
+                "held_by is null and {group} and phone_number like ${} escape '\\'",
+                binds.len()
+            );
+            (
+                format!("select count(*) from number_inventory where {condition}"),
+                format!(
+                    "select {INVENTORY_COLUMNS} from number_inventory where {condition}
+                     order by phone_number {}",
+                    paging(&binds)
+                ),
+            )
+        }
     };
-    let page_sql = format!(
-        "select {INVENTORY_COLUMNS} from number_inventory where {condition} order by phone_number limit ${} offset ${}",
-        binds.len() + 1,
-        binds.len() + 2
-    );
     let (total, rows): (i64, Vec<InventoryRow>) = on_conn!(tx, |c| {
         let mut count = sqlx::query_scalar(&count_sql);
         let mut page = sqlx::query_as(&page_sql);

@@ -27,6 +27,31 @@ async fn add(app: &TestApp, creds: &Creds, number: &str) -> Value {
     body
 }
 
+/// Every available number a query finds, following `next` links to the end, after
+/// checking that each page's `total` is the count of all of them.
+async fn all_available(app: &TestApp, creds: &Creds, query: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut page = available(app, creds, &format!("{query}&pageSize=50")).await;
+    let total = page["pagination"]["total"].as_u64().unwrap();
+    loop {
+        found.extend(numbers_of(&page));
+        // The spec's links are empty strings where there is no page.
+        let next = page["links"]["next"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if next.is_empty() {
+            break;
+        }
+        let (status, body) = status_json(app.get(&next, creds).await).await;
+        assert_eq!(status, 200, "{next}: {body}");
+        assert_eq!(body["pagination"]["total"], total, "{next}");
+        page = body;
+    }
+    assert_eq!(found.len() as u64, total, "{query}");
+    found
+}
+
 fn numbers_of(page: &Value) -> Vec<String> {
     page["phoneNumbers"]
         .as_array()
@@ -303,6 +328,40 @@ backend_tests! {
         assert_eq!(numbers_of(&short), ["+16479308804"]);
         let exact = available(&app, &demo, &format!("countryCode=US&type=LOCAL&phoneNumber={}", number.replace('+', "%2B"))).await;
         assert_eq!(numbers_of(&exact), vec![number]);
+    }
+
+    async fn fragment_search_finds_exactly_what_a_scan_finds(b: Backend) {
+        let app = spawn_app(&b).await;
+        let demo = app.demo().await;
+        let group = "countryCode=US&type=LOCAL&areaCode=212";
+        let all = all_available(&app, &demo, group).await;
+        assert!(all.len() > 100, "{}", all.len());
+        assert!(all.windows(2).all(|w| w[0] < w[1]), "in number order");
+        let sample = all[all.len() / 2].clone();
+        // Three characters (the counted-once path; "212" occurs twice in some numbers),
+        // longer ones (the distinct path), a leading +, and two characters (a scan).
+        let fragments = [&sample[6..9], "212", &sample[5..9], &sample[4..10], "+1212", &sample[8..10]];
+        for f in fragments {
+            let expected: Vec<String> = all.iter().filter(|n| n.contains(f)).cloned().collect();
+            assert!(!expected.is_empty(), "{f}");
+            let q = format!("{group}&phoneNumber={}", f.replace('+', "%2B"));
+            assert_eq!(all_available(&app, &demo, &q).await, expected, "{f}");
+        }
+        let whole_country = all_available(&app, &demo, &format!("countryCode=US&type=LOCAL&phoneNumber={}", &sample[3..8])).await;
+        assert!(whole_country.contains(&sample) && whole_country.iter().all(|n| n.contains(&sample[3..8])));
+
+        // Held, a number leaves the results; released, or reset, it is back.
+        let fragment = format!("{group}&phoneNumber={}", &sample[4..12]);
+        let id = add(&app, &demo, &sample).await["phoneNumberId"].as_str().unwrap().to_owned();
+        assert!(!all_available(&app, &demo, &fragment).await.contains(&sample));
+        assert_eq!(app.call(Method::DELETE, &format!("{NUMBERS}/{id}"), Some(&demo), None).await.status(), 204);
+        assert_eq!(all_available(&app, &demo, &fragment).await, vec![sample.clone()]);
+        add(&app, &demo, &sample).await;
+        assert_eq!(all_available(&app, &demo, &fragment).await, Vec::<String>::new());
+        let admin = app.admin().await;
+        let res = app.call(Method::POST, "/_ccadmin/reset", Some(&admin), Some(&json!({}))).await;
+        assert_eq!(res.status(), 204);
+        assert_eq!(all_available(&app, &demo, &fragment).await, vec![sample.clone()]);
     }
 
     async fn another_accounts_numbers_are_invisible(b: Backend) {
