@@ -273,37 +273,48 @@ pub fn parse_lines(
     })
 }
 
+/// Rows parsed (in parallel) and inserted per step: memory stays bounded and progress
+/// moves.
+const IMPORT_SLICE: usize = 50_000;
+
 /// Imports an inventory CSV in one transaction: every valid row is added (numbers
 /// already present are kept as they are), invalid rows are skipped and reported by
 /// line; on a fatal error nothing is imported. `progress` is told how many rows are
 /// done as the import goes.
 pub async fn import(
     db: &Db,
-    text: &str,
+    text: String,
     check_plan: bool,
     progress: impl Fn(u64, u64),
 ) -> Result<ImportReport, ImportError> {
-    let mut lines = text.lines();
-    let header = lines.next().unwrap_or_default().trim();
+    let header = text.lines().next().unwrap_or_default().trim();
     if header != CSV_HEADER {
         return Err(ImportError::Header(header.chars().take(200).collect()));
     }
-    // (line number in the file, text), blank lines left out.
-    let lines: Vec<(usize, &str)> = lines
-        .enumerate()
-        .map(|(i, l)| (i + 2, l))
-        .filter(|(_, l)| !l.trim().is_empty())
-        .collect();
-    let total = lines.len() as u64;
+    let total = data_lines(&text).count() as u64;
     let mut report = ImportReport {
-        rows: lines.len(),
+        rows: total as usize,
         ..ImportReport::default()
     };
+    // Parsing (the numbering-plan checks) and inserting each take about half the time:
+    // a thread parses the next slice while this task inserts the last one.
+    let (parsed_tx, mut parsed_rx) = tokio::sync::mpsc::channel(1);
+    let parser = std::thread::spawn(move || {
+        let lines: Vec<(usize, &str)> = data_lines(&text).collect();
+        for slice in lines.chunks(IMPORT_SLICE) {
+            if parsed_tx
+                .blocking_send(parse_lines(slice, check_plan))
+                .is_err()
+            {
+                break; // the import stopped on an error
+            }
+        }
+    });
     let mut tx = db.write().await?;
+    tx.prepare_bulk_load().await?;
     let mut done = 0u64;
-    // Parse and insert in slices, so memory stays bounded and progress moves.
-    for slice in lines.chunks(50_000) {
-        let parsed = parse_lines(slice, check_plan);
+    while let Some(parsed) = parsed_rx.recv().await {
+        done += parsed.len() as u64;
         let mut good = Vec::with_capacity(parsed.len());
         for r in parsed {
             match r {
@@ -324,13 +335,31 @@ pub async fn import(
             report.imported += added;
             report.already_present += batch.len() as u64 - added;
         }
-        done += slice.len() as u64;
         progress(done, total);
     }
+    // The channel closed: every slice was sent, or the parser panicked.
+    parser
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e));
+    tracing::info!(rows = total, imported = report.imported, "rows inserted");
     store::numbers::recount_available(&mut tx).await?;
     store::numbers::reindex_available(&mut tx).await?;
+    tracing::info!("search index rebuilt");
     tx.commit().await?;
+    db.settle_after_bulk_load(&["number_inventory", "number_suffix", "inventory_count"])
+        .await?;
+    tracing::info!("committed");
     Ok(report)
+}
+
+/// The data lines of an inventory CSV with their 1-based line numbers, blank ones left
+/// out.
+fn data_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines()
+        .enumerate()
+        .skip(1)
+        .map(|(i, l)| (i + 1, l))
+        .filter(|(_, l)| !l.trim().is_empty())
 }
 
 /// Loads the demo's documentation rules and inventory (existing numbers are kept).

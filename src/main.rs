@@ -198,7 +198,7 @@ async fn inventory(cmd: InventoryCommand) -> anyhow::Result<()> {
                     bar.set_position(done);
                 }
             };
-            let report = ccadmin::inventory::import(&db, &text, !no_plan_check, progress).await;
+            let report = ccadmin::inventory::import(&db, text, !no_plan_check, progress).await;
             if let Some(bar) = &bar {
                 bar.finish_and_clear();
             }

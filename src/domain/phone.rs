@@ -85,16 +85,21 @@ pub fn facts(e164: &str) -> PlanFacts {
     };
     let calling_code = n.code().value();
     let national = n.national().value().to_string();
-    let toll_free = matches!(
-        n.number_type(&phonenumber::metadata::DATABASE),
-        phonenumber::Type::TollFree
-    );
+    // Each of the crate's questions (region, type, validity) finds the number's region
+    // again, which for +1 means trying every NANP region's patterns: ask for the type
+    // and the region once each. "Valid" is the crate's definition: a known type.
+    let db = &phonenumber::metadata::DATABASE;
+    let number_type = n.number_type(db);
     PlanFacts {
         calling_code,
-        region: n.country().id().map(|id| id.as_ref().to_owned()),
+        // Non-geographic codes (toll-free +800...) have the pseudo-region "001": none.
+        region: n
+            .metadata(db)
+            .and_then(|m| m.id().parse::<phonenumber::country::Id>().ok())
+            .map(|id| id.as_ref().to_owned()),
         area_code: (calling_code == 1 && national.len() == 10).then(|| national[..3].to_owned()),
-        toll_free,
-        valid: n.is_valid(),
+        toll_free: number_type == phonenumber::Type::TollFree,
+        valid: number_type != phonenumber::Type::Unknown,
     }
 }
 

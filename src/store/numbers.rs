@@ -43,16 +43,25 @@ pub async fn insert_inventory(tx: &mut Tx, entries: &[InventoryEntry]) -> Result
     }
     let mut sql = format!("insert into number_inventory ({INVENTORY_COLUMNS}) values ");
     for i in 0..entries.len() {
-        let b = i * 5;
-        sql.push_str(&format!(
-            "{}(${}, ${}, ${}, ${}, ${})",
-            if i == 0 { "" } else { ", " },
-            b + 1,
-            b + 2,
-            b + 3,
-            b + 4,
-            b + 5
-        ));
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        match tx.backend() {
+            // Anonymous parameters: sqlx looks each numbered one up by name, which SQLite
+            // answers with a linear search, so 5,000 `$n` cost more than the inserts.
+            Backend::Sqlite => sql.push_str("(?, ?, ?, ?, ?)"),
+            Backend::Postgres => {
+                let b = i * 5;
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5
+                ));
+            }
+        }
     }
     sql.push_str(" on conflict do nothing");
     Ok(on_conn!(tx, |c| {
@@ -213,21 +222,22 @@ pub async fn release_all(tx: &mut Tx, holder: Option<&AccountId>) -> Result<()> 
 }
 
 /// Adds the search rows (`number_suffix`, see migration 0011) of the inventory numbers
-/// that `condition` selects, with `$1`, `$2`... bound to `binds`.
+/// that `condition` selects, with `$1`, `$2`... bound to `binds`; none may have them
+/// already.
 async fn offer(tx: &mut Tx, condition: &str, binds: &[&str]) -> Result<()> {
-    let position = match tx.backend() {
-        Backend::Sqlite => "instr",
-        Backend::Postgres => "strpos",
+    // On SQLite in key order, so that a large insert appends to the table (a b-tree)
+    // rather than scattering; PostgreSQL's rebuild builds its index after the insert.
+    let (position, order) = match tx.backend() {
+        Backend::Sqlite => ("instr", "order by 1, 2, 3, 4"),
+        Backend::Postgres => ("strpos", ""),
     };
-    // In key order, so that a large insert appends to the index rather than scattering.
     let sql = format!(
         "insert into number_suffix (country_code, number_type, suffix, phone_number, area_code, first)
          select country_code, number_type, substr(phone_number, i), phone_number, area_code,
                 {position}(phone_number, substr(phone_number, i, 3)) = i
          from number_inventory join gram_position on i <= length(phone_number) - 2
          where {condition}
-         order by 1, 2, 3, 4
-         on conflict do nothing"
+         {order}"
     );
     on_conn!(tx, |c| {
         let mut q = sqlx::query(&sql);
@@ -249,12 +259,13 @@ pub async fn index_available(tx: &mut Tx, numbers: &[&str]) -> Result<()> {
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ");
-    offer(
-        tx,
-        &format!("held_by is null and phone_number in ({list})"),
-        numbers,
-    )
-    .await
+    // A number's whole self is its first suffix: present, it has all its rows already.
+    let condition = format!(
+        "held_by is null and phone_number in ({list}) and not exists (select 1 from number_suffix s
+             where s.country_code = number_inventory.country_code and s.number_type = number_inventory.number_type
+               and s.suffix = number_inventory.phone_number and s.phone_number = number_inventory.phone_number)"
+    );
+    offer(tx, &condition, numbers).await
 }
 
 /// Moves the available count of one group by `delta`.
@@ -283,14 +294,38 @@ async fn count_available(
 }
 
 /// Rebuilds the search rows of every available number (after imports).
+///
+/// On PostgreSQL the rows are inserted without their index, which is then built in one
+/// sort: a third faster at a million numbers. The rebuild locks the table, so searches
+/// wait for the import's commit.
 pub async fn reindex_available(tx: &mut Tx) -> Result<()> {
+    const PG_KEY: &str =
+        "number_suffix_pkey primary key (country_code, number_type, suffix, phone_number)
+         include (area_code, first)";
+    let before: &[&str] = match tx.backend() {
+        Backend::Sqlite => &["delete from number_suffix"],
+        Backend::Postgres => &[
+            "truncate number_suffix",
+            "alter table number_suffix drop constraint number_suffix_pkey",
+        ],
+    };
     on_conn!(tx, |c| {
-        sqlx::query("delete from number_suffix")
-            .execute(&mut *c)
-            .await
-            .map(|r| r.rows_affected())
+        for sql in before {
+            sqlx::query(sql).execute(&mut *c).await?;
+        }
+        Ok::<_, sqlx::Error>(())
     })?;
-    offer(tx, "held_by is null", &[]).await
+    offer(tx, "held_by is null", &[]).await?;
+    if tx.backend() == Backend::Postgres {
+        let add_key = format!("alter table number_suffix add constraint {PG_KEY}");
+        on_conn!(tx, |c| {
+            for sql in [add_key.as_str(), "analyze number_suffix"] {
+                sqlx::query(sql).execute(&mut *c).await?;
+            }
+            Ok::<_, sqlx::Error>(())
+        })?;
+    }
+    Ok(())
 }
 
 /// Recomputes every available count from the inventory (after imports and resets).
