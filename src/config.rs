@@ -180,6 +180,10 @@ pub struct ServeArgs {
     /// Simulated time a phone number's activation takes, in milliseconds.
     #[arg(long, env = "CCADMIN_NUMBER_DELAY_MS", default_value_t = 200)]
     pub number_delay_ms: i64,
+    /// A bearer token that `GET /metrics` then requires (unset: served to anyone, like
+    /// `/healthz`).
+    #[arg(long, env = "CCADMIN_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 impl ServeArgs {
@@ -208,6 +212,7 @@ impl Default for ServeArgs {
             feature_delay_ms: 200,
             element_delay_ms: 0,
             number_delay_ms: 200,
+            metrics_token: None,
         }
     }
 }

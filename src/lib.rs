@@ -90,6 +90,7 @@ impl App {
             number_delay_ms: args.number_delay_ms.max(0),
             demo: args.demo,
             shutdown: shutdown_rx,
+            metrics: Arc::new(http::metrics::Metrics::new(args.metrics_token.clone())),
         };
         let listener = TcpListener::bind(args.listen)
             .await

@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod listing;
+pub mod metrics;
 pub mod numbers;
 pub mod org;
 pub mod voice;
@@ -50,6 +51,8 @@ pub struct AppState {
     pub demo: bool,
     /// Turns true when the server stops, so that endless streams end.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// What `/metrics` reports.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
@@ -100,6 +103,7 @@ pub fn router(state: AppState) -> Router {
     };
     Router::new()
         .merge(health::router())
+        .merge(metrics::router())
         .merge(auth::router())
         .merge(accounts::router())
         .merge(clients::router())
@@ -110,6 +114,10 @@ pub fn router(state: AppState) -> Router {
         .merge(emulator)
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::wrong_method)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {

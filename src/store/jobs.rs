@@ -346,3 +346,41 @@ pub async fn transitions(tx: &mut Tx, q: &TransitionQuery) -> Result<Vec<Transit
         .await
     })?)
 }
+
+/// What `/metrics` reports of the job queue.
+#[derive(Debug, Clone, Default)]
+pub struct QueueStats {
+    /// (kind, state, jobs).
+    pub by_kind_and_state: Vec<(String, String, i64)>,
+    /// The `run_at` (server clock) of the longest-waiting due pending job.
+    pub oldest_due_run_at: Option<i64>,
+    /// Running jobs whose claim expired before `real_now` (their worker died or hangs).
+    pub expired_leases: i64,
+}
+
+/// The queue's shape for `/metrics`, at server time `now` and real time `real_now`.
+pub async fn queue_stats(tx: &mut Tx, now: i64, real_now: i64) -> Result<QueueStats> {
+    let by_kind_and_state: Vec<(String, String, i64)> = on_conn!(tx, |c| {
+        sqlx::query_as("select kind, state, count(*) from job group by kind, state order by 1, 2")
+            .fetch_all(&mut *c)
+            .await
+    })?;
+    // Both read a range of one claim index (migration 0010).
+    let oldest_due_run_at: Option<i64> = on_conn!(tx, |c| {
+        sqlx::query_scalar("select min(run_at) from job where state = 'pending' and run_at <= $1")
+            .bind(now)
+            .fetch_one(&mut *c)
+            .await
+    })?;
+    let expired_leases: i64 = on_conn!(tx, |c| {
+        sqlx::query_scalar("select count(*) from job where state = 'running' and lease_until < $1")
+            .bind(real_now)
+            .fetch_one(&mut *c)
+            .await
+    })?;
+    Ok(QueueStats {
+        by_kind_and_state,
+        oldest_due_run_at,
+        expired_leases,
+    })
+}

@@ -115,6 +115,19 @@ pub enum Db {
     Postgres(PgPool),
 }
 
+/// One connection pool's use.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStats {
+    /// `read` and `write` (SQLite) or `postgres`.
+    pub name: &'static str,
+    /// Connections open.
+    pub open: u32,
+    /// Of those, not lent out.
+    pub idle: u32,
+    /// The most the pool opens.
+    pub max: u32,
+}
+
 /// The kind of backend, for logs and tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -212,6 +225,23 @@ impl Db {
                 .await?;
         }
         Ok(())
+    }
+
+    /// The connection pools' use, for `/metrics`.
+    pub fn pool_stats(&self) -> Vec<PoolStats> {
+        fn stats<D: sqlx::Database>(name: &'static str, pool: &sqlx::Pool<D>) -> PoolStats {
+            let open = pool.size();
+            PoolStats {
+                name,
+                open,
+                idle: u32::try_from(pool.num_idle()).unwrap_or(open),
+                max: pool.options().get_max_connections(),
+            }
+        }
+        match self {
+            Db::Sqlite { read, write } => vec![stats("read", read), stats("write", write)],
+            Db::Postgres(pool) => vec![stats("postgres", pool)],
+        }
     }
 
     /// Checks that the database answers.

@@ -13,6 +13,7 @@ mod elements;
 mod emulator;
 mod errors;
 mod jobs;
+mod metrics;
 mod numbers;
 mod org;
 mod persistence;
