@@ -397,27 +397,20 @@ pub async fn search_available(
             let paging = paging(&binds);
             // Each number has exactly one `first` row per three-character string it
             // contains; a longer fragment has few matches, so a distinct is cheap.
-            let (count, distinct) = if f.len() == INDEXED_FRAGMENT_MIN {
-                (
-                    format!("count(*) from number_suffix where {range} and first"),
-                    "",
-                )
+            let (matches, counted, listed) = if f.len() == INDEXED_FRAGMENT_MIN {
+                (format!("{range} and first"), "count(*)", "phone_number")
             } else {
                 (
-                    format!("count(distinct phone_number) from number_suffix where {range}"),
-                    "distinct ",
+                    range,
+                    "count(distinct phone_number)",
+                    "distinct phone_number",
                 )
-            };
-            let first = if distinct.is_empty() {
-                " and first"
-            } else {
-                ""
             };
             (
-                format!("select {count}"),
+                format!("select {counted} from number_suffix where {matches}"),
                 format!(
                     "select {INVENTORY_COLUMNS} from number_inventory where phone_number in
-                     (select {distinct}phone_number from number_suffix where {range}{first}
+                     (select {listed} from number_suffix where {matches}
                       order by phone_number {paging})
                      order by phone_number"
                 ),
