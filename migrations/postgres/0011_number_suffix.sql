@@ -18,7 +18,8 @@ create table number_suffix (
     country_code  text not null,
     number_type   text not null,
     suffix        text collate "C" not null,
-    phone_number  text collate "C" not null,
+    -- the inventory's collation, so that joining back to it uses its primary key
+    phone_number  text not null,
     area_code     text not null,
     first         boolean not null,
     primary key (country_code, number_type, suffix, phone_number) include (area_code, first)
