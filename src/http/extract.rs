@@ -82,9 +82,8 @@ impl Body {
                 "must be a JSON object",
             )]));
         }
-        let de = &mut serde_json::Deserializer::from_slice(&self.bytes);
-        let value: T = serde_path_to_error::deserialize(de).map_err(json_violation)?;
-        Ok(value)
+        let value = parse_value(&self.bytes)?;
+        serde_path_to_error::deserialize(value).map_err(json_violation)
     }
 
     /// Parses the body as a bare JSON array (the voice spec's batch requests).
@@ -97,8 +96,8 @@ impl Body {
                 "must be a JSON array",
             )]));
         }
-        let de = &mut serde_json::Deserializer::from_slice(&self.bytes);
-        serde_path_to_error::deserialize(de).map_err(json_violation)
+        let value = parse_value(&self.bytes)?;
+        serde_path_to_error::deserialize(value).map_err(json_violation)
     }
 
     /// Like [`Body::json`], but an empty body (with any content type) is `T::default()`.
@@ -130,7 +129,6 @@ impl Body {
             });
         }
         serde_urlencoded::from_bytes::<Vec<(String, String)>>(&self.bytes)
-            .map(|pairs| pairs.into_iter().collect())
             .map_err(|e| {
                 ApiError::validation(vec![Violation::new(
                     "body",
@@ -138,6 +136,66 @@ impl Body {
                     e.to_string(),
                 )])
             })
+            .and_then(|pairs| {
+                match pairs
+                    .iter()
+                    .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+                {
+                    Some((k, _)) => Err(nul_violation(k)),
+                    None => Ok(pairs.into_iter().collect()),
+                }
+            })
+    }
+}
+
+/// Parses a whole JSON document before any field is read: text after it, invalid UTF-8
+/// and nesting deeper than serde_json's limit (128) are refused even inside members the
+/// target type ignores, and so is NUL in any string (PostgreSQL cannot store it).
+fn parse_value(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::validation(vec![Violation::new(
+            "body",
+            Code::InvalidType,
+            format!("malformed JSON: {e}"),
+        )])
+    })?;
+    if let Some(path) = nul_path(&value, String::new()) {
+        return Err(nul_violation(&path));
+    }
+    Ok(value)
+}
+
+/// The answer to a NUL character in `field` (a JSON path, a parameter name).
+fn nul_violation(field: &str) -> ApiError {
+    ApiError::validation(vec![Violation::new(
+        if field.is_empty() { "body" } else { field },
+        Code::InvalidValue,
+        "must not contain the NUL character",
+    )])
+}
+
+/// The path of the first string (or member name) in `v` that contains NUL.
+fn nul_path(v: &serde_json::Value, path: String) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) if s.contains('\0') => Some(path),
+        serde_json::Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| nul_path(x, format!("{path}[{i}]"))),
+        serde_json::Value::Object(m) => m.iter().find_map(|(k, x)| {
+            if k.contains('\0') {
+                return Some(path.clone());
+            }
+            nul_path(
+                x,
+                if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                },
+            )
+        }),
+        _ => None,
     }
 }
 
@@ -168,13 +226,19 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let raw = parts.uri.query().unwrap_or_default().to_owned();
-        let pairs = serde_urlencoded::from_str(&raw).map_err(|e| {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&raw).map_err(|e| {
             ApiError::validation(vec![Violation::new(
                 "query",
                 Code::InvalidType,
                 e.to_string(),
             )])
         })?;
+        if let Some((k, _)) = pairs
+            .iter()
+            .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
+            return Err(nul_violation(k));
+        }
         Ok(Self { pairs, raw })
     }
 }
@@ -215,6 +279,9 @@ impl<S: Send + Sync> FromRequestParts<S> for PathParams {
                     e.body_text(),
                 )])
             })?;
+        if let Some((k, _)) = map.iter().find(|(_, v)| v.contains('\0')) {
+            return Err(nul_violation(k));
+        }
         Ok(Self(map))
     }
 }
