@@ -19,3 +19,4 @@ mod numbers;
 mod org;
 mod persistence;
 mod process;
+mod soak;
