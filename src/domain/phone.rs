@@ -61,6 +61,14 @@ impl E164 {
         Ok(Self(value.to_owned()))
     }
 
+    /// A number of the spec's pattern and length whose plan check is left to the caller
+    /// (a number to add is checked against the inventory, whose numbers were checked
+    /// when imported; see `service::numbers::add`).
+    pub fn parse_form(field: &str, value: &str, max_len: usize) -> Result<Self, Violation> {
+        Self::check_form(field, value, max_len)?;
+        Ok(Self(value.to_owned()))
+    }
+
     /// The number as a string.
     pub fn as_str(&self) -> &str {
         &self.0

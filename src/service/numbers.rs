@@ -2,8 +2,10 @@
 
 use crate::clock::Clock;
 use crate::domain::number::{
-    NewPhoneNumber, NumberSettings, NumberStatus, NumberType, PhoneNumber, not_available,
+    NUMBER_MAX_LEN, NewPhoneNumber, NumberSettings, NumberStatus, NumberType, PhoneNumber,
+    not_available,
 };
+use crate::domain::phone::E164;
 use crate::domain::{AccountId, Code, Violation};
 use crate::jobs::number::{self as number_jobs, ActivationJob};
 use crate::store::numbers::NUMBER_CONFLICT;
@@ -54,7 +56,11 @@ pub async fn add(
         return Err(already_added());
     }
     let Some((entry, held_by)) = store::numbers::inventory_entry(&mut tx, number).await? else {
-        return Err(ServiceError::Invalid(vec![not_available(number)]));
+        // Not in the inventory: say why, invalid in the plan or merely not offered.
+        let why = E164::parse("phoneNumber", number, NUMBER_MAX_LEN)
+            .err()
+            .unwrap_or_else(|| not_available(number));
+        return Err(ServiceError::Invalid(vec![why]));
     };
     if held_by.is_some() {
         return Err(ServiceError::Invalid(vec![not_available(number)]));

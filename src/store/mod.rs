@@ -159,8 +159,13 @@ impl Db {
                     .max_connections(1)
                     .connect_with(opts.clone())
                     .await?;
+                // Reads are CPU-bound, and each connection has its own thread and page
+                // cache (2 MiB): readers beyond twice the cores add memory (and a slow
+                // warm-up of it), not throughput.
+                let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+                let readers = max_connections.min(u32::try_from(cores * 2).unwrap_or(u32::MAX));
                 let read = SqlitePoolOptions::new()
-                    .max_connections(max_connections.max(2))
+                    .max_connections(readers.max(2))
                     .connect_with(opts)
                     .await?;
                 Ok(Db::Sqlite { read, write })
