@@ -299,6 +299,7 @@ async fn count_available(
 /// sort: a third faster at a million numbers. The rebuild locks the table, so searches
 /// wait for the import's commit.
 pub async fn reindex_available(tx: &mut Tx) -> Result<()> {
+    // Migration 0011's key, dropped and built again.
     const PG_KEY: &str =
         "number_suffix_pkey primary key (country_code, number_type, suffix, phone_number)
          include (area_code, first)";

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, Creds, TestDb, status_json};
-use crate::process::ServerProcess;
+use crate::process::{DEMO_CLIENT, ServerProcess, client_credentials};
 
 async fn call(
     http: &reqwest::Client,
@@ -29,25 +29,9 @@ async fn call(
 }
 
 async fn demo(base: &str) -> Creds {
-    let res = reqwest::Client::new()
-        .post(format!(
-            "{base}/api/auth/v1/ABCDEF/protocol/openid-connect/token"
-        ))
-        .header("appkey", "demo-appkey")
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "demo-client"),
-            ("client_secret", "demo-secret"),
-        ])
-        .send()
+    client_credentials(&reqwest::Client::new(), base, DEMO_CLIENT)
         .await
-        .unwrap();
-    let (status, body) = status_json(res).await;
-    assert_eq!(status, 200, "{body}");
-    Creds {
-        token: body["access_token"].as_str().unwrap().to_owned(),
-        appkey: "demo-appkey".into(),
-    }
+        .expect("the demo client gets a token")
 }
 
 async fn wait_for<F, Fut>(what: &str, limit: Duration, mut check: F)

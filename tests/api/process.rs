@@ -80,26 +80,50 @@ impl ServerProcess {
 
     /// The demo Administrator's credentials.
     pub async fn admin(&self) -> Creds {
-        let res = reqwest::Client::new()
-            .post(format!(
-                "{}/api/auth/v1/PLATFM/protocol/openid-connect/token",
-                self.address
-            ))
-            .header("appkey", "demo-admin-appkey")
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", "demo-admin"),
-                ("client_secret", "demo-admin-secret"),
-            ])
-            .send()
+        let grant = (
+            "PLATFM",
+            "demo-admin",
+            "demo-admin-secret",
+            "demo-admin-appkey",
+        );
+        client_credentials(&reqwest::Client::new(), &self.address, grant)
             .await
-            .expect("the token request is sent");
-        assert_eq!(res.status(), 200);
-        let body: serde_json::Value = res.json().await.expect("a JSON body");
-        Creds {
-            token: body["access_token"].as_str().expect("a token").to_owned(),
-            appkey: "demo-admin-appkey".to_owned(),
-        }
+            .expect("the demo Administrator gets a token")
+    }
+}
+
+/// The demo Account Administrator of `ABCDEF`: (account, client id, secret, appkey).
+pub const DEMO_CLIENT: (&str, &str, &str, &str) =
+    ("ABCDEF", "demo-client", "demo-secret", "demo-appkey");
+
+/// A `client_credentials` grant from the server at `base`, for `(account, client id,
+/// secret, appkey)`; the error says what the token endpoint answered.
+pub async fn client_credentials(
+    http: &reqwest::Client,
+    base: &str,
+    (account, client_id, secret, appkey): (&str, &str, &str, &str),
+) -> Result<Creds, String> {
+    let res = http
+        .post(format!(
+            "{base}/api/auth/v1/{account}/protocol/openid-connect/token"
+        ))
+        .header("appkey", appkey)
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_secret", secret),
+        ])
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = res.status();
+    let body: serde_json::Value = res.json().await.map_err(|e| e.to_string())?;
+    match body["access_token"].as_str() {
+        Some(t) if status == 200 => Ok(Creds {
+            token: t.to_owned(),
+            appkey: appkey.to_owned(),
+        }),
+        _ => Err(format!("{status}: {body}")),
     }
 }
 

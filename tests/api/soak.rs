@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use crate::backend_tests;
 use crate::helpers::{Backend, Creds, TestDb};
-use crate::process::ServerProcess;
+use crate::process::{DEMO_CLIENT, ServerProcess, client_credentials};
 
 /// Concurrent clients.
 const TASKS: u64 = 12;
@@ -71,7 +71,7 @@ async fn soak(b: Backend) {
         .build()
         .expect("an HTTP client");
     let admin = server.admin().await;
-    let demo = demo_token(&http, &server.address)
+    let demo = client_credentials(&http, &server.address, DEMO_CLIENT)
         .await
         .expect("the demo client gets a token");
     let catalogue = inventory(&http, &server.address, &demo).await;
@@ -503,7 +503,7 @@ async fn run_client(load: Arc<Load>, w: u64, until: Instant) {
             }
             79..=82 => {
                 // A fresh token, used from now on.
-                match demo_token(&load.http, &load.base).await {
+                match client_credentials(&load.http, &load.base, DEMO_CLIENT).await {
                     Ok(fresh) => {
                         load.ok("token grant");
                         demo = fresh;
@@ -628,32 +628,6 @@ where
         None
     } else {
         Some(items[rng.below(items.len() as u64) as usize])
-    }
-}
-
-/// A client_credentials token of the demo Account Administrator (`ABCDEF`).
-async fn demo_token(http: &reqwest::Client, base: &str) -> Result<Creds, String> {
-    let res = http
-        .post(format!(
-            "{base}/api/auth/v1/ABCDEF/protocol/openid-connect/token"
-        ))
-        .header("appkey", "demo-appkey")
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "demo-client"),
-            ("client_secret", "demo-secret"),
-        ])
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    let status = res.status();
-    let body: Value = res.json().await.map_err(|e| e.to_string())?;
-    match body["access_token"].as_str() {
-        Some(t) if status == 200 => Ok(Creds {
-            token: t.to_owned(),
-            appkey: "demo-appkey".to_owned(),
-        }),
-        _ => Err(format!("{status}: {body}")),
     }
 }
 
