@@ -25,7 +25,7 @@ static DESCRIPTION: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// The two kinds of element.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum ElementType {
     #[serde(rename = "ACO")]
     Aco,
@@ -76,28 +76,34 @@ impl ElementType {
 
 /// The writable fields of an element, validated, defaults applied. A PUT replaces them
 /// whole: what it omits is removed (or back to its default).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ElementBody {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub description: Option<String>,
     /// ACO only: `Production` or `Development`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub environment: Option<String>,
     /// MS Teams only.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub domain: Option<String>,
     pub did_numbers: Vec<String>,
     pub is_chat_enabled: bool,
     /// ACO only (default false).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub is_extension_calling: Option<bool>,
     /// ACO only.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub presence_application_type: Option<String>,
     /// MS Teams only.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub client_id: Option<String>,
 }
 
@@ -110,18 +116,62 @@ impl ElementBody {
 
 /// An element as a client sends it; read-only fields (`elementId`, `elementType`,
 /// `status`, `statusMessage`) and fields of the other type are ignored.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ElementRequest)]
 pub struct ElementIn {
+    #[schema(
+        required = true,
+        nullable = false,
+        min_length = 1,
+        max_length = 255,
+        example = "Avaya Cloud Office"
+    )]
     name: Option<String>,
+    #[schema(nullable = false, max_length = 1024)]
     description: Option<String>,
+    /// Required for an Avaya Cloud Office element; ignored for MS Teams.
+    #[schema(nullable = false, value_type = Option<Environment>)]
     environment: Option<String>,
+    /// MS Teams only.
+    #[schema(
+        nullable = false,
+        min_length = 3,
+        max_length = 255,
+        example = "exchange.com"
+    )]
     domain: Option<String>,
+    /// The element's DID numbers in E.164 form, each at most once.
+    #[schema(nullable = false, max_items = 2000, value_type = Option<Vec<String>>, example = json!(["+16062128688", "+12702289911"]))]
     did_numbers: Option<Vec<Option<String>>>,
+    /// Default `true`.
+    #[schema(nullable = false, default = true)]
     is_chat_enabled: Option<bool>,
+    /// Avaya Cloud Office only; default `false`.
+    #[schema(nullable = false, default = false)]
     is_extension_calling: Option<bool>,
+    /// Avaya Cloud Office only.
+    #[schema(nullable = false, value_type = Option<PresenceApplicationType>)]
     presence_application_type: Option<String>,
+    /// MS Teams only.
+    #[schema(nullable = false, max_length = 255)]
     client_id: Option<String>,
+}
+
+/// The environments of an Avaya Cloud Office element (documentation of `environment`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub enum Environment {
+    Production,
+    Development,
+}
+
+/// The presence application of an Avaya Cloud Office element.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, clippy::upper_case_acronyms, non_camel_case_types)]
+pub enum PresenceApplicationType {
+    AVAYA_CLOUD_OFFICE,
+    AVAYA_CLOUD_PHONE,
 }
 
 fn one_of(v: &mut Violations, field: &str, value: &str, allowed: &[&str]) {
@@ -220,7 +270,7 @@ impl ElementIn {
 }
 
 /// An element's provisioning status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ElementStatus {
     InProgress,
@@ -250,15 +300,21 @@ pub struct Element {
 }
 
 /// An element as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Element)]
 pub struct ElementOut<'a> {
+    #[schema(example = "c8c2909d-75e9-484a-94c0-b7e8d29771fe")]
     element_id: &'a str,
     #[serde(flatten)]
     body: &'a ElementBody,
+    #[schema(value_type = ElementType)]
     element_type: &'static str,
+    #[schema(value_type = ElementStatus)]
     status: &'static str,
+    /// Why the last change failed, or what it is waiting for.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     status_message: Option<&'a str>,
 }
 

@@ -55,13 +55,14 @@ impl Serialize for Code {
 }
 
 /// One thing wrong with one field of a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Violation {
     /// The path of the field: `name`, `domains[1].domainName`, a path or query parameter.
     pub field: String,
     /// A human-readable explanation; clients should act on `code`, not on this text.
     pub message: String,
-    /// The machine-readable code.
+    /// The machine-readable code (docs/errors.md lists them).
+    #[schema(value_type = i32, minimum = 20001, maximum = 20010, example = 20006)]
     pub code: Code,
 }
 

@@ -290,3 +290,8 @@ async fn list_account_statuses(
         serde_json::to_value(statuses).map_err(ApiError::internal)?,
     ))
 }
+
+/// The operations of this module, for the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub struct Api;

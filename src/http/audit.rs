@@ -172,3 +172,8 @@ async fn export(
     );
     Ok(res)
 }
+
+/// The operations of this module, for the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub struct Api;

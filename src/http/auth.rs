@@ -184,3 +184,8 @@ pub fn unknown_role(field: String, name: &str) -> Violation {
         ),
     )
 }
+
+/// The operations of this module, for the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub struct Api;

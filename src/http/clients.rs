@@ -207,3 +207,8 @@ async fn revoke_client(
     state.auth.forget_client(client_id);
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// The operations of this module, for the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub struct Api;

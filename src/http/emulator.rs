@@ -628,3 +628,8 @@ async fn verify_number(
         serde_json::to_value(n.to_out()).map_err(ApiError::internal)?,
     ))
 }
+
+/// The operations of this module, for the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub struct Api;

@@ -160,18 +160,30 @@ impl From<GrantError> for ApiError {
 }
 
 /// The body of every error answer (RFC 7807 with AXP's `violations`).
-#[derive(Serialize)]
-struct Problem<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Problem)]
+pub(super) struct Problem<'a> {
+    /// A URI that identifies the kind of problem.
     #[serde(rename = "type")]
+    #[schema(
+        example = "https://developers.avayacloud.com/onecloud-ccaas/docs/error-handling#constraint-violation"
+    )]
     kind: String,
+    #[schema(example = "Constraint Violation")]
     title: &'a str,
+    /// The HTTP status code.
+    #[schema(example = 400)]
     status: u16,
     detail: String,
+    /// This occurrence (`urn:uuid:...`), as the server's log records it.
     instance: String,
+    /// The fields at fault, on 400, 403 and 409 answers that name fields.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Violation>>, nullable = false)]
     violations: Option<&'a [Violation]>,
-    /// OAuth2's error code, on token endpoint refusals.
+    /// OAuth2's error code, on token endpoint refusals (extension).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = "invalid_client")]
     error: Option<&'a str>,
 }
 

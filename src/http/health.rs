@@ -16,12 +16,19 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The process is up and serving.
-async fn healthz() -> Json<Value> {
+#[utoipa::path(get, path = "/healthz", tag = "Operations", security(()),
+    responses((status = 200, description = "Serving", body = Object, example = json!({"status": "ok"}))),
+    extensions(("x-ccadmin-extension" = json!(true))))]
+pub(super) async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
 /// The database answers; 503 otherwise.
-async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+#[utoipa::path(get, path = "/readyz", tag = "Operations", security(()),
+    responses((status = 200, description = "Ready: the database answers", body = Object, example = json!({"status": "ok"})),
+        (status = 503, description = "The database does not answer", body = Object)),
+    extensions(("x-ccadmin-extension" = json!(true))))]
+pub(super) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     match state.db.ping().await {
         Ok(()) => (StatusCode::OK, Json(json!({"status": "ok"}))),
         Err(e) => {

@@ -8,7 +8,7 @@ use super::extract::QueryParams;
 use crate::domain::listing::{Page, PageRules};
 
 /// The spec's `Pagination`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Pagination {
     pub page_number: u32,
@@ -17,7 +17,7 @@ pub struct Pagination {
 }
 
 /// The spec's `Links`: always strings, `""` when there is no such page.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Links {
     pub prev: String,
     pub next: String,

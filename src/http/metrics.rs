@@ -216,7 +216,14 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
 }
 
 /// The metrics, read fresh from the database for the job queue.
-async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
+#[utoipa::path(get, path = "/metrics", tag = "Operations",
+    security((), ("MetricsToken" = [])),
+    responses((status = 200, description = "Prometheus text (OpenMetrics)",
+            content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8", body = String),
+        (status = 401, description = "`--metrics-token` is set and the request does not carry it",
+            content_type = "application/problem+json", body = crate::http::error::Problem)),
+    extensions(("x-ccadmin-extension" = json!(true))))]
+pub(super) async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
     let metrics = &state.metrics;
     if let Some(expected) = &metrics.token {
         let given = headers

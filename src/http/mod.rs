@@ -11,6 +11,7 @@ pub mod health;
 pub mod listing;
 pub mod metrics;
 pub mod numbers;
+pub mod openapi;
 pub mod org;
 pub mod voice;
 
@@ -104,6 +105,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(metrics::router())
+        .merge(openapi::router())
         .merge(auth::router())
         .merge(accounts::router())
         .merge(clients::router())

@@ -537,3 +537,8 @@ async fn countries(
     let mut tx = state.db.read().await?;
     Ok(Json(store::numbers::countries(&mut tx, t).await?))
 }
+
+/// The operations of this module, for the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub struct Api;

@@ -477,3 +477,8 @@ async fn delete_profile(
     service::delete_profile(&state.db, &state.clock, &account, &id, &caller.author()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// The operations of this module, for the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub struct Api;

@@ -4,15 +4,17 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
+use utoipa::OpenApi;
 
 use super::AppState;
 use super::auth::Caller;
+use super::error::Problem;
 use super::error::{ApiError, Result};
 use super::extract::{Body, PathParams, PreferHeader};
-use crate::domain::element::{ElementIn, ElementType};
+use crate::domain::element::{ElementIn, ElementOut, ElementType};
 use crate::domain::{AccountId, Violation};
 use crate::service::elements as service;
 use crate::store;
@@ -22,28 +24,135 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/api/admin/voice/v1/accounts/{accountId}/aco-elements",
-            axum::routing::post(|s, c, p, pr, b| create(s, c, p, pr, b, ElementType::Aco)),
+            post(create_aco),
         )
         .route(
             "/api/admin/voice/v1/accounts/{accountId}/aco-elements/{elementId}",
-            get(|s, c, p| read(s, c, p, ElementType::Aco))
-                .put(|s, c, p, pr, b| replace(s, c, p, pr, b, ElementType::Aco))
-                .delete(|s, c, p| remove(s, c, p, ElementType::Aco)),
+            get(get_aco).put(update_aco).delete(delete_aco),
         )
         .route(
             "/api/admin/voice/v1/accounts/{accountId}/msteams-elements",
-            axum::routing::post(|s, c, p, pr, b| create(s, c, p, pr, b, ElementType::MsTeams)),
+            post(create_msteams),
         )
         .route(
             "/api/admin/voice/v1/accounts/{accountId}/msteams-elements/{elementId}",
-            get(|s, c, p| read(s, c, p, ElementType::MsTeams))
-                .put(|s, c, p, pr, b| replace(s, c, p, pr, b, ElementType::MsTeams))
-                .delete(|s, c, p| remove(s, c, p, ElementType::MsTeams)),
+            get(get_msteams).put(update_msteams).delete(delete_msteams),
         )
         .route(
             "/api/admin/voice/v1/accounts/{accountId}/elements",
             get(list_elements),
         )
+}
+
+/// The operations of this module, for the OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(paths(
+    create_aco,
+    get_aco,
+    update_aco,
+    delete_aco,
+    create_msteams,
+    get_msteams,
+    update_msteams,
+    delete_msteams,
+    list_elements
+))]
+pub struct Api;
+
+/// The 409 of an element create or update.
+const ELEMENT_CONFLICT: &str =
+    "The account already has an element of this type, or one with this name";
+
+/// AXP `createAco`.
+#[utoipa::path(post, path = "/api/admin/voice/v1/accounts/{accountId}/aco-elements",
+    operation_id = "createAco", tag = "Voice elements", request_body = ElementIn,
+    responses((status = 202, description = "Accepted; `status` tells the provisioning", body = ElementOut),
+        (status = 409, description = ELEMENT_CONFLICT, body = Problem, content_type = "application/problem+json")))]
+async fn create_aco(
+    s: State<AppState>,
+    c: Caller,
+    p: PathParams,
+    pr: PreferHeader,
+    b: Body,
+) -> Result<Response> {
+    create(s, c, p, pr, b, ElementType::Aco).await
+}
+
+/// AXP `createMSTeams`.
+#[utoipa::path(post, path = "/api/admin/voice/v1/accounts/{accountId}/msteams-elements",
+    operation_id = "createMSTeams", tag = "Voice elements", request_body = ElementIn,
+    responses((status = 202, description = "Accepted; `status` tells the provisioning", body = ElementOut),
+        (status = 409, description = ELEMENT_CONFLICT, body = Problem, content_type = "application/problem+json")))]
+async fn create_msteams(
+    s: State<AppState>,
+    c: Caller,
+    p: PathParams,
+    pr: PreferHeader,
+    b: Body,
+) -> Result<Response> {
+    create(s, c, p, pr, b, ElementType::MsTeams).await
+}
+
+/// AXP `getAco`.
+#[utoipa::path(get, path = "/api/admin/voice/v1/accounts/{accountId}/aco-elements/{elementId}",
+    operation_id = "getAco", tag = "Voice elements",
+    responses((status = 200, description = "The element", body = ElementOut)))]
+async fn get_aco(s: State<AppState>, c: Caller, p: PathParams) -> Result<Json<Value>> {
+    read(s, c, p, ElementType::Aco).await
+}
+
+/// AXP `getMSTeams`.
+#[utoipa::path(get, path = "/api/admin/voice/v1/accounts/{accountId}/msteams-elements/{elementId}",
+    operation_id = "getMSTeams", tag = "Voice elements",
+    responses((status = 200, description = "The element", body = ElementOut)))]
+async fn get_msteams(s: State<AppState>, c: Caller, p: PathParams) -> Result<Json<Value>> {
+    read(s, c, p, ElementType::MsTeams).await
+}
+
+/// AXP `updateAco`: a complete replacement.
+#[utoipa::path(put, path = "/api/admin/voice/v1/accounts/{accountId}/aco-elements/{elementId}",
+    operation_id = "updateAco", tag = "Voice elements", request_body = ElementIn,
+    responses((status = 202, description = "Accepted; `status` tells the provisioning", body = ElementOut),
+        (status = 409, description = ELEMENT_CONFLICT, body = Problem, content_type = "application/problem+json")))]
+async fn update_aco(
+    s: State<AppState>,
+    c: Caller,
+    p: PathParams,
+    pr: PreferHeader,
+    b: Body,
+) -> Result<Response> {
+    replace(s, c, p, pr, b, ElementType::Aco).await
+}
+
+/// AXP `updateMSTeams`: a complete replacement.
+#[utoipa::path(put, path = "/api/admin/voice/v1/accounts/{accountId}/msteams-elements/{elementId}",
+    operation_id = "updateMSTeams", tag = "Voice elements", request_body = ElementIn,
+    responses((status = 202, description = "Accepted; `status` tells the provisioning", body = ElementOut),
+        (status = 409, description = ELEMENT_CONFLICT, body = Problem, content_type = "application/problem+json")))]
+async fn update_msteams(
+    s: State<AppState>,
+    c: Caller,
+    p: PathParams,
+    pr: PreferHeader,
+    b: Body,
+) -> Result<Response> {
+    replace(s, c, p, pr, b, ElementType::MsTeams).await
+}
+
+/// AXP `deleteAco`.
+#[utoipa::path(delete, path = "/api/admin/voice/v1/accounts/{accountId}/aco-elements/{elementId}",
+    operation_id = "deleteAco", tag = "Voice elements",
+    responses((status = 204, description = "Deleted; GET is 404 from now on")))]
+async fn delete_aco(s: State<AppState>, c: Caller, p: PathParams) -> Result<StatusCode> {
+    remove(s, c, p, ElementType::Aco).await
+}
+
+/// AXP `deleteMSTeams`.
+#[utoipa::path(delete, path = "/api/admin/voice/v1/accounts/{accountId}/msteams-elements/{elementId}",
+    operation_id = "deleteMSTeams", tag = "Voice elements",
+    responses((status = 204, description = "Deleted; GET is 404 from now on")))]
+async fn delete_msteams(s: State<AppState>, c: Caller, p: PathParams) -> Result<StatusCode> {
+    remove(s, c, p, ElementType::MsTeams).await
 }
 
 /// The checks every voice operation starts with: a valid account id the caller may
@@ -212,7 +321,18 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Every element of an account, of both types.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct ElementList<'a> {
+    elements: Vec<ElementOut<'a>>,
+}
+
 /// Extension: every element of the account, across types.
+#[utoipa::path(get, path = "/api/admin/voice/v1/accounts/{accountId}/elements",
+    operation_id = "listElements", tag = "Voice elements",
+    responses((status = 200, description = "Every element of the account", body = ElementList)),
+    extensions(("x-ccadmin-extension" = json!(true))))]
 async fn list_elements(
     State(state): State<AppState>,
     caller: Caller,
