@@ -54,11 +54,18 @@ pub enum GrantError {
     Signing(#[from] jsonwebtoken::errors::Error),
 }
 
-/// The spec's `GenerateTokenResponse`.
-#[derive(Debug, Serialize)]
+/// The tokens a grant issues (the spec's `GenerateTokenResponse`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = GenerateTokenResponse)]
 pub struct TokenResponse {
+    /// An HS256 JWT for the `Authorization: Bearer` header of API calls.
+    #[schema(example = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiIsImtpZCI6ImsxIn0....")]
     pub access_token: String,
+    /// Seconds until the access token expires.
+    #[schema(example = 900)]
     pub expires_in: i64,
+    /// A new single-use refresh token (refreshing rotates it).
+    #[schema(example = "b2a1f0...")]
     pub refresh_token: String,
 }
 

@@ -7,7 +7,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::feature::{Feature, Features};
+use super::feature::{AccountFeatures, Feature, Features};
 use super::ids::AccountId;
 use super::role::FeatureGrants;
 use super::violation::{Code, Violation, Violations, check_len, check_max_items};
@@ -133,94 +133,236 @@ fn check_pattern(field: &str, value: &str, re: &Regex, pattern: &str) -> Result<
 }
 
 /// A domain of an account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Domain {
     /// The domain name, unique within the account (compared case-insensitively).
+    #[schema(
+        min_length = 3,
+        max_length = 255,
+        pattern = r"^((?!-)[A-Za-z0-9\p{L}-]{1,63}(?<!-)\.)+[A-Za-z\p{L}]{2,63}$",
+        example = "acme.com"
+    )]
     pub domain_name: String,
     /// Whether this is the account's default domain; exactly one is.
     pub is_default: bool,
 }
 
 /// A postal address of an account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Address {
+    #[schema(
+        min_length = 1,
+        max_length = 32,
+        pattern = r"^[a-zA-Z\p{L}0-9]+([ ]*[a-zA-Z\p{L}0-9-\_\*\=\+\$\:\;\&\~\,\?\%\!\|\{\}\`\.\']+)*$",
+        example = "OfficeAddress"
+    )]
     pub address_name: String,
+    /// Generated when the request has none; lower-case.
+    #[schema(
+        min_length = 36,
+        max_length = 36,
+        pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+        example = "c8c2909d-75e9-484a-94c0-b7e8d29771fe"
+    )]
     pub address_id: String,
+    #[schema(min_length = 1, max_length = 16, example = "E-11")]
     pub street_number: String,
+    #[schema(min_length = 2, max_length = 128, example = "Allstate Pkwy")]
     pub street_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, value_type = Option<AddressType>)]
     pub address_type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, max_length = 64, example = "300A")]
     pub address_type_number: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, max_length = 128, example = "Markham")]
     pub city: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, min_length = 1, max_length = 3, example = "ON")]
     pub state: Option<String>,
+    #[schema(min_length = 2, max_length = 2, example = "IN")]
     pub country_code: String,
+    #[schema(
+        min_length = 4,
+        max_length = 16,
+        pattern = r"^[A-Za-z0-9\p{L}_ -]*$",
+        example = "L3R9T8"
+    )]
     pub zip: String,
+    /// Whether this is the account's default address; exactly one is.
     pub is_default: bool,
 }
 
+// Documentation of `ADDRESS_TYPES`.
+/// The address types the spec enumerates.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, clippy::upper_case_acronyms)]
+pub enum AddressType {
+    OFFICE,
+    APARTMENT,
+    BASEMENT,
+    BUILDING,
+    DEPARTMENT,
+    FLOOR,
+    FRONT,
+    KEY,
+    LOBBY,
+    LOT,
+    LOWER,
+    PENTHOUSE,
+    PIER,
+    REAR,
+    ROOM,
+    SIDE,
+    SLIP,
+    SPACE,
+    STOP,
+    SUITE,
+    TRAILER,
+    UNIT,
+    UPPER,
+}
+
 /// A free-form name/value pair of an account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountProperty {
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[a-zA-Z0-9\p{L}\-\_\.\ ]+$",
+        example = "dnis"
+    )]
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[a-zA-Z0-9\p{L}\-\_\.\ ]+$",
+        example = "dnis"
+    )]
     pub key: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, max_length = 255, example = "1234")]
     pub value: Option<String>,
 }
 
 /// A level of the account's organization structure.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrganizationNodeType {
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[a-zA-Z0-9\p{L}\-\_\.\ ]+$",
+        example = "Location"
+    )]
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = 1)]
     pub position: Option<i32>,
 }
 
-/// A reference to a user profile.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A reference to a user profile of the account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Profile)]
 pub struct ProfileRef {
+    #[schema(
+        min_length = 6,
+        max_length = 6,
+        pattern = r"^[a-zA-Z0-9\-\_\.\ ]+$",
+        example = "AQXSWF"
+    )]
     pub profile_id: String,
+    /// The profile in the user API: `/api/admin/user/v1/accounts/{accountId}/profiles/{profileId}`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 255,
+        example = "/api/admin/user/v1/accounts/ABCDEF/profiles/AQXSWF"
+    )]
     pub url: Option<String>,
+    /// The profile's current name.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, max_length = 255, example = "profileAccount")]
     pub name: Option<String>,
 }
 
-/// The writable part of an account, validated. This is what a PUT replaces whole.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The writable part of an account, validated: what a PUT replaces whole.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountBody {
+    /// The account's name, unique on the platform (compared ignoring case).
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r#"^(?=.*[a-zA-Z0-9\p{L}])[a-zA-Z0-9\p{L}(){};,:'^+<>&£@$¥€`~?#%+*"\\=\[\]\-\_\.\!\|\ ]+$"#,
+        example = "Acme"
+    )]
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, max_length = 1024)]
     pub description: Option<String>,
+    #[schema(max_items = 50)]
     pub domains: Vec<Domain>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, schema_with = emergency_email_addresses)]
     pub emergency_email_addresses: Option<Vec<String>>,
+    /// The most users the account may have.
+    #[schema(minimum = 1, example = 500)]
     pub account_size: i32,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, max_items = 50)]
     pub addresses: Option<Vec<Address>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, max_items = 50)]
     pub account_properties: Option<Vec<AccountProperty>>,
+    /// The levels of the account's organization structure.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, max_items = 50)]
     pub organization_node_types: Option<Vec<OrganizationNodeType>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, max_items = 200)]
     pub profiles: Option<Vec<ProfileRef>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, value_type = Option<AccountFeatures>)]
     pub features: Option<Features>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, min_length = 2, max_length = 2, example = "IN")]
     pub country_code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(
+        nullable = false,
+        min_length = 2,
+        max_length = 256,
+        example = "Europe/Berlin"
+    )]
     pub timezone: Option<String>,
+}
+
+/// The schema of `emergencyEmailAddresses`: at most 10 addresses.
+fn emergency_email_addresses() -> utoipa::openapi::Array {
+    use utoipa::openapi::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(255))
+                .pattern(Some(EMAIL_PATTERN))
+                .examples(["account1@acc.com"]),
+        )
+        .max_items(Some(10))
+        .build()
 }
 
 impl AccountBody {
@@ -284,18 +426,33 @@ pub struct Account {
     pub body: AccountBody,
 }
 
-/// An account as the API shows it.
-#[derive(Debug, Serialize)]
+/// An account as the API shows it. An Account Administrator sees only the features
+/// its client was granted.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Account)]
 pub struct AccountOut<'a> {
+    #[schema(max_length = 1024, example = "/api/admin/account/v1/accounts/ABCDEF")]
     url: String,
+    #[schema(
+        min_length = 6,
+        max_length = 6,
+        pattern = "^[a-zA-Z]{6}$",
+        example = "ABCDEF"
+    )]
     account_id: &'a str,
     #[serde(flatten)]
     body: &'a AccountBody,
+    /// True for the platform's default account only.
     is_default: bool,
+    /// Always true: no operation disables an account.
     enabled: bool,
+    /// The features whose provisioning completed (or that are being updated),
+    /// comma-separated in the spec's order; absent when there are none.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = "voice,chat")]
     enabled_features: Option<String>,
+    #[schema(format = DateTime, example = "2021-11-13T20:25:39.534Z")]
     created_at: String,
 }
 
@@ -330,51 +487,173 @@ impl Account {
 /// read-only fields (`accountId`, `isDefault`, `enabled`, `url`, `createdAt`,
 /// `enabledFeatures`) and unknown fields are ignored, as the spec sets no
 /// `additionalProperties: false`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(
+    as = AccountRequest,
+    description = "An account as a client sends it. Read-only fields (`accountId`, \
+        `isDefault`, `enabled`, `url`, `createdAt`, `enabledFeatures`) and unknown \
+        fields are ignored."
+)]
 pub struct AccountIn {
+    /// Unique on the platform, ignoring case (409 otherwise).
+    #[schema(
+        required = true,
+        nullable = false,
+        min_length = 1,
+        max_length = 255,
+        pattern = r#"^(?=.*[a-zA-Z0-9\p{L}])[a-zA-Z0-9\p{L}(){};,:'^+<>&£@$¥€`~?#%+*"\\=\[\]\-\_\.\!\|\ ]+$"#,
+        example = "Acme"
+    )]
     name: Option<String>,
+    #[schema(nullable = false, max_length = 1024)]
     description: Option<String>,
+    /// Unique within the account, ignoring case; the first is the default unless one is
+    /// marked, and at most one may be.
+    #[schema(required = true, nullable = false, max_items = 50)]
     domains: Option<Vec<DomainIn>>,
+    #[schema(nullable = false, schema_with = emergency_email_addresses)]
     emergency_email_addresses: Option<Vec<Option<String>>>,
+    /// The most users the account may have. An Account Administrator may not change it
+    /// (403).
+    #[schema(
+        required = true,
+        nullable = false,
+        value_type = Option<i32>,
+        minimum = 1,
+        maximum = 2147483647,
+        example = 500
+    )]
     account_size: Option<i64>,
+    /// The first is the default unless one is marked, and at most one may be.
+    #[schema(nullable = false, max_items = 50)]
     addresses: Option<Vec<AddressIn>>,
+    #[schema(nullable = false, max_items = 50)]
     account_properties: Option<Vec<AccountProperty>>,
+    #[schema(nullable = false, max_items = 50)]
     organization_node_types: Option<Vec<OrganizationNodeType>>,
+    /// Each must be a profile of the account (so a new account can have none).
+    #[schema(nullable = false, max_items = 200)]
     profiles: Option<Vec<ProfileRefIn>>,
+    /// A complete replacement: a feature left out is removed. An Account Administrator
+    /// may change only the features its client was granted (403).
+    #[schema(nullable = false, value_type = Option<AccountFeatures>)]
     features: Option<serde_json::Map<String, Value>>,
+    #[schema(nullable = false, min_length = 2, max_length = 2, example = "IN")]
     country_code: Option<String>,
+    #[schema(
+        nullable = false,
+        min_length = 2,
+        max_length = 256,
+        example = "Europe/Berlin"
+    )]
     timezone: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A domain as a client sends it.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = DomainRequest)]
 struct DomainIn {
+    #[schema(
+        required = true,
+        nullable = false,
+        min_length = 3,
+        max_length = 255,
+        pattern = r"^((?!-)[A-Za-z0-9\p{L}-]{1,63}(?<!-)\.)+[A-Za-z\p{L}]{2,63}$",
+        example = "acme.com"
+    )]
     domain_name: Option<String>,
+    #[schema(nullable = false, default = false)]
     is_default: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+/// An address as a client sends it.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = AddressRequest)]
 struct AddressIn {
+    #[schema(
+        required = true,
+        nullable = false,
+        min_length = 1,
+        max_length = 32,
+        pattern = r"^[a-zA-Z\p{L}0-9]+([ ]*[a-zA-Z\p{L}0-9-\_\*\=\+\$\:\;\&\~\,\?\%\!\|\{\}\`\.\']+)*$",
+        example = "OfficeAddress"
+    )]
     address_name: Option<String>,
+    /// Generated when absent, so an address sent without one gets a new id.
+    #[schema(
+        nullable = false,
+        min_length = 36,
+        max_length = 36,
+        pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+        example = "c8c2909d-75e9-484a-94c0-b7e8d29771fe"
+    )]
     address_id: Option<String>,
+    #[schema(
+        required = true,
+        nullable = false,
+        min_length = 1,
+        max_length = 16,
+        example = "E-11"
+    )]
     street_number: Option<String>,
+    #[schema(
+        required = true,
+        nullable = false,
+        min_length = 2,
+        max_length = 128,
+        example = "Allstate Pkwy"
+    )]
     street_name: Option<String>,
+    #[schema(nullable = false, value_type = Option<AddressType>)]
     address_type: Option<String>,
+    #[schema(nullable = false, max_length = 64, example = "300A")]
     address_type_number: Option<String>,
+    #[schema(nullable = false, max_length = 128, example = "Markham")]
     city: Option<String>,
+    #[schema(nullable = false, min_length = 1, max_length = 3, example = "ON")]
     state: Option<String>,
+    #[schema(
+        required = true,
+        nullable = false,
+        min_length = 2,
+        max_length = 2,
+        example = "IN"
+    )]
     country_code: Option<String>,
+    #[schema(
+        required = true,
+        nullable = false,
+        min_length = 4,
+        max_length = 16,
+        pattern = r"^[A-Za-z0-9\p{L}_ -]*$",
+        example = "L3R9T8"
+    )]
     zip: Option<String>,
+    #[schema(nullable = false, default = false)]
     is_default: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A profile reference as a client sends it: `url` and `name` are checked, then
+/// replaced by the profile's own.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ProfileRequest)]
 struct ProfileRefIn {
+    #[schema(
+        required = true,
+        nullable = false,
+        min_length = 6,
+        max_length = 6,
+        pattern = r"^[a-zA-Z0-9\-\_\.\ ]+$",
+        example = "AQXSWF"
+    )]
     profile_id: Option<String>,
+    #[schema(nullable = false, min_length = 1, max_length = 255)]
     url: Option<String>,
+    #[schema(nullable = false, max_length = 255)]
     name: Option<String>,
 }
 
@@ -753,6 +1032,60 @@ mod tests {
         let f = fields(parse(json!({"name": "A", "accountSize": 0,
             "domains": [{"domainName": "a.com"}]})));
         assert_eq!(f, vec![("accountSize".into(), 20004)]);
+    }
+
+    /// The patterns of a schema's properties (of their items, for arrays).
+    fn patterns<T: utoipa::PartialSchema>() -> BTreeMap<String, String> {
+        let v = serde_json::to_value(T::schema()).unwrap();
+        v["properties"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter_map(|(k, p)| {
+                let pattern = p["pattern"].as_str().or(p["items"]["pattern"].as_str());
+                pattern.map(|s| (k.clone(), s.to_owned()))
+            })
+            .collect()
+    }
+
+    fn expect(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn the_documented_patterns_are_the_ones_checked() {
+        let account = expect(&[
+            ("name", NAME_PATTERN),
+            ("emergencyEmailAddresses", EMAIL_PATTERN),
+        ]);
+        assert_eq!(patterns::<AccountIn>(), account);
+        assert_eq!(patterns::<AccountBody>(), account);
+        let domain = expect(&[("domainName", DOMAIN_PATTERN)]);
+        assert_eq!(patterns::<DomainIn>(), domain);
+        assert_eq!(patterns::<Domain>(), domain);
+        let address = expect(&[
+            ("addressName", ADDRESS_NAME_PATTERN),
+            ("addressId", UUID_PATTERN),
+            ("zip", ZIP_PATTERN),
+        ]);
+        assert_eq!(patterns::<AddressIn>(), address);
+        assert_eq!(patterns::<Address>(), address);
+        let property = expect(&[("name", LABEL_PATTERN), ("key", LABEL_PATTERN)]);
+        assert_eq!(patterns::<AccountProperty>(), property);
+        let node_type = expect(&[("name", LABEL_PATTERN)]);
+        assert_eq!(patterns::<OrganizationNodeType>(), node_type);
+        let profile = expect(&[("profileId", PROFILE_ID_PATTERN)]);
+        assert_eq!(patterns::<ProfileRefIn>(), profile);
+        assert_eq!(patterns::<ProfileRef>(), profile);
+    }
+
+    #[test]
+    fn the_documented_address_types_are_the_ones_checked() {
+        let v = serde_json::to_value(<AddressType as utoipa::PartialSchema>::schema()).unwrap();
+        assert_eq!(v["enum"], json!(ADDRESS_TYPES));
     }
 
     #[test]

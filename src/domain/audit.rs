@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 use super::violation::{Code, Violation, Violations, check_len};
 
 /// What happened to the audited object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
+#[schema(as = AuditEvent)]
 pub enum Event {
     Created,
     Updated,
@@ -28,6 +29,19 @@ impl Event {
 /// The only record type of the spec.
 pub const RECORD_TYPE: &str = "ACCOUNT";
 
+// Documentation of `RECORD_TYPE`.
+/// The type of audited object: always `ACCOUNT` (`auditData.resource` names the
+/// object).
+#[derive(utoipa::ToSchema)]
+#[schema(as = AuditRecordType)]
+#[allow(dead_code, clippy::upper_case_acronyms)]
+pub enum RecordType {
+    ACCOUNT,
+}
+
+/// The spec's pattern for `author` in a search.
+pub const AUTHOR_PATTERN: &str = "^[a-zA-Z0-9@._-]+$";
+
 /// The most records one export may hold (the spec).
 pub const EXPORT_MAX: i64 = 1000;
 
@@ -40,17 +54,43 @@ pub struct Author {
     pub ip: String,
 }
 
-/// The spec's `AuditSearchFilter` as sent.
-#[derive(Debug, Default, Deserialize)]
+/// The spec's `AuditSearchFilter` as sent: the records dated from `startDate` to
+/// `endDate` (both inclusive) that match every other field given.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = AuditSearchFilter)]
 pub struct AuditFilterIn {
+    /// RFC 3339, with `Z` or an offset.
+    #[schema(required = true, nullable = false, format = DateTime, example = "2021-11-13T20:25:39.534Z")]
     start_date: Option<String>,
+    /// RFC 3339, with `Z` or an offset; not before `startDate`.
+    #[schema(required = true, nullable = false, format = DateTime, example = "2021-11-15T16:07:12.723Z")]
     end_date: Option<String>,
+    /// The author's id, exactly.
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 255,
+        pattern = "^[a-zA-Z0-9@._-]+$",
+        example = "jsmith@example.com"
+    )]
     author: Option<String>,
+    #[schema(nullable = false, value_type = Option<Event>)]
     event: Option<String>,
     #[serde(rename = "type")]
+    #[schema(required = true, nullable = false, value_type = Option<RecordType>)]
     record_type: Option<String>,
+    /// The author's IP address, exactly.
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 15,
+        example = "165.225.72.60"
+    )]
     ip_address: Option<String>,
+    /// A substring, ignoring case, of any field but the date (the whole `auditData`
+    /// JSON included).
+    #[schema(nullable = false, min_length = 1, max_length = 255, example = "Acme")]
     search_keyword: Option<String>,
 }
 
@@ -118,7 +158,7 @@ impl TryFrom<AuditFilterIn> for AuditFilter {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "@._-".contains(c))
         {
-            v.push(Violation::pattern("author", "^[a-zA-Z0-9@._-]+$"));
+            v.push(Violation::pattern("author", AUTHOR_PATTERN));
         }
         let event = match input.event.as_deref() {
             None => None,
@@ -170,6 +210,12 @@ mod tests {
         let f = AuditFilter::try_from(input).unwrap();
         assert_eq!(f.keyword.as_deref(), Some("chris dunbar"));
         assert!(f.start < f.end);
+    }
+
+    #[test]
+    fn the_documented_author_pattern_is_the_one_checked() {
+        let v = serde_json::to_value(<AuditFilterIn as utoipa::PartialSchema>::schema()).unwrap();
+        assert_eq!(v["properties"]["author"]["pattern"], AUTHOR_PATTERN);
     }
 
     #[test]

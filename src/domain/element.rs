@@ -125,10 +125,15 @@ pub struct ElementIn {
         nullable = false,
         min_length = 1,
         max_length = 255,
+        pattern = r"^[a-zA-Z0-9\p{L}\-\_\.\ ]+$",
         example = "Avaya Cloud Office"
     )]
     name: Option<String>,
-    #[schema(nullable = false, max_length = 1024)]
+    #[schema(
+        nullable = false,
+        max_length = 1024,
+        pattern = r"(^$|^[a-zA-Z0-9\p{L}\(\)\-\_\.\ ]+$)"
+    )]
     description: Option<String>,
     /// Required for an Avaya Cloud Office element; ignored for MS Teams.
     #[schema(nullable = false, value_type = Option<Environment>)]
@@ -138,11 +143,12 @@ pub struct ElementIn {
         nullable = false,
         min_length = 3,
         max_length = 255,
+        pattern = r"^((?!-)[A-Za-z0-9\p{L}-]{1,63}(?<!-)\.)+[A-Za-z\p{L}]{2,63}$",
         example = "exchange.com"
     )]
     domain: Option<String>,
     /// The element's DID numbers in E.164 form, each at most once.
-    #[schema(nullable = false, max_items = 2000, value_type = Option<Vec<String>>, example = json!(["+16062128688", "+12702289911"]))]
+    #[schema(nullable = false, max_items = 2000, value_type = Option<Vec<DidNumber>>, example = json!(["+16062128688", "+12702289911"]))]
     did_numbers: Option<Vec<Option<String>>>,
     /// Default `true`.
     #[schema(nullable = false, default = true)]
@@ -157,6 +163,13 @@ pub struct ElementIn {
     #[schema(nullable = false, max_length = 255)]
     client_id: Option<String>,
 }
+
+/// A DID number in E.164 form (documentation of the items of `didNumbers`; the
+/// server also refuses more than 13 characters and numbers no numbering plan has).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, pattern = r"^\+[1-9]\d{3,13}$", example = "+16062128688")]
+#[allow(dead_code)]
+pub struct DidNumber(String);
 
 /// The environments of an Avaya Cloud Office element (documentation of `environment`).
 #[derive(utoipa::ToSchema)]

@@ -81,33 +81,53 @@ impl fmt::Display for Feature {
 }
 
 /// The voice feature: the spec's fields and the seed's (`cloudSwitchAccountDID`,
-/// `cloudSwitchAccountUCID`, `voiceProvider`, `deleteVoiceProviderData`), all kept.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `cloudSwitchAccountUCID`, `voiceProvider`, `deleteVoiceProviderData`), all kept;
+/// other members are dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct VoiceFeature {
+    /// The seed's cloud switch DID (extension).
     #[serde(
         rename = "cloudSwitchAccountDID",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schema(nullable = false, max_length = 255)]
     cloud_switch_account_did: Option<String>,
+    /// The seed's cloud switch UCID (extension).
     #[serde(
         rename = "cloudSwitchAccountUCID",
         skip_serializing_if = "Option::is_none"
     )]
+    #[schema(nullable = false, max_length = 255)]
     cloud_switch_account_ucid: Option<String>,
+    /// The seed's voice provider (extension).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, max_length = 255, example = "UCCC")]
     voice_provider: Option<String>,
+    /// The seed's flag (extension).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     delete_voice_provider_data: Option<bool>,
+    /// Allows consult calls (the spec's default is true; ccadmin fills in no default).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     consult: Option<bool>,
+    /// The SIP trunk selected in case of UCCC.
     #[serde(rename = "mpcSIPTrunk", skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, max_length = 50)]
     mpc_sip_trunk: Option<String>,
+    /// A custom SIP trunk.
     #[serde(rename = "customSIPTrunk", skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, max_length = 255)]
     custom_sip_trunk: Option<String>,
+    /// The emergency call SIP trunk's name.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, max_length = 100)]
     emergency_call_sip_trunk: Option<String>,
+    /// The Remote-Party-ID SIP header during transfer over a BYOC Hybrid trunk (the
+    /// spec's default is false; ccadmin fills in no default).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     remote_party_header: Option<bool>,
 }
 
@@ -135,11 +155,62 @@ impl VoiceFeature {
     }
 }
 
-/// The unified-communications feature.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Uniform Communication Services; other members are dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 struct UcsFeature {
+    /// The provider: ACO, MSTeams or AvayaSpaces (stored as sent).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, max_length = 255, example = "ACO")]
     provider: Option<String>,
+}
+
+// Documentation of what `Features::parse` accepts and `Features` serializes.
+/// The features of an account, each an object: `voice` and `ucs` have known members;
+/// the others are free-form objects, kept as sent. Other names are refused (400).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct AccountFeatures {
+    #[schema(nullable = false)]
+    voice: Option<VoiceFeature>,
+    /// Digital channel feature.
+    #[schema(nullable = false, value_type = Option<Object>)]
+    chat: Option<Value>,
+    /// Digital channel feature.
+    #[schema(nullable = false, value_type = Option<Object>)]
+    messaging: Option<Value>,
+    /// Digital channel feature.
+    #[schema(nullable = false, value_type = Option<Object>)]
+    email: Option<Value>,
+    #[schema(nullable = false)]
+    ucs: Option<UcsFeature>,
+    /// Recorder feature.
+    #[schema(nullable = false, value_type = Option<Object>)]
+    recorder: Option<Value>,
+    /// ACI (Avaya Conversational Intelligence) feature.
+    #[schema(nullable = false, value_type = Option<Object>)]
+    aci: Option<Value>,
+    /// BVR (Basic Voice Recorder) feature.
+    #[schema(nullable = false, value_type = Option<Object>)]
+    bvr: Option<Value>,
+    /// Matching feature.
+    #[schema(nullable = false, value_type = Option<Object>)]
+    matching: Option<Value>,
+    /// Outbound feature.
+    #[schema(nullable = false, value_type = Option<Object>)]
+    outbound: Option<Value>,
+    /// Communication Manager voice feature.
+    #[schema(nullable = false, value_type = Option<Object>)]
+    cmvoice: Option<Value>,
+    /// Automated outreach feature.
+    #[schema(nullable = false, value_type = Option<Object>)]
+    automatedoutreach: Option<Value>,
+    /// Advanced Communication Manager voice feature.
+    #[schema(nullable = false, value_type = Option<Object>)]
+    advancedcmvoice: Option<Value>,
+    /// Realtime voice transcription feature.
+    #[schema(nullable = false, value_type = Option<Object>)]
+    realtimevoicetranscription: Option<Value>,
 }
 
 /// The features of an account, keyed in the spec's order. Voice and UCS are typed;
@@ -248,7 +319,7 @@ fn normalise(feature: Feature, field: &str, value: Value) -> Result<Value, Vec<V
 }
 
 /// What a write did to one feature.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Action {
     Add,
@@ -257,7 +328,7 @@ pub enum Action {
 }
 
 /// The spec's `FeatureAction.status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Status {
     InProgress,
@@ -269,10 +340,13 @@ pub enum Status {
 }
 
 /// One `FeatureAction`: what was done, where it stands, and the seed's message for it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FeatureAction {
+    #[schema(inline, example = "ADD")]
     pub action: Action,
+    #[schema(inline, example = "COMPLETED")]
     pub status: Status,
+    #[schema(example = "Feature added successfully")]
     pub message: String,
 }
 
@@ -357,16 +431,62 @@ pub fn diff(
     out
 }
 
-/// The status of an account as `POST /accounts:listStatuses` returns it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The status of an account's latest operation, as `POST /accounts:listStatuses`
+/// returns it: `action` is `ADD` for a creation, `UPDATE` for a replacement; `status`
+/// is `FAILED` if any part failed, `IN_PROGRESS` while any runs, else `COMPLETED`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = AccountStatusResponse)]
 pub struct AccountStatus {
+    #[schema(inline, example = "UPDATE")]
     pub action: Action,
+    #[schema(inline, example = "COMPLETED")]
     pub status: Status,
+    #[schema(example = "Completed successfully")]
     pub message: String,
+    #[schema(min_length = 6, max_length = 6, example = "ABCDEF")]
     pub account_id: String,
+    /// The features the operation added, changed, removed or re-attempted, and any an
+    /// earlier operation still provisions; absent when there are none.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(value_type = AccountFeatureStatus)]
     pub features: BTreeMap<Feature, FeatureAction>,
+}
+
+// Documentation of `AccountStatus::features`.
+/// The status of each feature an operation touched.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct AccountFeatureStatus {
+    #[schema(nullable = false)]
+    voice: Option<FeatureAction>,
+    #[schema(nullable = false)]
+    chat: Option<FeatureAction>,
+    #[schema(nullable = false)]
+    messaging: Option<FeatureAction>,
+    #[schema(nullable = false)]
+    email: Option<FeatureAction>,
+    #[schema(nullable = false)]
+    ucs: Option<FeatureAction>,
+    #[schema(nullable = false)]
+    recorder: Option<FeatureAction>,
+    #[schema(nullable = false)]
+    aci: Option<FeatureAction>,
+    #[schema(nullable = false)]
+    bvr: Option<FeatureAction>,
+    #[schema(nullable = false)]
+    matching: Option<FeatureAction>,
+    #[schema(nullable = false)]
+    outbound: Option<FeatureAction>,
+    #[schema(nullable = false)]
+    cmvoice: Option<FeatureAction>,
+    #[schema(nullable = false)]
+    automatedoutreach: Option<FeatureAction>,
+    #[schema(nullable = false)]
+    advancedcmvoice: Option<FeatureAction>,
+    #[schema(nullable = false)]
+    realtimevoicetranscription: Option<FeatureAction>,
 }
 
 impl AccountStatus {
@@ -496,6 +616,25 @@ mod tests {
         );
         let s = AccountStatus::of_parts("A", Action::Update, Some(Status::Failed), BTreeMap::new());
         assert_eq!(s.status, Status::Failed);
+    }
+
+    #[test]
+    fn the_documented_features_are_the_known_ones() {
+        let names: Vec<&str> = Feature::ALL.map(Feature::as_str).to_vec();
+        for schema in [
+            serde_json::to_value(<AccountFeatures as utoipa::PartialSchema>::schema()).unwrap(),
+            serde_json::to_value(<AccountFeatureStatus as utoipa::PartialSchema>::schema())
+                .unwrap(),
+        ] {
+            let documented: Vec<&str> = schema["properties"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            assert_eq!(documented, names);
+            assert_eq!(schema["additionalProperties"], json!(false));
+        }
     }
 
     #[test]

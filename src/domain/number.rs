@@ -1,5 +1,8 @@
 //! Phone numbers of a contact center, and the inventory they come from.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use super::phone::E164;
@@ -11,8 +14,27 @@ pub const VERIFICATION_MESSAGE: &str = "Verification needed. Please send the nec
 /// The longest phone number (the spec's `maxLength`).
 pub const NUMBER_MAX_LEN: usize = 15;
 
+/// The voice spec's pattern for country codes.
+pub const COUNTRY_PATTERN: &str = "^[A-Z]{2}$";
+
+/// What the available search's `phoneNumber` takes: digits the numbers contain,
+/// optionally after a leading `+` (at most [`NUMBER_MAX_LEN`] characters).
+pub const FRAGMENT_PATTERN: &str = r"^\+?[0-9]+$";
+
+static FRAGMENT_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(FRAGMENT_PATTERN).expect("the fragment pattern is a valid regex"));
+
+/// The account id of `:getByPhoneNumbers`: an account's, or `*` with which an
+/// Administrator names the account in the filter.
+pub const ACCOUNT_OR_ANY_PATTERN: &str = r"^([a-zA-Z]{6}|\*)$";
+
+static ACCOUNT_OR_ANY_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(ACCOUNT_OR_ANY_PATTERN).expect("the account-or-any pattern is a valid regex")
+});
+
 /// A number's type: LOCAL or TOLLFREE, UNKNOWN until activation tells.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(example = "LOCAL")]
 pub enum NumberType {
     #[serde(rename = "LOCAL")]
     Local,
@@ -47,8 +69,10 @@ impl NumberType {
     }
 }
 
-/// A number's status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// A number's status: INPROGRESS until its activation ends, then ACTIVE, INACTIVE
+/// (documents needed) or FAILED; DISABLED by an Administrator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(example = "ACTIVE")]
 pub enum NumberStatus {
     #[serde(rename = "INPROGRESS")]
     InProgress,
@@ -89,12 +113,44 @@ impl NumberStatus {
     }
 }
 
+/// The type of an available number.
+// Documentation of the types `NumberType::parse_inventory` takes.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, clippy::upper_case_acronyms)]
+#[schema(example = "LOCAL")]
+pub enum AvailableNumberType {
+    LOCAL,
+    TOLLFREE,
+}
+
 /// An ISO country code as the voice spec writes it: two upper-case letters.
 pub fn check_country(field: &str, value: &str) -> Result<(), Violation> {
     if value.len() == 2 && value.bytes().all(|b| b.is_ascii_uppercase()) {
         Ok(())
     } else {
-        Err(Violation::pattern(field, "^[A-Z]{2}$"))
+        Err(Violation::pattern(field, COUNTRY_PATTERN))
+    }
+}
+
+/// Checks the available search's `phoneNumber` fragment.
+pub fn check_fragment(field: &str, value: &str) -> Result<(), Violation> {
+    if value.len() <= NUMBER_MAX_LEN && FRAGMENT_RE.is_match(value) {
+        Ok(())
+    } else {
+        Err(Violation::new(
+            field,
+            Code::Pattern,
+            "must be 1 to 15 characters: digits, optionally after a leading +",
+        ))
+    }
+}
+
+/// Checks the account id of `:getByPhoneNumbers`: six letters or `*`.
+pub fn check_account_or_any(field: &str, value: &str) -> Result<(), Violation> {
+    if ACCOUNT_OR_ANY_RE.is_match(value) {
+        Ok(())
+    } else {
+        Err(Violation::pattern(field, ACCOUNT_OR_ANY_PATTERN))
     }
 }
 
@@ -110,14 +166,41 @@ pub struct NumberSettings {
     pub preferred_media_location: Option<String>,
 }
 
-/// `POST .../phone-numbers` as sent; read-only fields are ignored.
-#[derive(Debug, Default, Deserialize)]
+/// A number to add. Read-only fields of `PhoneNumber` (`phoneNumberId`, `type`,
+/// `accountId`, `status`, `statusMessage`) are ignored.
+// `POST .../phone-numbers` as sent.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = PhoneNumberRequest)]
 pub struct PhoneNumberIn {
+    /// The number to add, in E.164 form; it must be available to the account (see
+    /// `available-phone-numbers`).
+    #[schema(
+        required = true,
+        nullable = false,
+        min_length = 5,
+        max_length = 15,
+        pattern = r"^\+[1-9]\d{3,13}$",
+        example = "+16479308804"
+    )]
     phone_number: Option<String>,
+    /// When sent, it must be the country the inventory offers the number in.
+    #[schema(
+        nullable = false,
+        min_length = 2,
+        max_length = 2,
+        pattern = "^[A-Z]{2}$",
+        example = "US"
+    )]
     country_code: Option<String>,
+    /// Any name that identifies the number easily.
+    #[schema(nullable = false, max_length = 255, example = "private Number")]
     display_name: Option<String>,
+    /// Whether the number is a caller id.
+    #[schema(nullable = false, example = true)]
     is_calling_party_number: Option<bool>,
+    /// The preferred media location, instead of the default.
+    #[schema(nullable = false, min_length = 1, max_length = 7, example = "US-LA")]
     preferred_media_location: Option<String>,
 }
 
@@ -172,12 +255,21 @@ impl TryFrom<PhoneNumberIn> for NewPhoneNumber {
     }
 }
 
-/// `PUT .../phone-numbers/{id}` as sent (the spec's `UpdatePhoneNumber`).
-#[derive(Debug, Default, Deserialize)]
+/// The settings of a number: a complete replacement, omitted ones are removed. Other
+/// fields are ignored.
+// `PUT .../phone-numbers/{id}` as sent.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = UpdatePhoneNumber)]
 pub struct NumberSettingsIn {
+    /// Any name that identifies the number easily.
+    #[schema(nullable = false, max_length = 255, example = "private Number")]
     display_name: Option<String>,
+    /// Whether the number is a caller id.
+    #[schema(nullable = false, example = true)]
     is_calling_party_number: Option<bool>,
+    /// The preferred media location, instead of the default.
+    #[schema(nullable = false, min_length = 1, max_length = 7, example = "US-LA")]
     preferred_media_location: Option<String>,
 }
 
@@ -208,24 +300,54 @@ pub struct PhoneNumber {
     pub status_message: Option<String>,
 }
 
-/// A number as the API shows it.
-#[derive(Debug, Serialize)]
+/// A number an account holds, as the API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = PhoneNumber)]
 pub struct PhoneNumberOut<'a> {
+    /// The number's id (a lower-case UUID).
+    #[schema(example = "c8c2909d-75e9-484a-94c0-b7e8d29771fe")]
     phone_number_id: &'a str,
+    /// The number in E.164 form.
+    #[schema(
+        min_length = 5,
+        max_length = 15,
+        pattern = r"^\+[1-9]\d{3,13}$",
+        example = "+16479308804"
+    )]
     phone_number: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, max_length = 255, example = "private Number")]
     display_name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = true)]
     is_calling_party_number: Option<bool>,
+    /// The ISO country code the inventory offers the number in.
+    #[schema(min_length = 2, max_length = 2, pattern = "^[A-Z]{2}$", example = "US")]
     country_code: &'a str,
+    /// UNKNOWN until the activation ends.
     #[serde(rename = "type")]
+    #[schema(value_type = NumberType)]
     number_type: &'static str,
+    /// The account that holds the number.
+    #[schema(
+        min_length = 6,
+        max_length = 6,
+        pattern = "^[a-zA-Z]{6}$",
+        example = "ABCDEF"
+    )]
     account_id: &'a str,
+    #[schema(value_type = NumberStatus)]
     status: &'static str,
+    /// Why the activation failed, or what it waits for (INACTIVE: the documents).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(
+        nullable = false,
+        example = "Verification needed. Please send the necessary documents to siptrunksupport@avaya.com to activate it."
+    )]
     status_message: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, min_length = 1, max_length = 7, example = "US-LA")]
     preferred_media_location: Option<&'a str>,
 }
 
@@ -257,14 +379,27 @@ pub struct InventoryEntry {
     pub documentation_required: bool,
 }
 
-/// An available number as the search answers it.
-#[derive(Debug, Serialize)]
+/// A number of the inventory that no account holds, as the search answers it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = AvailablePhoneNumber)]
 pub struct AvailableOut<'a> {
+    /// The number in E.164 form.
+    #[schema(
+        min_length = 5,
+        max_length = 15,
+        pattern = r"^\+[1-9]\d{3,13}$",
+        example = "+16479308804"
+    )]
     phone_number: &'a str,
+    /// The ISO country code.
+    #[schema(min_length = 2, max_length = 2, pattern = "^[A-Z]{2}$", example = "US")]
     country_code: &'a str,
     #[serde(rename = "type")]
+    #[schema(value_type = AvailableNumberType)]
     number_type: &'static str,
+    /// Whether the number stays INACTIVE after it is added, until documents are sent.
+    #[schema(example = true)]
     documentation_required: bool,
 }
 
@@ -302,6 +437,30 @@ mod tests {
         .unwrap();
         let n = NewPhoneNumber::try_from(input).unwrap();
         assert_eq!(n.phone_number.as_str(), "+16479308804");
+    }
+
+    #[test]
+    fn fragments_are_digits_after_at_most_one_plus() {
+        for ok in ["1", "+1", "+16479308804", "123456789012345"] {
+            assert!(check_fragment("f", ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "+", "++1", "1+", "12a", "1234567890123456", "\u{663}"] {
+            assert_eq!(
+                check_fragment("f", bad).unwrap_err().code,
+                Code::Pattern,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_batch_account_id_is_six_letters_or_a_star() {
+        for ok in ["ABCDEF", "abcdef", "*"] {
+            assert!(check_account_or_any("accountId", ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "**", "ABCDE", "ABCDEFG", "ABC*EF", "ABCDE1"] {
+            assert!(check_account_or_any("accountId", bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

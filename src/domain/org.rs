@@ -25,9 +25,18 @@ static HAS_ALNUM: LazyLock<Regex> = LazyLock::new(|| {
 pub const NODE_TYPE: &str = "OrganizationNode";
 
 /// A profile reference as sent: only the id counts; `url` and `name` are read-only.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = NodeProfileReferenceRequest)]
 pub struct ProfileRefIn {
+    /// A profile of the account (its `url` and `name`, if sent, are ignored).
+    #[schema(
+        required = true,
+        nullable = false,
+        min_length = 6,
+        max_length = 6,
+        example = "N3ZW63"
+    )]
     pub profile_id: Option<String>,
 }
 
@@ -50,12 +59,35 @@ pub fn check_profile_refs(v: &mut Violations, refs: &[ProfileRefIn], max: usize)
 }
 
 /// A node as a client sends it (POST or PUT); read-only fields are ignored.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = OrganizationNodeRequest)]
 pub struct NodeIn {
+    /// Unique in the account, ignoring case (409 otherwise).
+    #[schema(
+        required = true,
+        nullable = false,
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^(?=.*[a-zA-Z0-9\p{L}])[a-zA-Z0-9\p{L}(){};,'+&\[\]\-\_\.\ ]+$",
+        example = "PuneLocation"
+    )]
     name: Option<String>,
+    /// The full path of the parent: the account's name, then each node's name from the
+    /// top, joined by `/` (none empty); the account's name alone places the node
+    /// directly under the account. No node with this path is 404.
+    #[schema(
+        required = true,
+        nullable = false,
+        min_length = 1,
+        max_length = 1024,
+        example = "SyncG"
+    )]
     parent_path: Option<String>,
+    #[schema(nullable = false, min_length = 2, max_length = 2, example = "IN")]
     country_code: Option<String>,
+    /// Profiles of the account, by id.
+    #[schema(nullable = false, max_items = 200)]
     profiles: Option<Vec<ProfileRefIn>>,
 }
 
@@ -232,28 +264,75 @@ impl<'a> Hierarchy<'a> {
 pub struct NoSuchPath;
 
 /// A node as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = OrganizationNode)]
 pub struct NodeOut {
+    #[schema(example = "PuneLocation")]
     pub name: String,
+    /// The full path of the parent, starting with the account's name.
+    #[schema(example = "SyncG")]
     pub parent_path: String,
+    #[schema(min_length = 6, max_length = 6, example = "ACDSFE")]
     pub organization_node_id: String,
+    #[schema(example = "/api/admin/account/v1/accounts/AQWSDE/organization-nodes/ACDSFE")]
     pub url: String,
+    /// The full paths of every node below, depth first, siblings by name (`[]` for a
+    /// leaf); absent unless asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = json!(["SyncG/PuneLocation/Team"]))]
     pub children: Option<Vec<String>>,
+    /// The referenced profiles; absent when there are none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<NodeProfileReference>)]
     pub profiles: Vec<ProfileRef>,
+    #[schema(min_length = 6, max_length = 6, example = "AQWSDE")]
     pub account_id: String,
+    #[schema(value_type = NodeType)]
     pub node_type: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, min_length = 2, max_length = 2, example = "IN")]
     pub country_code: Option<String>,
 }
 
+/// The `nodeType` of every node (documentation).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub enum NodeType {
+    OrganizationNode,
+}
+
+/// A profile reference as a node shows it, always with its `url` and the profile's
+/// current `name` (documentation of the references of a node's answer).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct NodeProfileReference {
+    #[schema(min_length = 6, max_length = 6, example = "N3ZW63")]
+    profile_id: String,
+    /// The profile in the user API.
+    #[schema(example = "/api/admin/user/v1/accounts/AQWSDE/profiles/N3ZW63")]
+    url: String,
+    /// The profile's current name.
+    #[schema(example = "profileVoice")]
+    name: String,
+}
+
 /// A profile as sent to the profile extension.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = UserProfileRequest)]
 pub struct ProfileIn {
+    /// No control characters; unique in the account, ignoring case (409 otherwise).
+    #[schema(
+        required = true,
+        nullable = false,
+        min_length = 1,
+        max_length = 255,
+        example = "Sales Agents"
+    )]
     profile_name: Option<String>,
+    #[schema(nullable = false, max_length = 1024, example = "Agents of sales")]
     description: Option<String>,
 }
 

@@ -10,8 +10,14 @@ use super::violation::{Code, Violation};
 /// The voice spec's pattern for phone numbers.
 pub const E164_PATTERN: &str = r"^\+[1-9]\d{3,13}$";
 
-static E164_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(E164_PATTERN).expect("the E.164 pattern is a valid regex"));
+// ASCII only: with Unicode on, `\d` would also take other scripts' digits (`+1٣٣٣٣`),
+// which JSON Schema's ECMA-262 `\d` does not.
+static E164_RE: LazyLock<Regex> = LazyLock::new(|| {
+    regex::RegexBuilder::new(E164_PATTERN)
+        .unicode(false)
+        .build()
+        .expect("the E.164 pattern is a valid regex")
+});
 
 /// A valid phone number in E.164 form (`+16479308804`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -114,6 +120,12 @@ pub fn facts(e164: &str) -> PlanFacts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digits_of_other_scripts_break_the_pattern() {
+        let v = E164::parse_form("n", "+1\u{663}\u{663}\u{663}\u{663}", 15).unwrap_err();
+        assert_eq!(v.code, Code::Pattern);
+    }
 
     #[test]
     fn the_seeds_numbers_are_valid() {

@@ -4,8 +4,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::feature::Feature;
+
 /// A role of the AXP access-control model that ccadmin enforces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum Role {
     /// A platform administrator: a client of the default account, acting in every account.
     #[serde(rename = "Administrator")]
@@ -70,6 +72,32 @@ impl FeatureGrants {
         &self.0
     }
 }
+
+/// In the document: a list of `*` (every feature) and feature names, built from
+/// [`Feature::ALL`] so that it cannot drift from the features the server knows.
+impl utoipa::PartialSchema for FeatureGrants {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::{ArrayBuilder, ObjectBuilder, Type};
+        let names = std::iter::once(Self::ALL).chain(Feature::ALL.map(Feature::as_str));
+        ArrayBuilder::new()
+            .items(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(names)),
+            )
+            .description(Some(
+                "The account features a client may see and change: `*` for every \
+                 feature, or feature names.",
+            ))
+            .examples([
+                serde_json::json!(["*"]),
+                serde_json::json!(["voice", "chat"]),
+            ])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for FeatureGrants {}
 
 #[cfg(test)]
 mod tests {

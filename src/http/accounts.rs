@@ -7,14 +7,16 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::Caller;
-use super::error::{ApiError, Result};
+use super::error::{ApiError, Problem, Result};
 use super::extract::{Body, PathParams, PreferHeader, QueryParams};
 use super::listing::{self, Links, Pagination};
-use crate::domain::account::{Account, AccountBody, AccountIn};
+use crate::domain::account::{Account, AccountBody, AccountIn, AccountOut};
+use crate::domain::feature::AccountStatus;
+use crate::domain::ids::SIX_LETTERS;
 use crate::domain::listing::{Match, PageRules, parse_filter, parse_order_by};
 use crate::domain::{AccountId, Code, Violation};
 use crate::service::accounts::{self as service, Actor, enabled_features};
@@ -87,10 +89,18 @@ const ORDER_FIELDS: [(&str, AccountOrderField); 2] = [
     ("accountId", AccountOrderField::AccountId),
 ];
 
-#[derive(Serialize)]
+/// One page of accounts.
+#[derive(Serialize, utoipa::ToSchema)]
 struct AccountPage {
     pagination: Pagination,
+    #[schema(value_type = Vec<AccountOut>)]
     accounts: Vec<Value>,
+    /// The neighbouring pages, keeping the request's query parameters; `""` when there
+    /// is none.
+    #[schema(example = json!({
+        "prev": "",
+        "next": "/api/admin/account/v1/accounts?pageNumber=2&pageSize=5"
+    }))]
     links: Links,
 }
 
@@ -132,7 +142,29 @@ fn account_query(query: &QueryParams) -> Result<AccountQuery> {
     }
 }
 
-/// AXP `listAccounts` (Administrator): filter, order and pages as the spec describes.
+/// List accounts
+///
+/// Administrator only. One `filter` expression over `name`, `accountId`, `domainName`,
+/// `profileName`, `profileId` or `isDefault`: `field:value` compares the whole value
+/// ignoring case, `field:v*`, `field:*v` and `field:*v*` match a prefix, suffix or
+/// infix ignoring case, `field=value` is exact. `isDefault` takes `true` or `false`.
+#[utoipa::path(get, path = "/api/admin/account/v1/accounts",
+    operation_id = "listAccounts", tag = "Account",
+    params(
+        ("pageNumber" = Option<u32>, Query, nullable = false, minimum = 1, maximum = 1000000,
+            description = "The page to return; 1 when absent.", example = 1),
+        ("pageSize" = Option<u32>, Query, nullable = false, minimum = 5, maximum = 50,
+            description = "Accounts per page; 5 when absent.", example = 5),
+        ("filter" = Option<String>, Query, nullable = false, max_length = 255,
+            pattern = r"^((name|accountId|domainName|profileName|profileId)(=[\s\S]*|:\*?[^*]+\*?)|isDefault[:=](true|false))$",
+            description = "`field:value`, `field:prefix*`, `field:*suffix`, `field:*infix*` \
+                (ignoring case) or `field=value` (exact).", example = "name:SyncG*"),
+        ("orderBy" = Option<String>, Query, nullable = false, max_length = 255,
+            pattern = "^(name|accountId)( (asc|desc))?$",
+            description = "`name` (the default) or `accountId`, ascending unless followed by ` desc`.",
+            example = "name desc"),
+    ),
+    responses((status = 200, description = "One page of accounts", body = AccountPage)))]
 #[tracing::instrument(skip_all)]
 async fn list_accounts(
     State(state): State<AppState>,
@@ -163,7 +195,13 @@ async fn load(state: &AppState, id: &AccountId) -> Result<Account> {
         .ok_or_else(|| ApiError::not_found("Account", "AccountId", id.as_str()))
 }
 
-/// AXP `getAccount`.
+/// Get an account
+///
+/// An Administrator reads any account, an Account Administrator its own, with only the
+/// features its client was granted.
+#[utoipa::path(get, path = "/api/admin/account/v1/accounts/{accountId}",
+    operation_id = "getAccount", tag = "Account",
+    responses((status = 200, description = "The account", body = AccountOut)))]
 #[tracing::instrument(skip_all, fields(account_id = %params.raw("accountId")))]
 async fn get_account(
     State(state): State<AppState>,
@@ -176,8 +214,17 @@ async fn get_account(
     Ok(Json(account_view(&state, &account, &caller).await?))
 }
 
-/// AXP `updateAccount`: a complete replacement, answered 202 with the account.
-/// Read-only fields in the body are ignored.
+/// Update an account
+///
+/// A complete replacement: optional fields left out are removed, features included.
+/// Read-only fields in the body are ignored. Changes to `name` and `features` are
+/// provisioned asynchronously; `accounts:listStatuses` follows them. An Account
+/// Administrator replaces its own account, may not change `accountSize`, and changes
+/// only the features its client was granted (403).
+#[utoipa::path(put, path = "/api/admin/account/v1/accounts/{accountId}",
+    operation_id = "updateAccount", tag = "Account", request_body = AccountIn,
+    responses((status = 202, description = "Accepted: the account as stored; provisioning runs", body = AccountOut),
+        (status = 409, description = NAME_TAKEN, body = Problem, content_type = "application/problem+json")))]
 #[tracing::instrument(skip_all, fields(account_id = %params.raw("accountId")))]
 async fn update_account(
     State(state): State<AppState>,
@@ -208,7 +255,15 @@ async fn update_account(
         .into_response())
 }
 
-/// Extension (Administrator): creates an account with a generated `accountId`, 202.
+/// Create an account
+///
+/// Administrator only. The account gets a generated upper-case `accountId`; its
+/// features are provisioned asynchronously (`accounts:listStatuses`, action `ADD`).
+#[utoipa::path(post, path = "/api/admin/account/v1/accounts",
+    operation_id = "createAccount", tag = "Account", request_body = AccountIn,
+    responses((status = 202, description = "Accepted: the account as stored; provisioning runs", body = AccountOut),
+        (status = 409, description = NAME_TAKEN, body = Problem, content_type = "application/problem+json")),
+    extensions(("x-ccadmin-extension" = json!(true))))]
 #[tracing::instrument(skip_all)]
 async fn create_account(
     State(state): State<AppState>,
@@ -237,21 +292,52 @@ async fn create_account(
         .into_response())
 }
 
-/// The spec's `AccountIdList`.
-#[derive(Deserialize)]
+/// The 409 of an account create or update.
+const NAME_TAKEN: &str = "Another account has this name (ignoring case)";
+
+/// The accounts whose statuses to list (the spec's `AccountIdList`).
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct AccountIdList {
+    #[schema(nullable = false, schema_with = account_id_list)]
     account_ids: Option<Vec<Option<String>>>,
 }
 
-/// AXP `listAccountStatuses`. With no ids, the caller's own account. An Account
-/// Administrator asking for another account gets 403; unknown ids are 404.
+/// The schema of `accountIds`.
+fn account_id_list() -> utoipa::openapi::Array {
+    use utoipa::openapi::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .description(Some(
+            "The accounts to report on; repeated ids count once. None, or an empty \
+             list, means the caller's own account.",
+        ))
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(6))
+                .max_length(Some(6))
+                .pattern(Some(SIX_LETTERS)),
+        )
+        .max_items(Some(50))
+        .examples([json!(["ADFSET", "WSFSET"])])
+        .build()
+}
+
+/// List account statuses
+///
+/// The status of each account's latest operation (creation or replacement), in the
+/// order asked; an account that never had one is left out. With no ids, the caller's
+/// own account. An Account Administrator may ask only for its own account (403).
+#[utoipa::path(post, path = "/api/admin/account/v1/accounts:listStatuses",
+    operation_id = "listAccountStatuses", tag = "Account", request_body = AccountIdList,
+    responses((status = 200, description = "The statuses", body = Vec<AccountStatus>),
+        (status = 404, description = "An account in `accountIds` does not exist", body = Problem, content_type = "application/problem+json")))]
 #[tracing::instrument(skip_all)]
 async fn list_account_statuses(
     State(state): State<AppState>,
     caller: Caller,
     body: Body,
-) -> Result<Json<Value>> {
+) -> Result<Json<Vec<AccountStatus>>> {
     let list: AccountIdList = body.json()?;
     let raw = list.account_ids.unwrap_or_default();
     let mut violations = Vec::new();
@@ -286,12 +372,16 @@ async fn list_account_statuses(
         }
     }
     let statuses = store::accounts::statuses(&mut tx, &ids).await?;
-    Ok(Json(
-        serde_json::to_value(statuses).map_err(ApiError::internal)?,
-    ))
+    Ok(Json(statuses))
 }
 
 /// The operations of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(paths(
+    list_accounts,
+    create_account,
+    get_account,
+    update_account,
+    list_account_statuses
+))]
 pub struct Api;

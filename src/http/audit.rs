@@ -10,11 +10,11 @@ use serde_json::Value;
 
 use super::AppState;
 use super::auth::Caller;
-use super::error::{ApiError, Result};
+use super::error::{ApiError, Problem, Result};
 use super::extract::{Body, PathParams, QueryParams};
 use super::listing::{self, Links, Pagination};
 use super::voice::account_in_reach;
-use crate::domain::audit::{AuditFilter, AuditFilterIn, EXPORT_MAX};
+use crate::domain::audit::{AuditFilter, AuditFilterIn, EXPORT_MAX, Event, RecordType};
 use crate::domain::listing::{PageRules, parse_order_by};
 use crate::domain::{Code, Violation, time};
 use crate::store;
@@ -43,15 +43,29 @@ fn order(query: &QueryParams) -> std::result::Result<(AuditOrder, bool), Violati
     Ok((parsed.field, !ascending))
 }
 
-#[derive(Serialize)]
+/// An audit record: who changed what, when, from where.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = AuditRecord)]
 struct RecordOut {
+    /// UTC, with milliseconds.
+    #[schema(format = DateTime, example = "2021-11-14T09:24:05.234Z")]
     date: String,
+    #[schema(value_type = Event)]
     event: String,
+    /// The token's subject: the user (password grant) or the client id.
+    #[schema(example = "jsmith@example.com")]
     author: String,
+    /// The caller's address as the server saw it.
+    #[schema(example = "165.225.72.60")]
     ip_address: String,
     #[serde(rename = "type")]
+    #[schema(value_type = RecordType)]
     record_type: String,
+    /// The object's state after the change; `resource` names the kind of object
+    /// (`ACCOUNT`, `ORGANIZATION_NODE`, `PROFILE`, `CLIENT`). An Account Administrator
+    /// sees only the features it was granted.
+    #[schema(value_type = Object, example = json!({"resource": "ACCOUNT", "name": "Acme"}))]
     audit_data: Value,
 }
 
@@ -78,16 +92,35 @@ fn record_out(r: AuditRow, caller: &Caller) -> RecordOut {
     }
 }
 
-#[derive(Serialize)]
+/// One page of audit records.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = AuditRecords)]
 struct RecordsPage {
     pagination: Pagination,
     audit_records: Vec<RecordOut>,
+    /// The neighbouring pages, keeping the request's query parameters; `""` when there
+    /// is none.
     links: Links,
 }
 
-/// AXP `searchAuditRecords`: date range and type required; author, event, ipAddress
-/// and searchKeyword (every field but the date, through a trigram index) narrow it.
+/// Search audit records
+///
+/// The records of the account dated within the range and matching every other field of
+/// the filter; `searchKeyword` searches every field but the date.
+#[utoipa::path(post, path = "/api/admin/account/v1/accounts/{accountId}/audit-records:search",
+    operation_id = "searchAuditRecords", tag = "Audit Records", request_body = AuditFilterIn,
+    params(
+        ("pageNumber" = Option<u32>, Query, nullable = false, minimum = 1, maximum = 1000000,
+            description = "The page to return; 1 when absent.", example = 1),
+        ("pageSize" = Option<u32>, Query, nullable = false, minimum = 5, maximum = 50,
+            description = "Records per page; 5 when absent.", example = 5),
+        ("orderBy" = Option<String>, Query, nullable = false, max_length = 255,
+            pattern = "^(date|author)( (asc|desc))?$",
+            description = "`date` (the default) or `author`, descending unless followed by ` asc`.",
+            example = "date desc"),
+    ),
+    responses((status = 200, description = "One page of records", body = RecordsPage)))]
 async fn search(
     State(state): State<AppState>,
     caller: Caller,
@@ -127,8 +160,26 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-/// AXP `exportAuditRecords`: the same filter, as CSV; more than 1000 records is a 400
-/// with code 20007, as the spec says.
+/// Export audit records
+///
+/// The records matching the filter, as CSV, at most 1000: more is a 400 with code
+/// 20007 at `interval`.
+#[utoipa::path(post, path = "/api/admin/account/v1/accounts/{accountId}/audit-records:export",
+    operation_id = "exportAuditRecords", tag = "Audit Records", request_body = AuditFilterIn,
+    params(
+        ("orderBy" = Option<String>, Query, nullable = false, max_length = 255,
+            pattern = "^(date|author)( (asc|desc))?$",
+            description = "`date` (the default) or `author`, descending unless followed by ` asc`.",
+            example = "date desc"),
+    ),
+    responses(
+        (status = 200, description = "The records, one CSV line each after the header",
+            content_type = "text/csv", body = String,
+            example = "Account Id,Date,Event,Author,IP Address,Type,Audit Data\nABCDEF,2021-11-14T09:24:05.234Z,CREATED,jsmith@example.com,165.225.72.60,ACCOUNT,\"{\"\"name\"\":\"\"Acme\"\",\"\"resource\"\":\"\"ACCOUNT\"\"}\"\n"),
+        (status = 400, description = "The request breaks a rule; `violations` names each field. \
+            More than 1000 matching records is code 20007 at `interval`",
+            body = Problem, content_type = "application/problem+json"),
+    ))]
 async fn export(
     State(state): State<AppState>,
     caller: Caller,
@@ -175,5 +226,5 @@ async fn export(
 
 /// The operations of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(paths(search, export))]
 pub struct Api;

@@ -8,8 +8,10 @@ use axum::http::{HeaderMap, request::Parts};
 use axum::routing::post;
 use axum::{Json, Router};
 
+use serde::Serialize;
+
 use super::AppState;
-use super::error::{ApiError, Result};
+use super::error::{ApiError, Problem, Result};
 use super::extract::{Body, PathParams};
 use crate::auth::{ClientFacts, TokenError, TokenResponse, grant::TokenRequest};
 use crate::domain::audit::Author;
@@ -153,8 +155,36 @@ pub fn router() -> Router<AppState> {
     )
 }
 
-/// AXP `postGenerateToken`: `client_credentials`, `password` and `refresh_token`
-/// grants, form-encoded, with the client's `appkey` header.
+/// Generate an access token
+///
+/// The `client_credentials`, `password` and `refresh_token` grants, form-encoded. Every
+/// grant authenticates the client (`client_id`, `client_secret` and its own `appkey`
+/// header) and returns a new refresh token; refresh tokens are single use. Five failed
+/// client authentications for one client within 5 minutes pause its logins: 1 s, then
+/// doubling with each further failure up to 60 s (429).
+#[utoipa::path(post, path = "/api/auth/v1/{accountId}/protocol/openid-connect/token",
+    operation_id = "postGenerateToken", tag = "Access Token",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    security(("AppKey" = [])),
+    responses(
+        (status = 200, description = "The tokens", body = TokenResponse),
+        (status = 400, description = "The request breaks a rule; `violations` names each \
+            field. `error` is `invalid_request` for a missing or empty form field, \
+            `unsupported_grant_type` for another `grant_type`",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`error` `invalid_client`: unknown or revoked client, \
+            wrong secret, missing or wrong `appkey`; or `invalid_grant`: wrong user \
+            credentials, or an unknown, expired or used refresh token",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The account in the path does not exist",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not `application/x-www-form-urlencoded`",
+            body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed client authentications for this \
+            client lately (extension)",
+            body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the client may try again"))),
+    ))]
 #[tracing::instrument(skip_all, fields(account_id = %params.raw("accountId")))]
 async fn issue_token(
     State(state): State<AppState>,
@@ -185,7 +215,83 @@ pub fn unknown_role(field: String, name: &str) -> Violation {
     )
 }
 
+// Documentation of the form `TokenRequest::parse` reads.
+/// A token request, one of three grants. An empty field counts as missing; other
+/// fields are ignored.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum TokenForm {
+    ClientCredentials(ClientCredentialsForm),
+    Password(PasswordForm),
+    RefreshToken(RefreshTokenForm),
+}
+
+/// The `client_credentials` grant: a token for the client itself.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GenerateTokenRequest)]
+#[allow(dead_code)]
+struct ClientCredentialsForm {
+    #[schema(inline)]
+    grant_type: ClientCredentialsGrant,
+    #[schema(min_length = 1, example = "client_id")]
+    client_id: String,
+    #[schema(min_length = 1, example = "client_secret")]
+    client_secret: String,
+}
+
+/// The `password` grant: a token for a user of the account, through the client.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ResourceOwnerPasswordRequest)]
+#[allow(dead_code)]
+struct PasswordForm {
+    #[schema(inline)]
+    grant_type: PasswordGrant,
+    #[schema(min_length = 1, example = "client_id")]
+    client_id: String,
+    #[schema(min_length = 1, example = "client_secret")]
+    client_secret: String,
+    #[schema(min_length = 1, example = "user-account")]
+    username: String,
+    #[schema(min_length = 1, example = "password1")]
+    password: String,
+}
+
+/// The `refresh_token` grant: new tokens for a refresh token of the same client.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = RefreshTokenRequest)]
+#[allow(dead_code)]
+struct RefreshTokenForm {
+    #[schema(inline)]
+    grant_type: RefreshTokenGrant,
+    #[schema(min_length = 1, example = "client_id")]
+    client_id: String,
+    #[schema(min_length = 1, example = "client_secret")]
+    client_secret: String,
+    /// A refresh token from an earlier answer; each is single use.
+    #[schema(min_length = 1)]
+    refresh_token: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code, non_camel_case_types)]
+enum ClientCredentialsGrant {
+    client_credentials,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code, non_camel_case_types)]
+enum PasswordGrant {
+    password,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code, non_camel_case_types)]
+enum RefreshTokenGrant {
+    refresh_token,
+}
+
 /// The operations of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(paths(issue_token))]
 pub struct Api;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::auth::{Caller, unknown_role};
-use super::error::{ApiError, Result};
+use super::error::{ApiError, Problem, Result};
 use super::extract::{Body, PathParams};
 use crate::domain::feature::Feature;
 use crate::domain::{Code, FeatureGrants, Role, Violation, time};
@@ -30,25 +30,46 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-#[derive(Deserialize)]
+/// A client to create (extension).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = ClientRequest)]
 struct ClientIn {
+    /// The client's roles; repeated roles count once. `Administrator` only for a client
+    /// of the default account.
+    #[schema(required = true, nullable = false, value_type = Option<Vec<Role>>, min_items = 1,
+        example = json!(["Account Administrator"]))]
     roles: Option<Vec<Option<String>>>,
+    /// The account features the client may see and change; `["*"]` (every feature) when
+    /// absent.
+    #[schema(nullable = false, value_type = Option<FeatureGrants>)]
     features: Option<Vec<Option<String>>>,
 }
 
-/// A client as listed: never its secret.
-#[derive(Serialize)]
+/// A client of an account (extension): never its secret, except in the answer that
+/// creates it.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Client)]
 struct ClientOut {
+    /// The `client_id` of the token endpoint.
+    #[schema(example = "client-3f0c2b8e9d5a4c1b8e7f6a5d4c3b2a19")]
     client_id: String,
+    #[schema(example = "ABCDEF")]
     account_id: String,
+    /// The `appkey` header that goes with the client's tokens.
     appkey: String,
     roles: Vec<Role>,
     features: FeatureGrants,
+    #[schema(format = DateTime, example = "2021-11-13T20:25:39.534Z")]
     created_at: String,
+    /// When the client was revoked; absent while it is live.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, format = DateTime)]
     revoked_at: Option<String>,
+    /// The `client_secret` of the token endpoint: only in the answer that creates the
+    /// client, never again.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     client_secret: Option<String>,
 }
 
@@ -115,8 +136,13 @@ fn parse_client(input: ClientIn) -> Result<(Vec<Role>, FeatureGrants)> {
     }
 }
 
-/// Creates a client: 201 with `clientId`, `clientSecret` (shown this once), `appkey`,
-/// `roles` and `features` (granted features, `["*"]` unless given).
+/// Create a client
+///
+/// Administrator only. The answer is the only one that shows `clientSecret`.
+#[utoipa::path(post, path = "/api/admin/account/v1/accounts/{accountId}/clients",
+    operation_id = "createClient", tag = "Clients", request_body = ClientIn,
+    responses((status = 201, description = "Created: the client with its secret", body = ClientOut)),
+    extensions(("x-ccadmin-extension" = json!(true))))]
 #[tracing::instrument(skip_all, fields(account_id = %params.raw("accountId")))]
 async fn create_client(
     State(state): State<AppState>,
@@ -149,7 +175,13 @@ async fn create_client(
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
-/// Lists the clients of an account, revoked ones included.
+/// List the clients of an account
+///
+/// Administrator only. Revoked clients included; never a secret.
+#[utoipa::path(get, path = "/api/admin/account/v1/accounts/{accountId}/clients",
+    operation_id = "listClients", tag = "Clients",
+    responses((status = 200, description = "The account's clients", body = Vec<ClientOut>)),
+    extensions(("x-ccadmin-extension" = json!(true))))]
 #[tracing::instrument(skip_all, fields(account_id = %params.raw("accountId")))]
 async fn list_clients(
     State(state): State<AppState>,
@@ -175,8 +207,18 @@ async fn list_clients(
     ))
 }
 
-/// Revokes a client: its tokens stop working within the documented bound, its
-/// refresh tokens at once. 204; 404 if there is no such live client in the account.
+/// Revoke a client
+///
+/// Administrator only. The client's access tokens stop working within
+/// `--client-cache-ttl-ms`, its refresh tokens at once.
+#[utoipa::path(delete, path = "/api/admin/account/v1/accounts/{accountId}/clients/{clientId}",
+    operation_id = "revokeClient", tag = "Clients",
+    params(("clientId" = String, Path, description = "The client's id.",
+        example = "client-3f0c2b8e9d5a4c1b8e7f6a5d4c3b2a19")),
+    responses((status = 204, description = "Revoked"),
+        (status = 404, description = "No such account, or no live client with this id in it",
+            body = Problem, content_type = "application/problem+json")),
+    extensions(("x-ccadmin-extension" = json!(true))))]
 #[tracing::instrument(skip_all, fields(account_id = %params.raw("accountId")))]
 async fn revoke_client(
     State(state): State<AppState>,
@@ -210,5 +252,5 @@ async fn revoke_client(
 
 /// The operations of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(paths(create_client, list_clients, revoke_client))]
 pub struct Api;

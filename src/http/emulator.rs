@@ -6,12 +6,13 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::AppState;
 use super::auth::Caller;
-use super::error::{ApiError, Result};
+use super::error::{ApiError, Problem, Result};
 use super::extract::{Body, QueryParams};
+use crate::domain::number::PhoneNumberOut;
 use crate::domain::prefer::parse_duration_ms;
 use crate::domain::{Code, Violation, time};
 use crate::store::{self, jobs::TransitionQuery};
@@ -37,6 +38,54 @@ pub fn router() -> Router<AppState> {
         .route("/_ccadmin/verifications", post(verify_number))
 }
 
+/// The tag of every control.
+const EMULATOR: &str = "Emulator";
+
+/// The job kinds (documentation of `resourceKind` and `kind`).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = EmulatorJobKind)]
+#[allow(dead_code)]
+enum JobKind {
+    #[serde(rename = "account.feature")]
+    AccountFeature,
+    #[serde(rename = "account.rename")]
+    AccountRename,
+    #[serde(rename = "voice.aco")]
+    VoiceAco,
+    #[serde(rename = "voice.msteams")]
+    VoiceMsTeams,
+    #[serde(rename = "number.activation")]
+    NumberActivation,
+    #[serde(rename = "org.node")]
+    OrgNode,
+}
+
+/// The outcomes a rule or `Prefer` may name, across kinds (documentation of `outcome`;
+/// `kinds` of `GET /_ccadmin/rules` lists each kind's own).
+#[derive(utoipa::ToSchema)]
+#[schema(as = EmulatorOutcome)]
+#[allow(dead_code, clippy::upper_case_acronyms)]
+enum Outcome {
+    COMPLETED,
+    SUCCESS,
+    ACTIVE,
+    INACTIVE,
+    FAILED,
+}
+
+/// Where a job stands (documentation of `state`).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(as = EmulatorJobState)]
+#[allow(dead_code)]
+enum JobState {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
 fn limit(query: &QueryParams) -> Result<i64> {
     match query.get("limit") {
         None => Ok(1000),
@@ -51,29 +100,68 @@ fn limit(query: &QueryParams) -> Result<i64> {
     }
 }
 
-#[derive(Serialize)]
+/// A job of the work engine.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = EmulatorJob)]
 struct JobOut {
     id: String,
+    #[schema(value_type = JobKind)]
     kind: String,
+    #[schema(example = "AQWSDE")]
     account_id: String,
+    /// `features.<name>`, `name`, an `elementId`, a `phoneNumberId` or an
+    /// `organizationNodeId`.
+    #[schema(example = "features.voice")]
     resource_id: String,
+    /// `cancelled`: superseded by a newer change, or its resource deleted.
+    #[schema(value_type = JobState)]
     state: String,
     attempts: i32,
     max_attempts: i32,
+    /// When it is due, on the server's clock.
+    #[schema(format = DateTime, example = "2025-01-01T12:00:02.000Z")]
     run_at: String,
+    /// The last failure; absent when there was none.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(
+        nullable = false,
+        example = "simulated failure (Prefer: outcome=FAILED)"
+    )]
     last_error: Option<String>,
+    #[schema(format = DateTime, example = "2025-01-01T12:00:00.000Z")]
     created_at: String,
+    #[schema(format = DateTime, example = "2025-01-01T12:00:02.004Z")]
     updated_at: String,
 }
 
-/// Jobs, oldest first: `accountId`, `state` and `limit` (default 1000) narrow it.
+/// Jobs, oldest first.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = EmulatorJobList)]
+struct JobList {
+    jobs: Vec<JobOut>,
+}
+
+/// The `limit` of the job and transition lists.
+const LIMIT: &str = "At most this many (1 to 10000, default 1000).";
+
+/// List jobs (emulator mode).
+///
+/// The jobs of the work engine, oldest first. Emulator mode only (`--emulator` or
+/// `--demo`; otherwise the path is 404); Administrator only.
+#[utoipa::path(get, path = "/_ccadmin/jobs", operation_id = "emulatorListJobs", tag = EMULATOR,
+    params(
+        ("accountId" = Option<String>, Query, description = "Only this account's jobs."),
+        ("state" = Option<String>, Query, example = "failed",
+            description = "Only jobs in this state: `pending`, `running`, `succeeded`, `failed` or `cancelled` (another value matches no job)."),
+        ("limit" = Option<i64>, Query, description = LIMIT, minimum = 1, maximum = 10_000)),
+    responses((status = 200, description = "The jobs", body = JobList)),
+    extensions(("x-ccadmin-extension" = json!(true))))]
 async fn list_jobs(
     State(state): State<AppState>,
     caller: Caller,
     query: QueryParams,
-) -> Result<Json<Value>> {
+) -> Result<Json<JobList>> {
     caller.require_administrator()?;
     let limit = limit(&query)?;
     let mut tx = state.db.read().await?;
@@ -95,42 +183,94 @@ async fn list_jobs(
             updated_at: time::rfc3339(j.updated_at),
         })
         .collect();
-    Ok(Json(json!({ "jobs": jobs })))
+    Ok(Json(JobList { jobs }))
 }
 
-/// Runs every job to its end now, moving the clock to each simulated delay in turn.
-async fn settle_jobs(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>> {
+/// What a settle did.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = EmulatorSettlement)]
+struct Settlement {
+    /// Attempts run, retries included.
+    runs: usize,
+    /// The server's clock afterwards.
+    #[schema(format = DateTime, example = "2025-01-01T12:00:05.412Z")]
+    now: String,
+}
+
+/// Settle the jobs (emulator mode).
+///
+/// Runs every job to its end now: runs the due jobs, moves the clock forward to the
+/// next pending job's `runAt`, and repeats; saves the clock. No body. Emulator mode
+/// only (`--emulator` or `--demo`; otherwise the path is 404); Administrator only.
+#[utoipa::path(post, path = "/_ccadmin/jobs:settle", operation_id = "emulatorSettleJobs", tag = EMULATOR,
+    responses((status = 200, description = "How many runs, and the clock", body = Settlement)),
+    extensions(("x-ccadmin-extension" = json!(true))))]
+async fn settle_jobs(State(state): State<AppState>, caller: Caller) -> Result<Json<Settlement>> {
     caller.require_administrator()?;
     let runs = state.jobs.run_until_settled().await?;
     persist_clock(&state).await?;
-    Ok(Json(
-        json!({ "runs": runs, "now": time::rfc3339(state.clock.now_ms()) }),
-    ))
+    Ok(Json(Settlement {
+        runs,
+        now: time::rfc3339(state.clock.now_ms()),
+    }))
 }
 
-#[derive(Serialize)]
+/// One status transition of the journal.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = EmulatorTransition)]
 struct TransitionOut {
+    /// Its place in the journal, increasing.
+    #[schema(example = 2)]
     seq: i64,
+    #[schema(format = DateTime, example = "2025-01-01T12:00:02.000Z")]
     at: String,
+    #[schema(example = "AQWSDE")]
     account_id: String,
+    #[schema(value_type = JobKind)]
     resource_kind: String,
+    #[schema(example = "features.voice")]
     resource_id: String,
+    /// The status before; absent for a resource's first transition (and a few others).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = "IN_PROGRESS")]
     from: Option<String>,
+    #[schema(example = "FAILED")]
     to: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     message: Option<String>,
+    /// What decided it: `request`, `prefer`, `rule`, `worker` or `admin`.
+    #[schema(example = "prefer")]
     cause: String,
 }
 
-/// The journal of status transitions: `accountId`, `resourceKind`, `resourceId`,
-/// `after` (a `seq`) and `limit` narrow it.
+/// Transitions in journal order.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = EmulatorTransitionList)]
+struct TransitionList {
+    transitions: Vec<TransitionOut>,
+}
+
+/// List transitions (emulator mode).
+///
+/// The journal of every status transition, in order. Emulator mode only
+/// (`--emulator` or `--demo`; otherwise the path is 404); Administrator only.
+#[utoipa::path(get, path = "/_ccadmin/transitions", operation_id = "emulatorListTransitions", tag = EMULATOR,
+    params(
+        ("accountId" = Option<String>, Query, description = "Only this account's transitions."),
+        ("resourceKind" = Option<String>, Query, example = "org.node",
+            description = "Only this kind's (a job kind; another value matches nothing)."),
+        ("resourceId" = Option<String>, Query, description = "Only this resource's (`features.voice`, `name`, an id)."),
+        ("after" = Option<i64>, Query, description = "Only transitions after this `seq`."),
+        ("limit" = Option<i64>, Query, description = LIMIT, minimum = 1, maximum = 10_000)),
+    responses((status = 200, description = "The transitions", body = TransitionList)),
+    extensions(("x-ccadmin-extension" = json!(true))))]
 async fn list_transitions(
     State(state): State<AppState>,
     caller: Caller,
     query: QueryParams,
-) -> Result<Json<Value>> {
+) -> Result<Json<TransitionList>> {
     caller.require_administrator()?;
     let after = match query.get("after") {
         None => 0,
@@ -152,7 +292,7 @@ async fn list_transitions(
     let mut tx = state.db.read().await?;
     let rows = store::jobs::transitions(&mut tx, &q).await?;
     let out: Vec<TransitionOut> = rows.into_iter().map(transition_out).collect();
-    Ok(Json(json!({ "transitions": out })))
+    Ok(Json(TransitionList { transitions: out }))
 }
 
 fn transition_out(t: store::jobs::TransitionRow) -> TransitionOut {
@@ -169,28 +309,64 @@ fn transition_out(t: store::jobs::TransitionRow) -> TransitionOut {
     }
 }
 
-fn clock_json(state: &AppState) -> Json<Value> {
-    Json(json!({"now": time::rfc3339(state.clock.now_ms()), "frozen": state.clock.is_frozen()}))
+/// The server's clock.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = EmulatorClock)]
+struct ClockOut {
+    #[schema(format = DateTime, example = "2025-01-01T12:00:00.000Z")]
+    now: String,
+    frozen: bool,
 }
 
-/// The server's clock.
-async fn get_clock(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>> {
+fn clock_json(state: &AppState) -> Json<ClockOut> {
+    Json(ClockOut {
+        now: time::rfc3339(state.clock.now_ms()),
+        frozen: state.clock.is_frozen(),
+    })
+}
+
+/// Get the clock (emulator mode).
+///
+/// The server's clock, which drives job delays, token expiry and timestamps. Emulator
+/// mode only (`--emulator` or `--demo`; otherwise the path is 404); Administrator only.
+#[utoipa::path(get, path = "/_ccadmin/clock", operation_id = "emulatorGetClock", tag = EMULATOR,
+    responses((status = 200, description = "The clock", body = ClockOut)),
+    extensions(("x-ccadmin-extension" = json!(true))))]
+async fn get_clock(State(state): State<AppState>, caller: Caller) -> Result<Json<ClockOut>> {
     caller.require_administrator()?;
     Ok(clock_json(&state))
 }
 
-#[derive(Deserialize)]
+/// The last instant the clock may show (9999-12-31T23:59:59.999Z).
+const LAST_INSTANT_MS: i64 = 253_402_300_799_999;
+
+/// The longest `delay` a rule may set (100 years): a job's due time must not overflow.
+const MAX_RULE_DELAY_MS: i64 = 100 * 365 * 24 * 3_600_000;
+
+/// How far to move the clock.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = EmulatorClockAdvance)]
 struct AdvanceIn {
+    /// `250ms`, `5s`, `2m`, `1h`, or a bare number of seconds; the clock may not pass
+    /// 9999-12-31T23:59:59.999Z (400, 20004).
+    #[schema(required = true, nullable = false, example = "5s")]
     by: Option<String>,
 }
 
-/// Moves the clock forward by `{"by": "5s"}`; workers (if any run in this process)
-/// are woken for the jobs that became due.
+/// Advance the clock (emulator mode).
+///
+/// Moves the clock forward, frozen or not, and wakes the workers for the jobs that
+/// became due. Emulator mode only (`--emulator` or `--demo`; otherwise the path is
+/// 404); Administrator only.
+#[utoipa::path(post, path = "/_ccadmin/clock:advance", operation_id = "emulatorAdvanceClock", tag = EMULATOR,
+    request_body = AdvanceIn,
+    responses((status = 200, description = "The clock", body = ClockOut)),
+    extensions(("x-ccadmin-extension" = json!(true))))]
 async fn advance_clock(
     State(state): State<AppState>,
     caller: Caller,
     body: Body,
-) -> Result<Json<Value>> {
+) -> Result<Json<ClockOut>> {
     caller.require_administrator()?;
     let input: AdvanceIn = body.json()?;
     let by = input
@@ -203,22 +379,50 @@ async fn advance_clock(
             "must be like 250ms, 5s, 2m or 1h",
         )])
     })?;
+    // The clock's arithmetic and its RFC 3339 rendering need it to stay within years
+    // 0 to 9999.
+    if state
+        .clock
+        .now_ms()
+        .checked_add(ms)
+        .is_none_or(|t| t > LAST_INSTANT_MS)
+    {
+        return Err(ApiError::validation(vec![Violation::new(
+            "by",
+            Code::Range,
+            "would move the clock past 9999-12-31T23:59:59.999Z",
+        )]));
+    }
     state.clock.advance(ms);
     persist_clock(&state).await?;
     state.jobs.wake();
     Ok(clock_json(&state))
 }
 
-/// Stops the clock: simulated delays and token expiry wait until it is advanced.
-async fn freeze_clock(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>> {
+/// Freeze the clock (emulator mode).
+///
+/// Stops the clock at the current instant: simulated delays and token expiry wait
+/// until it is advanced. No body. Emulator mode only (`--emulator` or `--demo`;
+/// otherwise the path is 404); Administrator only.
+#[utoipa::path(post, path = "/_ccadmin/clock:freeze", operation_id = "emulatorFreezeClock", tag = EMULATOR,
+    responses((status = 200, description = "The clock", body = ClockOut)),
+    extensions(("x-ccadmin-extension" = json!(true))))]
+async fn freeze_clock(State(state): State<AppState>, caller: Caller) -> Result<Json<ClockOut>> {
     caller.require_administrator()?;
     state.clock.freeze();
     persist_clock(&state).await?;
     Ok(clock_json(&state))
 }
 
-/// Lets the clock run again from where it stands.
-async fn unfreeze_clock(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>> {
+/// Unfreeze the clock (emulator mode).
+///
+/// Lets the clock run again from where it stands (the offset from real time is kept).
+/// No body. Emulator mode only (`--emulator` or `--demo`; otherwise the path is 404);
+/// Administrator only.
+#[utoipa::path(post, path = "/_ccadmin/clock:unfreeze", operation_id = "emulatorUnfreezeClock", tag = EMULATOR,
+    responses((status = 200, description = "The clock", body = ClockOut)),
+    extensions(("x-ccadmin-extension" = json!(true))))]
+async fn unfreeze_clock(State(state): State<AppState>, caller: Caller) -> Result<Json<ClockOut>> {
     caller.require_administrator()?;
     state.clock.unfreeze();
     persist_clock(&state).await?;
@@ -295,15 +499,45 @@ fn known_kind(kind: &str) -> Result<&'static [&'static str]> {
         })
 }
 
-#[derive(Serialize)]
+/// The lifecycle rule of a job kind.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = EmulatorRule)]
 struct RuleOut {
+    #[schema(value_type = JobKind)]
     resource_kind: String,
+    /// How long the kind's work takes, in milliseconds; absent when not set.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = "2000ms")]
     delay: Option<String>,
+    /// How the kind's work ends; absent when not set.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, value_type = Option<Outcome>)]
     outcome: Option<String>,
+    /// The chance that a job of the kind fails, drawn from the seeded sequence.
+    #[schema(minimum = 0, maximum = 1, example = 0.25)]
     failure_probability: f64,
+}
+
+/// A job kind and the outcomes a rule or `Prefer` may name for it.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = EmulatorKind)]
+struct KindOut {
+    #[schema(value_type = JobKind)]
+    resource_kind: &'static str,
+    #[schema(value_type = Vec<Outcome>)]
+    outcomes: &'static [&'static str],
+}
+
+/// The rules, the job kinds, and the random seed.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = EmulatorRules)]
+struct RulesOut {
+    rules: Vec<RuleOut>,
+    kinds: Vec<KindOut>,
+    /// The seed of failure probabilities (0 until one is set).
+    seed: u64,
 }
 
 impl From<store::emulator::Rule> for RuleOut {
@@ -317,8 +551,15 @@ impl From<store::emulator::Rule> for RuleOut {
     }
 }
 
-/// The lifecycle rules, the job kinds they may name, and the random seed.
-async fn list_rules(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>> {
+/// List the rules (emulator mode).
+///
+/// The lifecycle rules, the job kinds they may name with each kind's outcomes, and the
+/// random seed. Emulator mode only (`--emulator` or `--demo`; otherwise the path is
+/// 404); Administrator only.
+#[utoipa::path(get, path = "/_ccadmin/rules", operation_id = "emulatorListRules", tag = EMULATOR,
+    responses((status = 200, description = "The rules, kinds and seed", body = RulesOut)),
+    extensions(("x-ccadmin-extension" = json!(true))))]
+async fn list_rules(State(state): State<AppState>, caller: Caller) -> Result<Json<RulesOut>> {
     caller.require_administrator()?;
     let mut tx = state.db.read().await?;
     let rules: Vec<RuleOut> = store::emulator::rules(&mut tx)
@@ -327,25 +568,53 @@ async fn list_rules(State(state): State<AppState>, caller: Caller) -> Result<Jso
         .map(RuleOut::from)
         .collect();
     let seed = store::emulator::state(&mut tx, crate::jobs::runner::SEED_KEY).await?;
-    let kinds: Vec<Value> = crate::jobs::KINDS
+    let kinds = crate::jobs::KINDS
         .iter()
-        .map(|(k, o)| json!({"resourceKind": k, "outcomes": o}))
+        .map(|(k, o)| KindOut {
+            resource_kind: k,
+            outcomes: o,
+        })
         .collect();
-    Ok(Json(
-        json!({"rules": rules, "kinds": kinds, "seed": seed.and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)}),
-    ))
+    Ok(Json(RulesOut {
+        rules,
+        kinds,
+        seed: seed.and_then(|s| s.parse::<u64>().ok()).unwrap_or(0),
+    }))
 }
 
-#[derive(Deserialize, Default)]
+/// A job kind's rule as sent: each field optional, an omitted one cleared.
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = EmulatorRuleRequest)]
 struct RuleIn {
+    /// How long the kind's work takes: `250ms`, `5s`, `2m`, `1h`, or a bare number of
+    /// seconds; at most 100 years (400, 20004).
+    #[schema(nullable = false, example = "2s")]
     delay: Option<String>,
+    /// One of the kind's outcomes (`kinds` of `GET /_ccadmin/rules`); it wins over the
+    /// probability.
+    #[schema(nullable = false, value_type = Option<Outcome>)]
     outcome: Option<String>,
+    /// 0 to 1 (default 0), kept to six decimals.
+    #[schema(nullable = false, minimum = 0, maximum = 1, example = 0.25)]
     failure_probability: Option<f64>,
 }
 
-/// Sets the rule of a job kind: `{"delay": "5s", "outcome": "FAILED",
-/// "failureProbability": 0.25}`, each optional.
+/// The path parameter of the rule operations.
+const RESOURCE_KIND: &str = "A job kind (`kinds` of `GET /_ccadmin/rules`); another is 404.";
+
+/// Set a rule (emulator mode).
+///
+/// Replaces the lifecycle rule of a job kind: how long its work takes and how it
+/// ends. Emulator mode only (`--emulator` or `--demo`; otherwise the path is 404);
+/// Administrator only.
+#[utoipa::path(put, path = "/_ccadmin/rules/{resourceKind}", operation_id = "emulatorPutRule", tag = EMULATOR,
+    params(("resourceKind" = JobKind, Path, description = RESOURCE_KIND)),
+    request_body = RuleIn,
+    responses(
+        (status = 200, description = "The rule as `GET /_ccadmin/rules` shows it", body = RuleOut),
+        (status = 404, description = "No such job kind", body = Problem, content_type = "application/problem+json")),
+    extensions(("x-ccadmin-extension" = json!(true))))]
 async fn put_rule(
     State(state): State<AppState>,
     caller: Caller,
@@ -363,6 +632,14 @@ async fn put_rule(
                 "delay",
                 Code::InvalidValue,
                 "must be like 250ms, 5s, 2m or 1h",
+            ));
+            None
+        }
+        Some(Some(ms)) if ms > MAX_RULE_DELAY_MS => {
+            violations.push(Violation::new(
+                "delay",
+                Code::Range,
+                "must be at most 100 years",
             ));
             None
         }
@@ -401,7 +678,16 @@ async fn put_rule(
     Ok(Json(rule.into()))
 }
 
-/// Removes the rule of a job kind.
+/// Remove a rule (emulator mode).
+///
+/// Removes the rule of a job kind, also when none was set. Emulator mode only
+/// (`--emulator` or `--demo`; otherwise the path is 404); Administrator only.
+#[utoipa::path(delete, path = "/_ccadmin/rules/{resourceKind}", operation_id = "emulatorDeleteRule", tag = EMULATOR,
+    params(("resourceKind" = JobKind, Path, description = RESOURCE_KIND)),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 404, description = "No such job kind", body = Problem, content_type = "application/problem+json")),
+    extensions(("x-ccadmin-extension" = json!(true))))]
 async fn delete_rule(
     State(state): State<AppState>,
     caller: Caller,
@@ -416,18 +702,29 @@ async fn delete_rule(
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+/// The seed of failure probabilities.
+#[derive(Deserialize, Serialize, utoipa::ToSchema)]
+#[schema(as = EmulatorSeed)]
 struct SeedIn {
+    /// An integer from 0 to 2^64−1.
+    #[schema(required = true, nullable = false, value_type = u64, example = 42)]
     seed: Option<u64>,
 }
 
-/// Sets the seed that failure probabilities draw from, `{"seed": 42}`, and restarts
-/// its sequence: the same seed and the same order of work give the same outcomes.
+/// Set the seed (emulator mode).
+///
+/// Sets the seed that failure probabilities draw from and restarts its sequence: the
+/// same seed and the same order of work give the same outcomes. Emulator mode only
+/// (`--emulator` or `--demo`; otherwise the path is 404); Administrator only.
+#[utoipa::path(put, path = "/_ccadmin/seed", operation_id = "emulatorPutSeed", tag = EMULATOR,
+    request_body = SeedIn,
+    responses((status = 200, description = "The seed", body = SeedIn)),
+    extensions(("x-ccadmin-extension" = json!(true))))]
 async fn put_seed(
     State(state): State<AppState>,
     caller: Caller,
     body: Body,
-) -> Result<Json<Value>> {
+) -> Result<Json<SeedIn>> {
     caller.require_administrator()?;
     let input: SeedIn = body.json()?;
     let seed = input
@@ -438,17 +735,32 @@ async fn put_seed(
     // A new seed starts its sequence from the first draw.
     store::emulator::set_state(&mut tx, store::emulator::DRAWS_KEY, "0").await?;
     tx.commit().await?;
-    Ok(Json(json!({ "seed": seed })))
+    Ok(Json(SeedIn { seed: Some(seed) }))
 }
 
-#[derive(Deserialize, Default)]
+/// What to reset: everything, or one account.
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = EmulatorReset)]
 struct ResetIn {
+    /// Only this account (not the default account); absent: everything.
+    #[schema(nullable = false, pattern = "^[a-zA-Z]{6}$", example = "AQWSDE")]
     account_id: Option<String>,
 }
 
-/// Resets all state, or one account's (`{"accountId": "ABCDEF"}`): the default account
-/// and the bootstrap Administrator stay, and the demo data is seeded again.
+/// Reset (emulator mode).
+///
+/// With no body (or `{}`), deletes every account but the default one with all they
+/// own, every job, the journal, the rules, the seed and the saved clock; with
+/// `accountId`, that account with everything it owns, its jobs and journal entries.
+/// Under `--demo` the demo data is seeded again. Emulator mode only (`--emulator` or
+/// `--demo`; otherwise the path is 404); Administrator only.
+#[utoipa::path(post, path = "/_ccadmin/reset", operation_id = "emulatorReset", tag = EMULATOR,
+    request_body(content = ResetIn, description = "Optional: none, `{}` or `{\"accountId\": \"AQWSDE\"}`"),
+    responses(
+        (status = 204, description = "Reset"),
+        (status = 404, description = "No such account", body = Problem, content_type = "application/problem+json")),
+    extensions(("x-ccadmin-extension" = json!(true))))]
 async fn reset(
     State(state): State<AppState>,
     caller: Caller,
@@ -497,9 +809,24 @@ async fn reset(
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
-/// Live transitions as Server-Sent Events (`event: transition`, `id:` its `seq`),
-/// filtered like `/_ccadmin/transitions`; resumes after `Last-Event-ID` or `after`.
-/// Reads the journal, so it sees every instance's transitions.
+/// Follow transitions live (emulator mode).
+///
+/// The journal as Server-Sent Events, a stream that does not end until the server
+/// stops: first the transitions already recorded after the resume point, then each
+/// new one as any instance commits it. Each event is `event: transition`, `id:` its
+/// `seq`, `data:` the transition as `GET /_ccadmin/transitions` shows it; keep-alive
+/// comments keep idle connections open. Emulator mode only (`--emulator` or `--demo`;
+/// otherwise the path is 404); Administrator only.
+#[utoipa::path(get, path = "/_ccadmin/events", operation_id = "emulatorEvents", tag = EMULATOR,
+    params(
+        ("accountId" = Option<String>, Query, description = "Only this account's transitions."),
+        ("resourceKind" = Option<String>, Query, description = "Only this kind's (a job kind; another value matches nothing)."),
+        ("resourceId" = Option<String>, Query, description = "Only this resource's."),
+        ("after" = Option<i64>, Query, description = "Resume after this `seq` (when no `Last-Event-ID`)."),
+        ("Last-Event-ID" = Option<i64>, Header, nullable = false, description = "Resume after this `seq`; wins over `after`.")),
+    responses((status = 200, description = "The event stream (never ends by itself)", content_type = "text/event-stream", body = String,
+        example = "event: transition\nid: 2\ndata: {\"seq\":2,\"at\":\"2025-01-01T12:00:02.000Z\",\"accountId\":\"AQWSDE\",\"resourceKind\":\"account.feature\",\"resourceId\":\"features.voice\",\"from\":\"IN_PROGRESS\",\"to\":\"FAILED\",\"cause\":\"prefer\"}\n\n")),
+    extensions(("x-ccadmin-extension" = json!(true))))]
 async fn events(
     State(state): State<AppState>,
     caller: Caller,
@@ -569,15 +896,41 @@ async fn events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
-#[derive(Deserialize)]
+/// The number whose documents are accepted.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = EmulatorVerification)]
 struct VerificationIn {
+    #[schema(
+        required = true,
+        nullable = false,
+        pattern = "^[a-zA-Z]{6}$",
+        example = "ABCDEF"
+    )]
     account_id: Option<String>,
+    /// A UUID, either case.
+    #[schema(
+        required = true,
+        nullable = false,
+        pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+        example = "c8c2909d-75e9-484a-94c0-b7e8d29771fe"
+    )]
     phone_number_id: Option<String>,
 }
 
-/// Completes a pending documentation verification: the number goes from INACTIVE to
-/// ACTIVE, as when the carrier accepts the documents. `{"accountId", "phoneNumberId"}`.
+/// Verify a number's documents (emulator mode).
+///
+/// Completes a pending documentation verification, as when the carrier accepts the
+/// documents: the number goes from `INACTIVE` to `ACTIVE` (its `statusMessage`
+/// cleared), and the journal records it with cause `admin`. Emulator mode only
+/// (`--emulator` or `--demo`; otherwise the path is 404); Administrator only.
+#[utoipa::path(post, path = "/_ccadmin/verifications", operation_id = "emulatorVerifyNumber", tag = EMULATOR,
+    request_body = VerificationIn,
+    responses(
+        (status = 200, description = "The number, as `GET …/phone-numbers/{phoneNumberId}` shows it", body = PhoneNumberOut),
+        (status = 404, description = "No such account, or the account holds no such number", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The number is not `INACTIVE`", body = Problem, content_type = "application/problem+json")),
+    extensions(("x-ccadmin-extension" = json!(true))))]
 async fn verify_number(
     State(state): State<AppState>,
     caller: Caller,
@@ -631,5 +984,46 @@ async fn verify_number(
 
 /// The operations of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(
+        list_jobs,
+        settle_jobs,
+        list_transitions,
+        events,
+        get_clock,
+        advance_clock,
+        freeze_clock,
+        unfreeze_clock,
+        list_rules,
+        put_rule,
+        delete_rule,
+        put_seed,
+        reset,
+        verify_number
+    ),
+    modifiers(&OptionalResetBody),
+    tags((name = "Emulator", description = "Emulator controls (ccadmin extensions): jobs, the \
+        journal of status transitions and its live stream, the server's clock, lifecycle \
+        rules, the random seed, resets, and number verifications. They exist only when the \
+        server runs with `--emulator` or `--demo` (otherwise every `/_ccadmin` path is 404, \
+        before authentication), and need an Administrator's token; see docs/emulator.md."))
+)]
 pub struct Api;
+
+/// Makes the body of `POST /_ccadmin/reset` optional: it may be absent (or empty) but
+/// not JSON `null`, which `Option<ResetIn>` would say.
+struct OptionalResetBody;
+
+impl utoipa::Modify for OptionalResetBody {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        if let Some(body) = doc
+            .paths
+            .paths
+            .get_mut("/_ccadmin/reset")
+            .and_then(|item| item.post.as_mut())
+            .and_then(|op| op.request_body.as_mut())
+        {
+            body.required = Some(utoipa::openapi::Required::False);
+        }
+    }
+}

@@ -7,18 +7,22 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::{RefOr, Required};
 
 use super::AppState;
 use super::auth::Caller;
-use super::error::{ApiError, Result};
+use super::error::{ApiError, Problem, Result};
 use super::extract::{Body, PathParams, PreferHeader, QueryParams};
 use super::listing::{self, Links, Pagination};
 use super::voice::{IdKind, account_in_reach, resource_path};
 use crate::domain::listing::{PageRules, parse_filter, parse_order_by};
 use crate::domain::number::{
-    NewPhoneNumber, NumberSettings, NumberSettingsIn, NumberStatus, NumberType, PhoneNumberIn,
-    check_country,
+    AvailableNumberType, AvailableOut, NewPhoneNumber, NumberSettings, NumberSettingsIn,
+    NumberStatus, NumberType, PhoneNumberIn, PhoneNumberOut, check_account_or_any, check_country,
+    check_fragment,
 };
 use crate::domain::{AccountId, Code, Violation};
 use crate::service::numbers::{self as service, NumberChange};
@@ -74,7 +78,17 @@ fn number_json(n: &crate::domain::number::PhoneNumber) -> Result<Value> {
     serde_json::to_value(n.to_out()).map_err(ApiError::internal)
 }
 
-/// AXP `addPhoneNumber`: 202 with `INPROGRESS` and type `UNKNOWN`.
+/// Add a number (AXP `addPhoneNumber`)
+///
+/// Holds an available number for the account. The answer shows status `INPROGRESS`
+/// and type `UNKNOWN`; an activation then ends `ACTIVE`, `INACTIVE` (documents needed)
+/// or `FAILED`: poll `GET .../phone-numbers/{phoneNumberId}`.
+#[utoipa::path(post, path = "/api/admin/voice/v1/accounts/{accountId}/phone-numbers",
+    operation_id = "addPhoneNumber", tag = "Phone Number", request_body = PhoneNumberIn,
+    responses(
+        (status = 202, description = "Accepted; the activation runs in the background", body = PhoneNumberOut),
+        (status = 400, description = "The request breaks a rule (`violations` names each field), or the number is not available to add (20005 `phoneNumber`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The account already holds this number", body = Problem, content_type = "application/problem+json")))]
 async fn add_number(
     State(state): State<AppState>,
     caller: Caller,
@@ -93,7 +107,10 @@ async fn add_number(
     Ok((StatusCode::ACCEPTED, Json(number_json(&n)?)).into_response())
 }
 
-/// AXP `getPhoneNumber`.
+/// Get a number (AXP `getPhoneNumber`)
+#[utoipa::path(get, path = "/api/admin/voice/v1/accounts/{accountId}/phone-numbers/{phoneNumberId}",
+    operation_id = "getPhoneNumber", tag = "Phone Number",
+    responses((status = 200, description = "The number", body = PhoneNumberOut)))]
 async fn get_number(
     State(state): State<AppState>,
     caller: Caller,
@@ -108,8 +125,13 @@ async fn get_number(
     Ok(Json(number_json(&n)?))
 }
 
-/// AXP `updatePhoneNumber`: replaces displayName, isCallingPartyNumber and
-/// preferredMediaLocation (omitted ones are removed); the status stays. 202.
+/// Update a number (AXP `updatePhoneNumber`)
+///
+/// Replaces `displayName`, `isCallingPartyNumber` and `preferredMediaLocation`
+/// (omitted ones are removed); the status, type and status message stay as they are.
+#[utoipa::path(put, path = "/api/admin/voice/v1/accounts/{accountId}/phone-numbers/{phoneNumberId}",
+    operation_id = "updatePhoneNumber", tag = "Phone Number", request_body = NumberSettingsIn,
+    responses((status = 202, description = "Accepted; the number as it now is", body = PhoneNumberOut)))]
 async fn update_number(
     State(state): State<AppState>,
     caller: Caller,
@@ -129,7 +151,13 @@ async fn update_number(
     Ok((StatusCode::ACCEPTED, Json(number_json(&n)?)).into_response())
 }
 
-/// AXP `releasePhoneNumber`: 204; the number is available again at once.
+/// Release a number (AXP `releasePhoneNumber`)
+///
+/// The number leaves the account and is available again at once; an unfinished
+/// activation is cancelled.
+#[utoipa::path(delete, path = "/api/admin/voice/v1/accounts/{accountId}/phone-numbers/{phoneNumberId}",
+    operation_id = "releasePhoneNumber", tag = "Phone Number",
+    responses((status = 204, description = "Released; GET is 404 from now on")))]
 async fn release_number(
     State(state): State<AppState>,
     caller: Caller,
@@ -143,6 +171,7 @@ async fn release_number(
 
 /// Extension (Administrator): `POST .../phone-numbers/{id}:disable` and `:enable`.
 /// A disabled number keeps its place; enabling returns it to the status it had.
+/// Documented as two operations, [`disable_number`] and [`enable_number`].
 async fn number_action(
     State(state): State<AppState>,
     caller: Caller,
@@ -175,6 +204,35 @@ async fn number_action(
     Ok(Json(number_json(&n)?))
 }
 
+/// Disable a number (Administrator)
+///
+/// Takes an `ACTIVE`, `INACTIVE` or `FAILED` number out of use: status `DISABLED`. It
+/// stays in the account; `:list` leaves it out and `:validate` calls it invalid.
+#[utoipa::path(post, path = "/api/admin/voice/v1/accounts/{accountId}/phone-numbers/{phoneNumberId}:disable",
+    operation_id = "disablePhoneNumber", tag = "Phone Number",
+    responses(
+        (status = 200, description = "The number, now `DISABLED`", body = PhoneNumberOut),
+        (status = 409, description = "The number is not `ACTIVE`, `INACTIVE` or `FAILED`", body = Problem, content_type = "application/problem+json")),
+    extensions(("x-ccadmin-extension" = json!(true))))]
+#[allow(dead_code)]
+fn disable_number() {
+    // Documentation of the `:disable` action that `number_action` serves.
+}
+
+/// Enable a number (Administrator)
+///
+/// Returns a `DISABLED` number to the status it had before it was disabled.
+#[utoipa::path(post, path = "/api/admin/voice/v1/accounts/{accountId}/phone-numbers/{phoneNumberId}:enable",
+    operation_id = "enablePhoneNumber", tag = "Phone Number",
+    responses(
+        (status = 200, description = "The number, back in its former status", body = PhoneNumberOut),
+        (status = 409, description = "The number is not `DISABLED`", body = Problem, content_type = "application/problem+json")),
+    extensions(("x-ccadmin-extension" = json!(true))))]
+#[allow(dead_code)]
+fn enable_number() {
+    // Documentation of the `:enable` action that `number_action` serves.
+}
+
 const FILTER_FIELDS: [(&str, NumberField); 5] = [
     ("phoneNumber", NumberField::PhoneNumber),
     ("displayName", NumberField::DisplayName),
@@ -190,12 +248,81 @@ const ORDER_FIELDS: [(&str, NumberField); 4] = [
     ("type", NumberField::Type),
 ];
 
-#[derive(Serialize)]
+/// One page of the account's numbers.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = PhoneNumberPage)]
 struct NumberPage {
     pagination: Pagination,
+    #[schema(value_type = Vec<PhoneNumberOut>)]
     phone_numbers: Vec<Value>,
     links: Links,
+}
+
+/// `pageNumber` and `pageSize` of the voice lists (documentation of what
+/// `listing::page` reads with [`NUMBER_PAGES`]).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
+#[allow(dead_code)]
+struct PageParams {
+    /// The page to return, from 1.
+    #[param(minimum = 1, maximum = 1000000, default = 1, example = 1)]
+    page_number: Option<u32>,
+    /// The most numbers a page holds.
+    #[param(minimum = 1, maximum = 50, default = 5, example = 5)]
+    page_size: Option<u32>,
+}
+
+/// `filter` of `searchPhoneNumbers` (documentation of what `number_query` reads).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
+#[allow(dead_code)]
+struct SearchParams {
+    /// Expressions on `phoneNumber`, `displayName`, `countryCode`, `type` or `status`,
+    /// joined by commas, every one must hold: `field:value` (the whole value ignoring
+    /// case, or with a `*` wildcard at its start and/or end) or `field=value` (exact,
+    /// case-sensitive).
+    #[param(
+        max_length = 255,
+        pattern = r"^(phoneNumber|displayName|countryCode|type|status)(=[^,]*|:\*?[^*,]+\*?)(,(phoneNumber|displayName|countryCode|type|status)(=[^,]*|:\*?[^*,]+\*?))*$",
+        example = "countryCode:US"
+    )]
+    filter: Option<String>,
+}
+
+/// `orderBy` of `searchPhoneNumbers`: its values come from [`ORDER_FIELDS`].
+struct SearchOrder;
+
+impl utoipa::IntoParams for SearchOrder {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![order_param(
+            &ORDER_FIELDS,
+            "phoneNumber",
+            "The field to sort by, optionally followed by ` desc` or ` asc`; ties by \
+             `phoneNumber`.",
+        )]
+    }
+}
+
+/// An `orderBy` query parameter that takes every value `parse_order_by` takes with
+/// these fields, for the document.
+fn order_param<F>(fields: &[(&str, F)], default: &str, description: &str) -> Parameter {
+    let values = fields
+        .iter()
+        .flat_map(|(n, _)| [n.to_string(), format!("{n} asc"), format!("{n} desc")]);
+    ParameterBuilder::new()
+        .name("orderBy")
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .description(Some(description))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(values))
+                .default(Some(default.into())),
+        ))
+        .example(Some(format!("{default} desc").into()))
+        .build()
 }
 
 /// The voice filter: `field:value` (the whole value ignoring case, or with `*`
@@ -243,7 +370,12 @@ fn number_query(query: &QueryParams) -> Result<NumberQuery> {
     }
 }
 
-/// AXP `searchPhoneNumbers`.
+/// List numbers (AXP `searchPhoneNumbers`)
+///
+/// One page of the account's numbers, of every status.
+#[utoipa::path(get, path = "/api/admin/voice/v1/accounts/{accountId}/phone-numbers",
+    operation_id = "searchPhoneNumbers", tag = "Phone Number", params(PageParams, SearchParams, SearchOrder),
+    responses((status = 200, description = "One page of the account's numbers", body = NumberPage)))]
 async fn list_numbers(
     State(state): State<AppState>,
     caller: Caller,
@@ -292,6 +424,84 @@ fn batch(body: &Body, field: &str) -> Result<Vec<String>> {
     }
 }
 
+/// An array of at most [`MAX_BATCH`] strings: the schema of the batch bodies.
+fn batch_schema(description: &str, item: &str, example: &str) -> RefOr<Schema> {
+    ArrayBuilder::new()
+        .description(Some(description))
+        .max_items(Some(MAX_BATCH))
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(Some(item))
+                .examples([example]),
+        )
+        .into()
+}
+
+/// The body of `:list` (documentation of what `batch` reads).
+struct PhoneNumberListRequest;
+
+impl utoipa::PartialSchema for PhoneNumberListRequest {
+    fn schema() -> RefOr<Schema> {
+        batch_schema(
+            "A bare JSON array of phone number ids",
+            "A phone number id (a UUID in either case); other strings match nothing",
+            "c8c2909d-75e9-484a-94c0-b7e8d29771fe",
+        )
+    }
+}
+
+impl utoipa::ToSchema for PhoneNumberListRequest {}
+
+/// The body of `:validate` (documentation of what `batch` reads).
+struct PhoneNumberValidateRequest;
+
+impl utoipa::PartialSchema for PhoneNumberValidateRequest {
+    fn schema() -> RefOr<Schema> {
+        batch_schema(
+            "A bare JSON array of phone number ids",
+            "A phone number id (a UUID in either case); other strings are invalid",
+            "c8c2909d-75e9-484a-94c0-b7e8d29771fe",
+        )
+    }
+}
+
+impl utoipa::ToSchema for PhoneNumberValidateRequest {}
+
+/// The body of `:getByPhoneNumbers` (documentation of what `batch` reads).
+struct PhoneNumbersDetailsRequest;
+
+impl utoipa::PartialSchema for PhoneNumbersDetailsRequest {
+    fn schema() -> RefOr<Schema> {
+        batch_schema(
+            "A bare JSON array of phone numbers",
+            "A phone number, compared exactly with the account's numbers (E.164)",
+            "+16479308804",
+        )
+    }
+}
+
+impl utoipa::ToSchema for PhoneNumbersDetailsRequest {}
+
+/// `orderBy` of `listPhoneNumbers`: its values come from [`LIST_ORDER_FIELDS`].
+struct ListOrder;
+
+impl utoipa::IntoParams for ListOrder {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![order_param(
+            &LIST_ORDER_FIELDS,
+            "displayName",
+            "The field to sort by, optionally followed by ` desc` or ` asc`.",
+        )]
+    }
+}
+
+/// The fields `:list` orders by.
+const LIST_ORDER_FIELDS: [(&str, NumberField); 2] = [
+    ("displayName", NumberField::DisplayName),
+    ("phoneNumber", NumberField::PhoneNumber),
+];
+
 fn normalise_ids(ids: Vec<String>) -> Vec<String> {
     ids.into_iter()
         .map(|id| match uuid::Uuid::try_parse(&id) {
@@ -301,8 +511,14 @@ fn normalise_ids(ids: Vec<String>) -> Vec<String> {
         .collect()
 }
 
-/// AXP `listPhoneNumbers`: the numbers with these ids that are not DISABLED, ordered
-/// by `displayName` (default) or `phoneNumber`.
+/// List numbers by id (AXP `listPhoneNumbers`)
+///
+/// The account's numbers with these ids that are not `DISABLED`, each once; unknown
+/// ids are left out.
+#[utoipa::path(post, path = "/api/admin/voice/v1/accounts/{accountId}/phone-numbers:list",
+    operation_id = "listPhoneNumbers", tag = "Phone Number", params(ListOrder),
+    request_body = PhoneNumberListRequest,
+    responses((status = 200, description = "The numbers found, sorted as `orderBy` says", body = [PhoneNumberOut])))]
 async fn list_by_ids(
     State(state): State<AppState>,
     caller: Caller,
@@ -314,10 +530,7 @@ async fn list_by_ids(
     let ids = normalise_ids(batch(&body, "phoneNumberIds")?);
     let order = parse_order_by(
         query.get("orderBy"),
-        &[
-            ("displayName", NumberField::DisplayName),
-            ("phoneNumber", NumberField::PhoneNumber),
-        ],
+        &LIST_ORDER_FIELDS,
         NumberField::DisplayName,
     )
     .map_err(|v| ApiError::validation(vec![v]))?;
@@ -341,21 +554,42 @@ async fn list_by_ids(
     ))
 }
 
-#[derive(Serialize)]
+/// A phone number id as sent, and why it is invalid.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ValidatePhoneNumber)]
 struct Validated {
+    /// The id, as sent.
+    #[schema(example = "c8c2909d-75e9-484a-94c0-b7e8d29771fe")]
     id: String,
+    /// Why the id is invalid: `Doesn't exist in database` or `Phone number is
+    /// disabled`; valid ids have none.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = "Doesn't exist in database")]
     message: Option<String>,
 }
 
-/// AXP `validatePhoneNumbers`: which ids are numbers of the account that can be used
-/// (DISABLED ones and unknown ids are invalid, with why).
+/// Which ids of a `:validate` are usable numbers of the account, in the order sent.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = PhoneNumberValidateResponse)]
+struct ValidateAnswer {
+    valid: Vec<Validated>,
+    invalid: Vec<Validated>,
+}
+
+/// Validate number ids (AXP `validatePhoneNumbers`)
+///
+/// Which ids are numbers of the account that can be used: `DISABLED` numbers and
+/// unknown ids are invalid, with why.
+#[utoipa::path(post, path = "/api/admin/voice/v1/accounts/{accountId}/phone-numbers:validate",
+    operation_id = "validatePhoneNumbers", tag = "Phone Number",
+    request_body = PhoneNumberValidateRequest,
+    responses((status = 200, description = "Every id sent, valid or invalid", body = ValidateAnswer)))]
 async fn validate_ids(
     State(state): State<AppState>,
     caller: Caller,
     params: PathParams,
     body: Body,
-) -> Result<Json<Value>> {
+) -> Result<Json<ValidateAnswer>> {
     let account = account_in_reach(&state, &caller, &params).await?;
     let ids = batch(&body, "phoneNumberIds")?;
     let normal = normalise_ids(ids.clone());
@@ -379,11 +613,24 @@ async fn validate_ids(
             }),
         }
     }
-    Ok(Json(json!({"valid": valid, "invalid": invalid})))
+    Ok(Json(ValidateAnswer { valid, invalid }))
 }
 
-/// AXP `getByPhoneNumbers`: the account's numbers among these. With `*` as the account
-/// id an Administrator names the account in `filter=accountId=ABCDEF`.
+/// Get numbers by number (AXP `getByPhoneNumbers`)
+///
+/// The account's numbers among these, of any status, in no set order. With `*` as the
+/// account id an Administrator names the account in `filter=accountId=ABCDEF`.
+#[utoipa::path(post, path = "/api/admin/voice/v1/accounts/{accountId}/phone-numbers:getByPhoneNumbers",
+    operation_id = "getByPhoneNumbers", tag = "Phone Number",
+    params(
+        ("accountId" = String, Path, description = "The unique 6 character internal id that represents the customer account, or `*` (Administrators only) with the account named in `filter`.",
+            min_length = 1, max_length = 6, pattern = r"^([a-zA-Z]{6}|\*)$", example = "ABCDEF"),
+        ("filter" = Option<String>, Query, description = "With `*` as the account id, required: `accountId=ABCDEF` (or `accountId:ABCDEF`). Ignored otherwise.",
+            example = "accountId=ABCDEF")),
+    request_body = PhoneNumbersDetailsRequest,
+    responses(
+        (status = 200, description = "The account's numbers among those sent", body = [PhoneNumberOut]),
+        (status = 404, description = "No such account (the path's, or the filter's with `*`)", body = Problem, content_type = "application/problem+json")))]
 async fn get_by_numbers(
     State(state): State<AppState>,
     caller: Caller,
@@ -391,6 +638,8 @@ async fn get_by_numbers(
     query: QueryParams,
     body: Body,
 ) -> Result<Json<Vec<Value>>> {
+    check_account_or_any("accountId", params.raw("accountId"))
+        .map_err(|v| ApiError::validation(vec![v]))?;
     let account = if params.raw("accountId") == "*" {
         caller.require_administrator()?;
         let raw = query.get("filter").unwrap_or_default();
@@ -420,12 +669,56 @@ async fn get_by_numbers(
     Ok(Json(found.iter().map(number_json).collect::<Result<_>>()?))
 }
 
-#[derive(Serialize)]
+/// One page of the available numbers.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = AvailablePhoneNumberPage)]
 struct AvailablePage {
     pagination: Pagination,
+    #[schema(value_type = Vec<AvailableOut>)]
     phone_numbers: Vec<Value>,
     links: Links,
+}
+
+/// The query of `listAvailablePhoneNumbers` (documentation of what
+/// `available_numbers` reads; the page parameters are [`PageParams`]).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
+#[allow(dead_code)]
+struct AvailableParams {
+    /// The ISO country code of the numbers.
+    #[param(min_length = 2, max_length = 2, pattern = "^[A-Z]{2}$", example = "US")]
+    country_code: String,
+    /// The type of the numbers.
+    #[param(rename = "type", inline)]
+    number_type: AvailableNumberType,
+    /// The area code of the numbers, compared exactly: the NANP area code (`330`),
+    /// elsewhere the national destination code.
+    #[param(min_length = 1, max_length = 5, example = "330")]
+    area_code: Option<String>,
+    /// Digits the numbers contain, optionally after a leading `+`.
+    #[param(
+        min_length = 1,
+        max_length = 15,
+        pattern = r"^\+?[0-9]+$",
+        example = "+1647"
+    )]
+    phone_number: Option<String>,
+}
+
+/// The countries with available numbers: ISO codes, sorted.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(example = json!(["CA", "US"]))]
+struct Countries(Vec<String>);
+
+/// `type` of `getAvailableCountries`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct CountriesParams {
+    /// The type of the numbers.
+    #[param(rename = "type", inline)]
+    number_type: AvailableNumberType,
 }
 
 fn required_type(query: &QueryParams, violations: &mut Vec<Violation>) -> Option<NumberType> {
@@ -445,8 +738,14 @@ fn required_type(query: &QueryParams, violations: &mut Vec<Violation>) -> Option
     }
 }
 
-/// AXP `listAvailablePhoneNumbers`: numbers no account holds, by country and type,
-/// optionally area code and a fragment the number contains.
+/// List available numbers (AXP `listAvailablePhoneNumbers`)
+///
+/// Numbers of the inventory that no account holds, by country and type, optionally by
+/// area code and digits the number contains.
+#[utoipa::path(get, path = "/api/admin/voice/v1/accounts/{accountId}/available-phone-numbers",
+    operation_id = "listAvailablePhoneNumbers", tag = "Available Phone Numbers",
+    params(AvailableParams, PageParams),
+    responses((status = 200, description = "One page of the available numbers", body = AvailablePage)))]
 async fn available_numbers(
     State(state): State<AppState>,
     caller: Caller,
@@ -468,24 +767,15 @@ async fn available_numbers(
     let number_type = required_type(&query, &mut violations);
     let area_code = query.get("areaCode").map(str::to_owned);
     if let Some(a) = &area_code
-        && !(1..=5).contains(&a.len())
+        && !(1..=5).contains(&a.chars().count())
     {
         violations.push(Violation::size("areaCode", 1, 5));
     }
     let fragment = query.get("phoneNumber").map(str::to_owned);
     if let Some(f) = &fragment
-        && (!(1..=15).contains(&f.len())
-            || f.trim_start_matches('+').is_empty()
-            || !f
-                .trim_start_matches('+')
-                .bytes()
-                .all(|b| b.is_ascii_digit()))
+        && let Err(v) = check_fragment("phoneNumber", f)
     {
-        violations.push(Violation::new(
-            "phoneNumber",
-            Code::Pattern,
-            "must be 1 to 15 characters: digits, optionally after a leading +",
-        ));
+        violations.push(v);
     }
     let page = listing::page(&query, NUMBER_PAGES)
         .map_err(|e| {
@@ -522,23 +812,43 @@ async fn available_numbers(
     }))
 }
 
-/// AXP `getAvailableCountries`: countries with available numbers of the type.
+/// List available countries (AXP `getAvailableCountries`)
+///
+/// The countries with at least one available number of the type.
+#[utoipa::path(get, path = "/api/admin/voice/v1/accounts/{accountId}/countries",
+    operation_id = "getAvailableCountries", tag = "Country", params(CountriesParams),
+    responses((status = 200, description = "ISO country codes, sorted", body = Countries)))]
 async fn countries(
     State(state): State<AppState>,
     caller: Caller,
     params: PathParams,
     query: QueryParams,
-) -> Result<Json<Vec<String>>> {
+) -> Result<Json<Countries>> {
     account_in_reach(&state, &caller, &params).await?;
     let mut violations = Vec::new();
     let Some(t) = required_type(&query, &mut violations) else {
         return Err(ApiError::validation(violations));
     };
     let mut tx = state.db.read().await?;
-    Ok(Json(store::numbers::countries(&mut tx, t).await?))
+    Ok(Json(Countries(
+        store::numbers::countries(&mut tx, t).await?,
+    )))
 }
 
 /// The operations of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(paths(
+    list_numbers,
+    add_number,
+    get_number,
+    update_number,
+    release_number,
+    disable_number,
+    enable_number,
+    list_by_ids,
+    validate_ids,
+    get_by_numbers,
+    available_numbers,
+    countries
+))]
 pub struct Api;

@@ -7,11 +7,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::Caller;
-use super::error::{ApiError, Result};
+use super::error::{ApiError, Problem, Result};
 use super::extract::{Body, PathParams, PreferHeader, QueryParams};
 use super::listing::{self, Links, Pagination};
 use super::voice::{IdKind, account_in_reach, resource_path};
@@ -116,7 +115,26 @@ fn children_flag(query: &QueryParams, default: bool) -> Result<bool> {
     }
 }
 
-/// AXP `createOrganizationNode`: 202; the ADD runs as a job.
+/// The tag of the node operations (the account spec's).
+const NODES: &str = "Organization Structure";
+/// The tag of the profile extension.
+const PROFILES: &str = "Profiles";
+/// The 409 of a node create or replace.
+const NODE_NAME_TAKEN: &str = "Another node of the account has this name (ignoring case)";
+/// The 409 of a profile create or replace.
+const PROFILE_NAME_TAKEN: &str =
+    "Another profile of the account has this name (ignoring case); a violation names `profileName`";
+
+/// Create an organization node.
+///
+/// AXP `createOrganizationNode`: the node exists at once; its provisioning (the `ADD`)
+/// runs afterwards, and `:listStatuses` follows it.
+#[utoipa::path(post, path = "/api/admin/account/v1/accounts/{accountId}/organization-nodes",
+    operation_id = "createOrganizationNode", tag = NODES, request_body = NodeIn,
+    responses(
+        (status = 202, description = "Accepted: the node, without `children`", body = NodeOut),
+        (status = 404, description = "No such account, or no node has the `parentPath`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = NODE_NAME_TAKEN, body = Problem, content_type = "application/problem+json")))]
 async fn create_node(
     State(state): State<AppState>,
     caller: Caller,
@@ -137,8 +155,14 @@ async fn create_node(
     Ok((StatusCode::ACCEPTED, Json(view)).into_response())
 }
 
+/// Get an organization node.
+///
 /// AXP `getOrganizationNode`: with `children` (the complete hierarchy below it), as
 /// the seed shows, unless `children=false`.
+#[utoipa::path(get, path = "/api/admin/account/v1/accounts/{accountId}/organization-nodes/{organizationNodeId}",
+    operation_id = "getOrganizationNode", tag = NODES,
+    params(("children" = Option<bool>, Query, description = "`false` leaves `children` out; `true` (the default here) shows them. Only `true` or `false`.")),
+    responses((status = 200, description = "The node", body = NodeOut)))]
 async fn get_node(
     State(state): State<AppState>,
     caller: Caller,
@@ -157,8 +181,18 @@ async fn get_node(
     Ok(Json(one_view(&state, &account, &id, children).await?))
 }
 
-/// AXP `updateOrganizationNode`: a complete replacement, 200 (the spec and seed); a
-/// move takes the subtree along.
+/// Replace an organization node.
+///
+/// AXP `updateOrganizationNode`: a complete replacement (an omitted `countryCode` or
+/// `profiles` is removed); a new `name` or `parentPath` renames or moves the node with
+/// its subtree. Starts an `UPDATE` (or the `ADD` again after a failed one) that
+/// `:listStatuses` follows.
+#[utoipa::path(put, path = "/api/admin/account/v1/accounts/{accountId}/organization-nodes/{organizationNodeId}",
+    operation_id = "updateOrganizationNode", tag = NODES, request_body = NodeIn,
+    responses(
+        (status = 200, description = "The node as a GET shows it, with `children`", body = NodeOut),
+        (status = 404, description = "No such account or node, or no node has the `parentPath`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = NODE_NAME_TAKEN, body = Problem, content_type = "application/problem+json")))]
 async fn update_node(
     State(state): State<AppState>,
     caller: Caller,
@@ -200,7 +234,15 @@ async fn update_node(
     Ok(Json(one_view(&state, &account, &id, true).await?))
 }
 
-/// Extension: deletes a node that has no children (409 otherwise). 204.
+/// Delete an organization node (extension).
+///
+/// Deletes a node that has no children; its unfinished provisioning is cancelled.
+#[utoipa::path(delete, path = "/api/admin/account/v1/accounts/{accountId}/organization-nodes/{organizationNodeId}",
+    operation_id = "deleteOrganizationNode", tag = NODES,
+    responses(
+        (status = 204, description = "Deleted; GET and `:listStatuses` are 404 from now on"),
+        (status = 409, description = "The node has children: move or delete them first", body = Problem, content_type = "application/problem+json")),
+    extensions(("x-ccadmin-extension" = json!(true))))]
 async fn delete_node(
     State(state): State<AppState>,
     caller: Caller,
@@ -218,12 +260,34 @@ async fn delete_node(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize)]
+/// A page of organization nodes.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = OrganizationNodePage)]
 struct NodePage {
     pagination: Pagination,
     organization_nodes: Vec<NodeOut>,
+    /// `""` when there is no such page.
+    #[schema(example = json!({"prev": "", "next": "/api/admin/account/v1/accounts/AQWSDE/organization-nodes?pageNumber=2&pageSize=5"}))]
     links: Links,
+}
+
+/// The `orderBy` values of the node list (documentation).
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+enum NodeOrderBy {
+    #[serde(rename = "name")]
+    Name,
+    #[serde(rename = "name asc")]
+    NameAsc,
+    #[serde(rename = "name desc")]
+    NameDesc,
+    #[serde(rename = "accountId")]
+    AccountId,
+    #[serde(rename = "accountId asc")]
+    AccountIdAsc,
+    #[serde(rename = "accountId desc")]
+    AccountIdDesc,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -243,8 +307,22 @@ fn matches(m: &Match, value: &str) -> bool {
     }
 }
 
+/// List organization nodes.
+///
 /// AXP `listOrganizationNodes`: pages (5 to 50), `filter` and `orderBy` on name and
 /// accountId as the accounts list, `children=true` for each node's hierarchy.
+/// Violations of several parameters are reported together; a page past the end has no
+/// nodes.
+#[utoipa::path(get, path = "/api/admin/account/v1/accounts/{accountId}/organization-nodes",
+    operation_id = "listOrganizationNodes", tag = NODES,
+    params(
+        ("pageNumber" = Option<u32>, Query, description = "The page to answer (default 1).", minimum = 1, maximum = 1_000_000),
+        ("pageSize" = Option<u32>, Query, description = "Nodes per page (default 5); out of range is 400, never clamped.", minimum = 5, maximum = 50),
+        ("filter" = Option<String>, Query, max_length = 255, example = "name:Pune*",
+            description = "`name` or `accountId`: `field:v` the whole value ignoring case, `field:v*` prefix, `field:*v` suffix, `field:*v*` contains (ignoring case), `field=v` exact and case-sensitive. `accountId` compares the account's own id, so it keeps all nodes or none."),
+        ("orderBy" = Option<NodeOrderBy>, Query, description = "The sort (default `name`, ignoring case); ties by `organizationNodeId`."),
+        ("children" = Option<bool>, Query, description = "`true` adds each node's `children` (default `false`). Only `true` or `false`.")),
+    responses((status = 200, description = "A page of nodes", body = NodePage)))]
 async fn list_nodes(
     State(state): State<AppState>,
     caller: Caller,
@@ -326,20 +404,71 @@ async fn list_nodes(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = OrganizationNodeIdList)]
 struct NodeIdList {
+    /// The nodes, answered in this order; none (or an empty list) means every node of
+    /// the account.
+    #[schema(nullable = false, max_items = 50, value_type = Option<Vec<NodeIdItem>>, example = json!(["ACDSFE"]))]
     organization_node_ids: Option<Vec<Option<String>>>,
 }
 
-/// AXP `listOrganizationNodeStatuses`: each node's latest operation (ADD or UPDATE)
-/// and where it stands, in the seeds' words. With no ids, every node of the account.
+/// An organization node id (documentation of the items of `organizationNodeIds`).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, pattern = "^[a-zA-Z]{6}$", example = "ACDSFE")]
+#[allow(dead_code)]
+struct NodeIdItem(String);
+
+/// A node's latest operation.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = OrganizationNodeStatusResponse)]
+struct NodeStatusOut {
+    #[schema(value_type = NodeAction)]
+    action: String,
+    #[schema(value_type = NodeStatus)]
+    status: String,
+    #[schema(example = "Completed successfully")]
+    message: String,
+    #[schema(min_length = 6, max_length = 6, example = "ACDSFE")]
+    organization_node_id: String,
+}
+
+/// The operation a node's status describes (documentation of `action`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, clippy::upper_case_acronyms)]
+enum NodeAction {
+    ADD,
+    UPDATE,
+}
+
+/// Where a node's operation stands (documentation of `status`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, clippy::upper_case_acronyms, non_camel_case_types)]
+enum NodeStatus {
+    IN_PROGRESS,
+    COMPLETED,
+    FAILED,
+}
+
+/// List organization node statuses.
+///
+/// AXP `listOrganizationNodeStatuses`: each node's latest operation (`ADD` or
+/// `UPDATE`) and where it stands, in the seeds' words (`Operation is in progress`,
+/// `Completed successfully`, `Operation failed`). With no ids, every node of the
+/// account, by name. The body must be a JSON object.
+#[utoipa::path(post, path = "/api/admin/account/v1/accounts/{accountId}/organization-nodes:listStatuses",
+    operation_id = "listOrganizationNodeStatuses", tag = NODES, request_body = NodeIdList,
+    responses(
+        (status = 200, description = "The statuses, in the order asked", body = Vec<NodeStatusOut>),
+        (status = 404, description = "No such account, or no such node", body = Problem, content_type = "application/problem+json")))]
 async fn list_node_statuses(
     State(state): State<AppState>,
     caller: Caller,
     params: PathParams,
     body: Body,
-) -> Result<Json<Value>> {
+) -> Result<Json<Vec<NodeStatusOut>>> {
     let account = account_in_reach(&state, &caller, &params).await?;
     let list: NodeIdList = body.json()?;
     let raw = list.organization_node_ids.unwrap_or_default();
@@ -370,19 +499,43 @@ async fn list_node_statuses(
         let (action, status, message, _) = store::org::node_status(&mut tx, &account, id)
             .await?
             .ok_or_else(|| ApiError::from(service::node_not_found(id)))?;
-        out.push(json!({"action": action, "status": status, "message": message, "organizationNodeId": id}));
+        out.push(NodeStatusOut {
+            action,
+            status,
+            message,
+            organization_node_id: id.clone(),
+        });
     }
-    Ok(Json(Value::Array(out)))
+    Ok(Json(out))
 }
 
-#[derive(Serialize)]
+/// A user profile (extension).
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = UserProfile)]
 struct ProfileOut {
+    /// Generated: six upper-case letters (the demo's `N3ZW63` has digits).
+    #[schema(
+        min_length = 6,
+        max_length = 6,
+        pattern = r"^[a-zA-Z0-9\-\_\.\ ]+$",
+        example = "KQWMZT"
+    )]
     profile_id: String,
+    #[schema(min_length = 1, max_length = 255, example = "Sales Agents")]
     profile_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, max_length = 1024, example = "Agents of sales")]
     description: Option<String>,
+    #[schema(example = "/api/admin/user/v1/accounts/AQWSDE/profiles/KQWMZT")]
     url: String,
+}
+
+/// The profiles of an account, by name (ignoring case); no pages.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = UserProfileList)]
+struct ProfileList {
+    profiles: Vec<ProfileOut>,
 }
 
 fn profile_out(account: &AccountId, p: store::org::Profile) -> ProfileOut {
@@ -394,7 +547,15 @@ fn profile_out(account: &AccountId, p: store::org::Profile) -> ProfileOut {
     }
 }
 
-/// Extension (modelled on the user API): creates a profile, 201.
+/// Create a profile (extension).
+///
+/// Modelled on AXP's user API, which the account spec's profile references point at.
+#[utoipa::path(post, path = "/api/admin/user/v1/accounts/{accountId}/profiles",
+    operation_id = "createProfile", tag = PROFILES, request_body = ProfileIn,
+    responses(
+        (status = 201, description = "Created", body = ProfileOut),
+        (status = 409, description = PROFILE_NAME_TAKEN, body = Problem, content_type = "application/problem+json")),
+    extensions(("x-ccadmin-extension" = json!(true))))]
 async fn create_profile(
     State(state): State<AppState>,
     caller: Caller,
@@ -408,12 +569,18 @@ async fn create_profile(
     Ok((StatusCode::CREATED, Json(profile_out(&account, p))).into_response())
 }
 
-/// Extension: the account's profiles, by name.
+/// List profiles (extension).
+///
+/// Every profile of the account, by name ignoring case; no pages.
+#[utoipa::path(get, path = "/api/admin/user/v1/accounts/{accountId}/profiles",
+    operation_id = "listProfiles", tag = PROFILES,
+    responses((status = 200, description = "The account's profiles", body = ProfileList)),
+    extensions(("x-ccadmin-extension" = json!(true))))]
 async fn list_profiles(
     State(state): State<AppState>,
     caller: Caller,
     params: PathParams,
-) -> Result<Json<Value>> {
+) -> Result<Json<ProfileList>> {
     let account = account_in_reach(&state, &caller, &params).await?;
     let mut tx = state.db.read().await?;
     let list: Vec<ProfileOut> = store::org::profiles(&mut tx, &account)
@@ -421,10 +588,14 @@ async fn list_profiles(
         .into_iter()
         .map(|p| profile_out(&account, p))
         .collect();
-    Ok(Json(json!({ "profiles": list })))
+    Ok(Json(ProfileList { profiles: list }))
 }
 
-/// Extension: one profile.
+/// Get a profile (extension).
+#[utoipa::path(get, path = "/api/admin/user/v1/accounts/{accountId}/profiles/{profileId}",
+    operation_id = "getProfile", tag = PROFILES,
+    responses((status = 200, description = "The profile", body = ProfileOut)),
+    extensions(("x-ccadmin-extension" = json!(true))))]
 async fn get_profile(
     State(state): State<AppState>,
     caller: Caller,
@@ -439,7 +610,16 @@ async fn get_profile(
     Ok(Json(profile_out(&account, p)))
 }
 
-/// Extension: replaces a profile's name and description; references show the new name.
+/// Replace a profile (extension).
+///
+/// A complete replacement of the name and description (an omitted `description` is
+/// removed); references show the new name.
+#[utoipa::path(put, path = "/api/admin/user/v1/accounts/{accountId}/profiles/{profileId}",
+    operation_id = "updateProfile", tag = PROFILES, request_body = ProfileIn,
+    responses(
+        (status = 200, description = "The profile", body = ProfileOut),
+        (status = 409, description = PROFILE_NAME_TAKEN, body = Problem, content_type = "application/problem+json")),
+    extensions(("x-ccadmin-extension" = json!(true))))]
 async fn update_profile(
     State(state): State<AppState>,
     caller: Caller,
@@ -466,7 +646,15 @@ async fn update_profile(
     Ok(Json(profile_out(&account, p)))
 }
 
-/// Extension: deletes a profile nothing references (409 naming the referrers). 204.
+/// Delete a profile (extension).
+///
+/// Deletes a profile that neither the account nor any of its nodes references.
+#[utoipa::path(delete, path = "/api/admin/user/v1/accounts/{accountId}/profiles/{profileId}",
+    operation_id = "deleteProfile", tag = PROFILES,
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 409, description = "The account or some of its nodes reference the profile; the detail names them", body = Problem, content_type = "application/problem+json")),
+    extensions(("x-ccadmin-extension" = json!(true))))]
 async fn delete_profile(
     State(state): State<AppState>,
     caller: Caller,
@@ -480,5 +668,24 @@ async fn delete_profile(
 
 /// The operations of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(
+    paths(
+        list_nodes,
+        create_node,
+        get_node,
+        update_node,
+        delete_node,
+        list_node_statuses,
+        list_profiles,
+        create_profile,
+        get_profile,
+        update_profile,
+        delete_profile
+    ),
+    components(schemas(NodeOrderBy)),
+    tags(
+        (name = "Organization Structure", description = "APIs to manage a customer's organization structure: a tree of named nodes under the account (docs/organization.md)."),
+        (name = "Profiles", description = "User profiles that accounts and organization nodes reference by id: a ccadmin extension at the user API's address (docs/organization.md).")
+    )
+)]
 pub struct Api;
