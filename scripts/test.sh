@@ -21,6 +21,13 @@ else
   cargo test --workspace --no-fail-fast "$@"
 fi
 
+# The published contract against the binary the test build made: only on a full run
+# (a filtered run is someone's quick loop).
+if [ "$#" -eq 0 ] && [ "${CONTRACT:-1}" != "0" ]; then
+  echo "==> contract: /openapi.json validated, schemathesis against it"
+  scripts/contract.sh
+fi
+
 if [ -z "${TEST_DATABASE_URL:-}" ]; then
   echo "==> note: the PostgreSQL run was skipped (set TEST_DATABASE_URL to include it)"
 fi

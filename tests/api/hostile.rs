@@ -48,7 +48,9 @@ use reqwest::header::HeaderValue;
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::helpers::{Backend, Creds, TestApp, spawn_app, status_json};
+use crate::helpers::{
+    Backend, Creds, TestApp, normalise_template, routed_operations, spawn_app, status_json,
+};
 
 /// Who an operation needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -173,6 +175,22 @@ const OPS: &[Op] = &[
     op("GET", "/healthz", Role::Public, Payload::None, 200),
     op("GET", "/readyz", Role::Public, Payload::None, 200),
     op("GET", "/metrics", Role::Public, Payload::None, 200),
+    op("GET", "/openapi.json", Role::Public, Payload::None, 200),
+    op("GET", "/docs", Role::Public, Payload::None, 200),
+    op(
+        "GET",
+        "/docs/swagger-ui-bundle.js",
+        Role::Public,
+        Payload::None,
+        200,
+    ),
+    op(
+        "GET",
+        "/docs/swagger-ui.css",
+        Role::Public,
+        Payload::None,
+        200,
+    ),
     // Auth.
     op(
         "POST",
@@ -1591,8 +1609,12 @@ backend_tests! {
         let expired_owner = w.owner.clone();
         w.app.clock.advance(901_000);
         w.relogin().await;
+        let get_account = OPS
+            .iter()
+            .find(|op| op.method == "GET" && op.path == "/api/admin/account/v1/accounts/{account}")
+            .expect("GET of one account is in OPS");
         for expired in [&expired_admin, &expired_owner] {
-            let ans = w.expect("expired", &w.request(&OPS[6], &w.victim, Some(expired)), 401).await;
+            let ans = w.expect("expired", &w.request(get_account, &w.victim, Some(expired)), 401).await;
             assert!(ans.json["detail"].as_str().unwrap().contains("expired"), "{}", ans.text);
         }
         // A revoked client's token (revoked now, so it is not also expired).
@@ -2940,89 +2962,4 @@ async fn hostile_token_forms(w: &World) -> usize {
         cases += 1;
     }
     cases
-}
-
-// ---------------------------------------------------------------------------------
-// The routers' operations, read from their source.
-
-/// `(METHOD, path)` of every `.route(…)` in `src/http/*.rs`, parameters as `{}`.
-fn routed_operations() -> BTreeSet<(String, String)> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http");
-    let mut out = BTreeSet::new();
-    for entry in std::fs::read_dir(&dir).expect("src/http") {
-        let path = entry.expect("a directory entry").path();
-        if path.extension().and_then(|e| e.to_str()) != Some("rs") {
-            continue;
-        }
-        let src = std::fs::read_to_string(&path).expect("a source file");
-        let base = src.find("const BASE: &str = \"").map(|i| {
-            let rest = &src[i + "const BASE: &str = \"".len()..];
-            rest[..rest.find('"').unwrap()].to_owned()
-        });
-        let mut from = 0;
-        while let Some(i) = src[from..].find(".route(") {
-            let start = from + i + ".route(".len();
-            let mut depth = 1;
-            let mut end = src.len();
-            for (j, c) in src[start..].char_indices() {
-                match c {
-                    '(' => depth += 1,
-                    ')' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            end = start + j;
-                            break;
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            let call = &src[start..end];
-            from = end;
-            let q = call.find('"').expect("a path literal");
-            let lit = &call[q + 1..];
-            let lit = &lit[..lit.find('"').unwrap()];
-            let route = lit
-                .replace("{BASE}", base.as_deref().unwrap_or_default())
-                .replace("{{", "{")
-                .replace("}}", "}");
-            let mut methods = 0;
-            for m in ["get", "post", "put", "delete", "patch"] {
-                let called = call
-                    .match_indices(&format!("{m}("))
-                    .any(|(i, _)| !call[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_'));
-                if called {
-                    methods += 1;
-                    out.insert((m.to_uppercase(), normalise_template(&route)));
-                }
-            }
-            assert!(methods > 0, "no method found in .route({call})");
-        }
-    }
-    assert!(out.len() > 40, "the router scan found too little: {out:?}");
-    out
-}
-
-/// A path template as the routers write it: no query, every parameter `{}`, the
-/// `*` account a parameter, and `:disable`/`:enable` part of the id parameter.
-fn normalise_template(path: &str) -> String {
-    let path = path
-        .split('?')
-        .next()
-        .unwrap()
-        .replace("/accounts/*/", "/accounts/{}/");
-    let mut out = String::new();
-    let mut in_param = false;
-    for c in path.chars() {
-        match c {
-            '{' => {
-                in_param = true;
-                out.push_str("{}");
-            }
-            '}' => in_param = false,
-            _ if in_param => {}
-            _ => out.push(c),
-        }
-    }
-    out.replace("{}:disable", "{}").replace("{}:enable", "{}")
 }

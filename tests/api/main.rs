@@ -16,6 +16,7 @@ mod hostile;
 mod jobs;
 mod metrics;
 mod numbers;
+mod openapi;
 mod org;
 mod persistence;
 mod process;
