@@ -222,7 +222,7 @@ async fn get_account(
 /// Administrator replaces its own account, may not change `accountSize`, and changes
 /// only the features its client was granted (403).
 #[utoipa::path(put, path = "/api/admin/account/v1/accounts/{accountId}",
-    operation_id = "updateAccount", tag = "Account", request_body = AccountIn,
+    operation_id = "updateAccount", params(PreferHeader), tag = "Account", request_body = AccountIn,
     responses((status = 202, description = "Accepted: the account as stored; provisioning runs", body = AccountOut),
         (status = 409, description = NAME_TAKEN, body = Problem, content_type = "application/problem+json")))]
 #[tracing::instrument(skip_all, fields(account_id = %params.raw("accountId")))]
@@ -260,7 +260,7 @@ async fn update_account(
 /// Administrator only. The account gets a generated upper-case `accountId`; its
 /// features are provisioned asynchronously (`accounts:listStatuses`, action `ADD`).
 #[utoipa::path(post, path = "/api/admin/account/v1/accounts",
-    operation_id = "createAccount", tag = "Account", request_body = AccountIn,
+    operation_id = "createAccount", params(PreferHeader), tag = "Account", request_body = AccountIn,
     responses((status = 202, description = "Accepted: the account as stored; provisioning runs", body = AccountOut),
         (status = 409, description = NAME_TAKEN, body = Problem, content_type = "application/problem+json")),
     extensions(("x-ccadmin-extension" = json!(true))))]

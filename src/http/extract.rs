@@ -313,6 +313,35 @@ impl<S: Send + Sync> FromRequestParts<S> for PreferHeader {
     }
 }
 
+/// The header in the OpenAPI document: an extension, honoured in emulator mode only.
+impl utoipa::IntoParams for PreferHeader {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::{ObjectBuilder, Required, Type};
+        vec![
+            ParameterBuilder::new()
+                .name("Prefer")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(
+                    "Extension, emulator mode only (ignored otherwise): how the work this \
+                     request starts ends, e.g. `outcome=FAILED, delay=5s, retries=2`; a \
+                     malformed value or an outcome this operation cannot have is 400. See \
+                     docs/emulator.md.",
+                ))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .examples(["outcome=FAILED, delay=5s"])
+                        .build(),
+                ))
+                .build(),
+        ]
+    }
+}
+
 impl PreferHeader {
     /// The header's value, if sent.
     pub fn raw(&self) -> Option<&str> {

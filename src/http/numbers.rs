@@ -84,7 +84,7 @@ fn number_json(n: &crate::domain::number::PhoneNumber) -> Result<Value> {
 /// and type `UNKNOWN`; an activation then ends `ACTIVE`, `INACTIVE` (documents needed)
 /// or `FAILED`: poll `GET .../phone-numbers/{phoneNumberId}`.
 #[utoipa::path(post, path = "/api/admin/voice/v1/accounts/{accountId}/phone-numbers",
-    operation_id = "addPhoneNumber", tag = "Phone Number", request_body = PhoneNumberIn,
+    operation_id = "addPhoneNumber", params(PreferHeader), tag = "Phone Number", request_body = PhoneNumberIn,
     responses(
         (status = 202, description = "Accepted; the activation runs in the background", body = PhoneNumberOut),
         (status = 400, description = "The request breaks a rule (`violations` names each field), or the number is not available to add (20005 `phoneNumber`)", body = Problem, content_type = "application/problem+json"),

@@ -130,7 +130,7 @@ const PROFILE_NAME_TAKEN: &str =
 /// AXP `createOrganizationNode`: the node exists at once; its provisioning (the `ADD`)
 /// runs afterwards, and `:listStatuses` follows it.
 #[utoipa::path(post, path = "/api/admin/account/v1/accounts/{accountId}/organization-nodes",
-    operation_id = "createOrganizationNode", tag = NODES, request_body = NodeIn,
+    operation_id = "createOrganizationNode", params(PreferHeader), tag = NODES, request_body = NodeIn,
     responses(
         (status = 202, description = "Accepted: the node, without `children`", body = NodeOut),
         (status = 404, description = "No such account, or no node has the `parentPath`", body = Problem, content_type = "application/problem+json"),
@@ -188,7 +188,7 @@ async fn get_node(
 /// its subtree. Starts an `UPDATE` (or the `ADD` again after a failed one) that
 /// `:listStatuses` follows.
 #[utoipa::path(put, path = "/api/admin/account/v1/accounts/{accountId}/organization-nodes/{organizationNodeId}",
-    operation_id = "updateOrganizationNode", tag = NODES, request_body = NodeIn,
+    operation_id = "updateOrganizationNode", params(PreferHeader), tag = NODES, request_body = NodeIn,
     responses(
         (status = 200, description = "The node as a GET shows it, with `children`", body = NodeOut),
         (status = 404, description = "No such account or node, or no node has the `parentPath`", body = Problem, content_type = "application/problem+json"),

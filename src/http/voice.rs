@@ -65,7 +65,7 @@ const ELEMENT_CONFLICT: &str =
 
 /// AXP `createAco`.
 #[utoipa::path(post, path = "/api/admin/voice/v1/accounts/{accountId}/aco-elements",
-    operation_id = "createAco", tag = "Voice elements", request_body = ElementIn,
+    operation_id = "createAco", params(PreferHeader), tag = "Voice elements", request_body = ElementIn,
     responses((status = 202, description = "Accepted; `status` tells the provisioning", body = ElementOut),
         (status = 409, description = ELEMENT_CONFLICT, body = Problem, content_type = "application/problem+json")))]
 async fn create_aco(
@@ -80,7 +80,7 @@ async fn create_aco(
 
 /// AXP `createMSTeams`.
 #[utoipa::path(post, path = "/api/admin/voice/v1/accounts/{accountId}/msteams-elements",
-    operation_id = "createMSTeams", tag = "Voice elements", request_body = ElementIn,
+    operation_id = "createMSTeams", params(PreferHeader), tag = "Voice elements", request_body = ElementIn,
     responses((status = 202, description = "Accepted; `status` tells the provisioning", body = ElementOut),
         (status = 409, description = ELEMENT_CONFLICT, body = Problem, content_type = "application/problem+json")))]
 async fn create_msteams(
@@ -111,7 +111,7 @@ async fn get_msteams(s: State<AppState>, c: Caller, p: PathParams) -> Result<Jso
 
 /// AXP `updateAco`: a complete replacement.
 #[utoipa::path(put, path = "/api/admin/voice/v1/accounts/{accountId}/aco-elements/{elementId}",
-    operation_id = "updateAco", tag = "Voice elements", request_body = ElementIn,
+    operation_id = "updateAco", params(PreferHeader), tag = "Voice elements", request_body = ElementIn,
     responses((status = 202, description = "Accepted; `status` tells the provisioning", body = ElementOut),
         (status = 409, description = ELEMENT_CONFLICT, body = Problem, content_type = "application/problem+json")))]
 async fn update_aco(
@@ -126,7 +126,7 @@ async fn update_aco(
 
 /// AXP `updateMSTeams`: a complete replacement.
 #[utoipa::path(put, path = "/api/admin/voice/v1/accounts/{accountId}/msteams-elements/{elementId}",
-    operation_id = "updateMSTeams", tag = "Voice elements", request_body = ElementIn,
+    operation_id = "updateMSTeams", params(PreferHeader), tag = "Voice elements", request_body = ElementIn,
     responses((status = 202, description = "Accepted; `status` tells the provisioning", body = ElementOut),
         (status = 409, description = ELEMENT_CONFLICT, body = Problem, content_type = "application/problem+json")))]
 async fn update_msteams(
