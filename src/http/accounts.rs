@@ -210,8 +210,12 @@ async fn get_account(
 ) -> Result<Json<Value>> {
     let id = params.account_id()?;
     caller.require_account(&id)?;
-    let account = load(&state, &id).await?;
-    Ok(Json(account_view(&state, &account, &caller).await?))
+    // One connection for the read and the view's lookups.
+    let mut tx = state.db.read().await?;
+    let account = store::accounts::get(&mut tx, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Account", "AccountId", id.as_str()))?;
+    Ok(Json(account_json(&mut tx, &account, &caller).await?))
 }
 
 /// Update an account

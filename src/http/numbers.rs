@@ -17,7 +17,9 @@ use super::auth::Caller;
 use super::error::{ApiError, Problem, Result};
 use super::extract::{Body, PathParams, PreferHeader, QueryParams};
 use super::listing::{self, Links, Pagination};
-use super::voice::{IdKind, account_in_reach, resource_path};
+use super::voice::{
+    IdKind, account_in_reach, account_in_reach_read, resource_path, resource_path_read,
+};
 use crate::domain::listing::{PageRules, parse_filter, parse_order_by};
 use crate::domain::number::{
     AvailableNumberType, AvailableOut, NewPhoneNumber, NumberSettings, NumberSettingsIn,
@@ -116,9 +118,8 @@ async fn get_number(
     caller: Caller,
     params: PathParams,
 ) -> Result<Json<Value>> {
-    let (account, id) =
-        resource_path(&state, &caller, &params, "phoneNumberId", IdKind::Uuid).await?;
-    let mut tx = state.db.read().await?;
+    let (account, id, mut tx) =
+        resource_path_read(&state, &caller, &params, "phoneNumberId", IdKind::Uuid).await?;
     let (n, _) = store::numbers::get(&mut tx, &account, &id)
         .await?
         .ok_or_else(|| ApiError::from(service::not_found(&id)))?;
@@ -382,9 +383,8 @@ async fn list_numbers(
     params: PathParams,
     query: QueryParams,
 ) -> Result<Json<NumberPage>> {
-    let account = account_in_reach(&state, &caller, &params).await?;
+    let (account, mut tx) = account_in_reach_read(&state, &caller, &params).await?;
     let q = number_query(&query)?;
-    let mut tx = state.db.read().await?;
     let (numbers, total) = store::numbers::list(&mut tx, &account, &q).await?;
     let (pagination, links) = listing::paginate(
         &format!("{BASE}/{account}/phone-numbers"),
@@ -752,7 +752,7 @@ async fn available_numbers(
     params: PathParams,
     query: QueryParams,
 ) -> Result<Json<AvailablePage>> {
-    let account = account_in_reach(&state, &caller, &params).await?;
+    let (account, mut tx) = account_in_reach_read(&state, &caller, &params).await?;
     let mut violations = Vec::new();
     let country = match query.get("countryCode") {
         None => {
@@ -797,7 +797,6 @@ async fn available_numbers(
         fragment,
         page,
     };
-    let mut tx = state.db.read().await?;
     let (entries, total) = store::numbers::search_available(&mut tx, &q).await?;
     let path = format!("{BASE}/{account}/available-phone-numbers");
     let (pagination, links) = listing::paginate(&path, &query, page, total);
@@ -824,12 +823,11 @@ async fn countries(
     params: PathParams,
     query: QueryParams,
 ) -> Result<Json<Countries>> {
-    account_in_reach(&state, &caller, &params).await?;
+    let (_, mut tx) = account_in_reach_read(&state, &caller, &params).await?;
     let mut violations = Vec::new();
     let Some(t) = required_type(&query, &mut violations) else {
         return Err(ApiError::validation(violations));
     };
-    let mut tx = state.db.read().await?;
     Ok(Json(Countries(
         store::numbers::countries(&mut tx, t).await?,
     )))

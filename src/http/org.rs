@@ -13,7 +13,7 @@ use super::auth::Caller;
 use super::error::{ApiError, Problem, Result};
 use super::extract::{Body, PathParams, PreferHeader, QueryParams};
 use super::listing::{self, Links, Pagination};
-use super::voice::{IdKind, account_in_reach, resource_path};
+use super::voice::{IdKind, account_in_reach, resource_path, resource_path_read};
 use crate::domain::listing::{Match, PageRules, parse_filter, parse_order_by};
 use crate::domain::org::{
     Hierarchy, NODE_TYPE, Node, NodeIn, NodeOut, NodeRequest, ProfileBody, ProfileIn, profile_url,
@@ -601,9 +601,8 @@ async fn get_profile(
     caller: Caller,
     params: PathParams,
 ) -> Result<Json<ProfileOut>> {
-    let (account, id) =
-        resource_path(&state, &caller, &params, "profileId", IdKind::ProfileId).await?;
-    let mut tx = state.db.read().await?;
+    let (account, id, mut tx) =
+        resource_path_read(&state, &caller, &params, "profileId", IdKind::ProfileId).await?;
     let p = store::org::profile(&mut tx, &account, &id)
         .await?
         .ok_or_else(|| ApiError::from(service::profile_not_found(&id)))?;

@@ -17,7 +17,7 @@ use super::extract::{Body, PathParams, PreferHeader};
 use crate::domain::element::{ElementIn, ElementOut, ElementType};
 use crate::domain::{AccountId, Violation};
 use crate::service::elements as service;
-use crate::store;
+use crate::store::{self, Tx};
 
 /// The routes of this module.
 pub fn router() -> Router<AppState> {
@@ -162,11 +162,21 @@ pub async fn account_in_reach(
     caller: &Caller,
     params: &PathParams,
 ) -> Result<AccountId> {
+    Ok(account_in_reach_read(state, caller, params).await?.0)
+}
+
+/// [`account_in_reach`] for a handler that only reads: the read connection the check
+/// used is handed on, so that the request takes one connection, not two.
+pub async fn account_in_reach_read(
+    state: &AppState,
+    caller: &Caller,
+    params: &PathParams,
+) -> Result<(AccountId, Tx)> {
     let account = params.account_id()?;
     reach(state, caller, account).await
 }
 
-async fn reach(state: &AppState, caller: &Caller, account: AccountId) -> Result<AccountId> {
+async fn reach(state: &AppState, caller: &Caller, account: AccountId) -> Result<(AccountId, Tx)> {
     caller.require_account(&account)?;
     let mut tx = state.db.read().await?;
     if !store::accounts::exists(&mut tx, &account).await? {
@@ -176,7 +186,7 @@ async fn reach(state: &AppState, caller: &Caller, account: AccountId) -> Result<
             account.as_str(),
         ));
     }
-    Ok(account)
+    Ok((account, tx))
 }
 
 /// A `{...Id}` UUID parameter, in any case, normalised to lower case.
@@ -211,6 +221,19 @@ pub async fn resource_path(
     name: &str,
     kind: IdKind,
 ) -> Result<(AccountId, String)> {
+    let (account, id, _) = resource_path_read(state, caller, params, name, kind).await?;
+    Ok((account, id))
+}
+
+/// [`resource_path`] for a handler that only reads: the read connection the account's
+/// check used is handed on, so that the request takes one connection, not two.
+pub async fn resource_path_read(
+    state: &AppState,
+    caller: &Caller,
+    params: &PathParams,
+    name: &str,
+    kind: IdKind,
+) -> Result<(AccountId, String, Tx)> {
     let account = params.account_id().map_err(|e| match e {
         ApiError::Validation { violations, .. } => violations,
         _ => Vec::new(),
@@ -231,7 +254,10 @@ pub async fn resource_path(
         }
     };
     match (account, id) {
-        (Ok(account), Ok(id)) => Ok((reach(state, caller, account).await?, id)),
+        (Ok(account), Ok(id)) => {
+            let (account, tx) = reach(state, caller, account).await?;
+            Ok((account, id, tx))
+        }
         (account, id) => {
             let mut violations = account.err().unwrap_or_default();
             violations.extend(id.err());
@@ -269,8 +295,8 @@ async fn read(
     params: PathParams,
     t: ElementType,
 ) -> Result<Json<Value>> {
-    let (account, id) = resource_path(&state, &caller, &params, "elementId", IdKind::Uuid).await?;
-    let mut tx = state.db.read().await?;
+    let (account, id, mut tx) =
+        resource_path_read(&state, &caller, &params, "elementId", IdKind::Uuid).await?;
     let (element, _) = store::elements::get(&mut tx, &account, t, &id)
         .await?
         .ok_or_else(|| ApiError::from(service::not_found(t, &id)))?;
@@ -338,8 +364,7 @@ async fn list_elements(
     caller: Caller,
     params: PathParams,
 ) -> Result<Json<Value>> {
-    let account = account_in_reach(&state, &caller, &params).await?;
-    let mut tx = state.db.read().await?;
+    let (account, mut tx) = account_in_reach_read(&state, &caller, &params).await?;
     let elements = store::elements::list(&mut tx, &account).await?;
     let out: Vec<_> = elements.iter().map(|e| e.to_out()).collect();
     Ok(Json(json!({ "elements": out })))

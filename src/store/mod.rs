@@ -155,8 +155,12 @@ impl Db {
                     .foreign_keys(true)
                     // Only another process (a CLI command) can hold the lock this long.
                     .busy_timeout(Duration::from_secs(10));
+                // An in-process connection cannot go stale the way a network one can:
+                // sqlx's ping before each acquire would only add a round trip to the
+                // connection's thread on every request.
                 let write = SqlitePoolOptions::new()
                     .max_connections(1)
+                    .test_before_acquire(false)
                     .connect_with(opts.clone())
                     .await?;
                 // Reads are CPU-bound, and each connection has its own thread and page
@@ -166,6 +170,7 @@ impl Db {
                 let readers = max_connections.min(u32::try_from(cores * 2).unwrap_or(u32::MAX));
                 let read = SqlitePoolOptions::new()
                     .max_connections(readers.max(2))
+                    .test_before_acquire(false)
                     .connect_with(opts)
                     .await?;
                 Ok(Db::Sqlite { read, write })
