@@ -707,6 +707,16 @@ impl NumberField {
             NumberField::Status => "status",
         }
     }
+
+    /// Whether every stored value of the column is upper-case ASCII (country codes,
+    /// types, statuses): then matching a value while ignoring case is an equality
+    /// with the value upper-cased, which an index can serve.
+    fn upper_case_values(self) -> bool {
+        matches!(
+            self,
+            NumberField::CountryCode | NumberField::Type | NumberField::Status
+        )
+    }
 }
 
 /// What `GET .../phone-numbers` asks.
@@ -727,12 +737,17 @@ pub async fn list(
     let mut binds: Vec<String> = vec![account.as_str().to_owned()];
     for f in &q.filters {
         let col = f.field.column();
-        match f.matcher.like_pattern() {
-            None => {
+        match (&f.matcher, f.matcher.like_pattern()) {
+            (_, None) => {
                 binds.push(f.matcher.value().to_owned());
                 condition.push_str(&format!(" and {col} = ${}", binds.len()));
             }
-            Some(p) => {
+            // ASCII only: `ß` upper-cases to `SS`, which ignoring case does not match.
+            (Match::Equals(v), Some(_)) if f.field.upper_case_values() && v.is_ascii() => {
+                binds.push(v.to_ascii_uppercase());
+                condition.push_str(&format!(" and {col} = ${}", binds.len()));
+            }
+            (_, Some(p)) => {
                 binds.push(p);
                 condition.push_str(&format!(
                     " and lower({col}) like ${} escape '\\'",

@@ -235,6 +235,14 @@ backend_tests! {
         assert_eq!(last["links"]["next"], "");
         let (_, page) = list("filter=type:TOLLFREE").await;
         assert_eq!(page["pagination"]["total"], 2);
+        // `:` ignores case; `=` does not; a value that only Unicode case-folding would
+        // turn into a stored one matches nothing.
+        let (_, page) = list("filter=type:tollFree,countryCode:us").await;
+        assert_eq!(page["pagination"]["total"], 2);
+        let (_, page) = list("filter=type=tollfree").await;
+        assert_eq!(page["pagination"]["total"], 0);
+        let (_, page) = list("filter=status:%C3%9F").await;
+        assert_eq!(page["pagination"]["total"], 0);
         let (_, page) = list("filter=countryCode:US,type:LOCAL,phoneNumber:%2B1212*").await;
         assert_eq!(page["pagination"]["total"], 4);
         let (_, page) = list("filter=displayName:line 1").await;
