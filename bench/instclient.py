@@ -1,10 +1,6 @@
 #!/usr/bin/env python3
 """HTTP side of bench/instances.sh (python3 standard library only).
 
-  instclient.py port                        print a free loopback TCP port
-  instclient.py pgurl URL DBNAME            URL with its database replaced by DBNAME
-  instclient.py ready BASE TIMEOUT_S PID    poll GET /readyz until it answers 200; give up
-                                            if process PID exits first
   instclient.py prepare BASE OUT            obtain the tokens of the load (Administrator
                                             and the demo client of ABCDEF) and the id of one
                                             of ABCDEF's phone numbers (adding one if it holds
@@ -31,7 +27,8 @@ the numbers run out, writes are account creates), otherwise a read (alternately 
 /accounts/ABCDEF and GET of one of ABCDEF's numbers, as ABCDEF's Account
 Administrator). Every answer other than 200 (reads) or 202 (writes) is an error. No
 token is requested during the load: tokens come from PREP (signing keys live in the
-database, so every instance accepts them).
+database, so every instance accepts them). What the benchmark clients share is in
+bench/benchlib.py.
 """
 
 import array
@@ -41,95 +38,15 @@ import multiprocessing
 import os
 import random
 import resource
-import socket
 import sys
 import threading
 import time
-import urllib.parse
 
-ADMIN = {"account": "PLATFM", "appkey": "demo-admin-appkey",
-         "client_id": "demo-admin", "client_secret": "demo-admin-secret"}
-TENANT = {"account": "ABCDEF", "appkey": "demo-appkey",
-          "client_id": "demo-client", "client_secret": "demo-secret"}
-FEATURES = [
-    "voice", "chat", "messaging", "email", "ucs", "recorder", "aci", "bvr",
-    "matching", "outbound", "cmvoice", "automatedoutreach", "advancedcmvoice",
-    "realtimevoicetranscription",
-]
+from benchlib import ADMIN, FEATURES, TENANT, conn, die, drain, headers, run_command, token
+
 ACCOUNTS = "/api/admin/account/v1/accounts"
 NUMBERS = "/api/admin/voice/v1/accounts/ABCDEF/phone-numbers"
-POLL_S = 0.05
 MAX_ERROR_SAMPLES = 5
-
-
-def die(msg):
-    print(f"instclient: {msg}", file=sys.stderr)
-    sys.exit(1)
-
-
-def conn(base, timeout=60):
-    u = urllib.parse.urlsplit(base)
-    return http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
-
-
-def cmd_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    print(s.getsockname()[1])
-    s.close()
-
-
-def cmd_pgurl(url, dbname):
-    u = urllib.parse.urlsplit(url)
-    print(urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + dbname, u.query, u.fragment)))
-
-
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def cmd_ready(base, timeout_s, pid):
-    deadline = time.monotonic() + float(timeout_s)
-    while time.monotonic() < deadline:
-        if not alive(int(pid)):
-            die(f"the server (pid {pid}) exited before it was ready")
-        try:
-            c = conn(base, 5)
-            c.request("GET", "/readyz")
-            r = c.getresponse()
-            r.read()
-            c.close()
-            if r.status == 200:
-                return
-        except (OSError, http.client.HTTPException):
-            pass
-        time.sleep(0.02)
-    die(f"{base}/readyz not ready after {timeout_s}s")
-
-
-def token(base, who):
-    form = urllib.parse.urlencode({
-        "grant_type": "client_credentials",
-        "client_id": who["client_id"],
-        "client_secret": who["client_secret"],
-    })
-    c = conn(base)
-    c.request("POST", f"/api/auth/v1/{who['account']}/protocol/openid-connect/token", form,
-              {"appkey": who["appkey"], "content-type": "application/x-www-form-urlencoded"})
-    r = c.getresponse()
-    data = r.read()
-    c.close()
-    if r.status != 200:
-        die(f"token of {who['client_id']}: {r.status} {data[:300]!r}")
-    return json.loads(data)["access_token"]
-
-
-def headers(tok, who):
-    return {"authorization": f"Bearer {tok}", "appkey": who["appkey"]}
 
 
 def get_json(base, path, tok, who):
@@ -368,9 +285,8 @@ def cmd_drain(base, prep_file, timeout_s):
         prep = json.load(f)
     h = headers(prep["admin"], ADMIN)
     c = conn(base)
-    deadline = time.monotonic() + float(timeout_s)
 
-    def busy(state):
+    def jobs(state):
         c.request("GET", f"/_ccadmin/jobs?state={state}&limit=1", headers=h)
         r = c.getresponse()
         data = r.read()
@@ -378,16 +294,7 @@ def cmd_drain(base, prep_file, timeout_s):
             die(f"GET /_ccadmin/jobs?state={state}: {r.status} {data[:300]!r}")
         return json.loads(data)["jobs"]
 
-    while True:
-        # Pending first: once it is empty no job can become pending again (the load has
-        # stopped and the default simulator never retries), so an empty running list
-        # after it means drained.
-        if not busy("pending") and not busy("running"):
-            print(f"{time.time():.6f}")
-            return
-        if time.monotonic() > deadline:
-            die(f"jobs still pending or running after {timeout_s}s")
-        time.sleep(POLL_S)
+    drain(jobs, timeout_s)
 
 
 def cmd_cpu(*pids):
@@ -443,17 +350,11 @@ def cmd_summarize():
 
 
 def main():
-    cmds = {
-        "port": (cmd_port, 0), "pgurl": (cmd_pgurl, 2), "ready": (cmd_ready, 3),
+    run_command({
         "prepare": (cmd_prepare, 2), "load": (cmd_load, 9), "drain": (cmd_drain, 3),
         "summarize": (cmd_summarize, 0), "cpudiff": (cmd_cpudiff, 2),
-    }
-    if len(sys.argv) >= 2 and sys.argv[1] in ("merge", "cpu"):
-        return (cmd_merge if sys.argv[1] == "merge" else cmd_cpu)(*sys.argv[2:])
-    if len(sys.argv) < 2 or sys.argv[1] not in cmds or len(sys.argv) - 2 != cmds[sys.argv[1]][1]:
-        die(__doc__)
-    fn, _ = cmds[sys.argv[1]]
-    fn(*sys.argv[2:])
+        "merge": (cmd_merge, "*"), "cpu": (cmd_cpu, "*"),
+    }, __doc__)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,6 @@
 #!/usr/bin/env python3
 """HTTP side of bench/jobs.sh (python3 stdlib only).
 
-  jobclient.py port                       print a free loopback TCP port
   jobclient.py ready   BASE TIMEOUT_S DIR poll GET /readyz until it answers 200 and print
                                           the epoch time it did; creates DIR/polling once
                                           polling, and gives up if the pid written to
@@ -10,65 +9,32 @@
   jobclient.py drain   BASE TIMEOUT_S     poll the job list every 50 ms until nothing is
                                           pending or running; print the epoch time seen
   jobclient.py count   BASE STATE         count jobs in STATE (needs <= 10000 of them)
-  jobclient.py pgurl   URL DBNAME         URL with its database replaced by DBNAME
 
   jobclient.py token   BASE               print an access token of the demo Administrator
 
 BASE is like http://127.0.0.1:PORT. Calls authenticate as the demo Administrator, with
 $BENCH_TOKEN when set (a token from an earlier server on the same database: signing keys
 live in the database), so that phase B spends no CPU on a token grant; a new one is
-fetched if it is refused.
+fetched if it is refused. What the benchmark clients share is in bench/benchlib.py.
 """
 
 import http.client
 import json
 import os
-import socket
 import sys
 import threading
 import time
-import urllib.parse
-import urllib.request
 
-ACCOUNT = "PLATFM"
-APPKEY = "demo-admin-appkey"
-CLIENT_ID = "demo-admin"
-CLIENT_SECRET = "demo-admin-secret"
-FEATURES = [
-    "voice", "chat", "messaging", "email", "ucs", "recorder", "aci", "bvr",
-    "matching", "outbound", "cmvoice", "automatedoutreach", "advancedcmvoice",
-    "realtimevoicetranscription",
-]
-POLL_S = 0.05
-
-
-def die(msg):
-    print(f"jobclient: {msg}", file=sys.stderr)
-    sys.exit(1)
+import benchlib
+from benchlib import ADMIN, FEATURES, conn, die
 
 
 def token(base):
-    form = urllib.parse.urlencode({
-        "grant_type": "client_credentials",
-        "client_id": CLIENT_ID,
-        "client_secret": CLIENT_SECRET,
-    }).encode()
-    req = urllib.request.Request(
-        f"{base}/api/auth/v1/{ACCOUNT}/protocol/openid-connect/token",
-        data=form,
-        headers={"appkey": APPKEY, "content-type": "application/x-www-form-urlencoded"},
-    )
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return json.load(r)["access_token"]
+    return benchlib.token(base, ADMIN)
 
 
 def headers(tok):
-    return {"authorization": f"Bearer {tok}", "appkey": APPKEY}
-
-
-def conn(base):
-    u = urllib.parse.urlsplit(base)
-    return http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+    return benchlib.headers(tok, ADMIN)
 
 
 class Auth:
@@ -94,25 +60,9 @@ def get_json(c, path, auth):
     return json.loads(body)
 
 
-def cmd_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    print(s.getsockname()[1])
-    s.close()
-
-
-def alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 def cmd_ready(base, timeout_s, rundir):
     # Started before the server, so that readiness is seen within milliseconds even
     # though the workers start working at once.
-    u = urllib.parse.urlsplit(base)
     deadline = time.monotonic() + float(timeout_s)
     open(os.path.join(rundir, "polling"), "w").close()
     pid = None
@@ -123,19 +73,11 @@ def cmd_ready(base, timeout_s, rundir):
                     pid = int(f.read().strip() or 0) or None
             except FileNotFoundError:
                 pass
-        if pid is not None and not alive(pid):
+        if pid is not None and not benchlib.alive(pid):
             die(f"the server (pid {pid}) exited before it was ready")
-        try:
-            c = http.client.HTTPConnection(u.hostname, u.port, timeout=5)
-            c.request("GET", "/readyz")
-            r = c.getresponse()
-            r.read()
-            c.close()
-            if r.status == 200:
-                print(f"{time.time():.6f}")
-                return
-        except (OSError, http.client.HTTPException):
-            pass
+        if benchlib.readyz(base):
+            print(f"{time.time():.6f}")
+            return
         time.sleep(0.002)
     die(f"{base}/readyz not ready after {timeout_s}s")
 
@@ -193,18 +135,8 @@ def cmd_create(base, n, conc):
 def cmd_drain(base, timeout_s):
     tok = Auth(base)
     c = conn(base)
-    deadline = time.monotonic() + float(timeout_s)
-    while True:
-        # Pending first: once it is empty no job can become pending again (the default
-        # simulator never retries), so an empty running list after it means drained.
-        busy = get_json(c, "/_ccadmin/jobs?state=pending&limit=1", tok)["jobs"] or \
-            get_json(c, "/_ccadmin/jobs?state=running&limit=1", tok)["jobs"]
-        if not busy:
-            print(f"{time.time():.6f}")
-            return
-        if time.monotonic() > deadline:
-            die(f"jobs still pending or running after {timeout_s}s")
-        time.sleep(POLL_S)
+    benchlib.drain(lambda state: get_json(c, f"/_ccadmin/jobs?state={state}&limit=1", tok)["jobs"],
+                   timeout_s)
 
 
 def cmd_count(base, state):
@@ -220,21 +152,11 @@ def cmd_token(base):
     print(token(base))
 
 
-def cmd_pgurl(url, dbname):
-    u = urllib.parse.urlsplit(url)
-    print(urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + dbname, u.query, u.fragment)))
-
-
 def main():
-    cmds = {
-        "port": (cmd_port, 0), "ready": (cmd_ready, 3), "create": (cmd_create, 3),
-        "drain": (cmd_drain, 2), "count": (cmd_count, 2), "pgurl": (cmd_pgurl, 2),
-        "token": (cmd_token, 1),
-    }
-    if len(sys.argv) < 2 or sys.argv[1] not in cmds or len(sys.argv) - 2 != cmds[sys.argv[1]][1]:
-        die(__doc__)
-    fn, _ = cmds[sys.argv[1]]
-    fn(*sys.argv[2:])
+    benchlib.run_command({
+        "ready": (cmd_ready, 3), "create": (cmd_create, 3), "drain": (cmd_drain, 2),
+        "count": (cmd_count, 2), "token": (cmd_token, 1),
+    }, __doc__)
 
 
 if __name__ == "__main__":

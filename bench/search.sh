@@ -29,11 +29,11 @@
 # postgres://root@127.0.0.1:5432/test; a server where this may create and drop
 # databases), BENCH_KEEP=1 keeps the temporary directory (CSV, logs, SQLite files).
 set -euo pipefail
-
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 helper="$here/searchclient.py"
-py=$(python3 -c 'import sys; print(sys.executable)')
+# The servers' and importer's log level: warnings only, unless BENCH_RUST_LOG says.
+run_env=(env -i PATH="$PATH" HOME="$HOME" RUST_LOG="${BENCH_RUST_LOG:-warn}")
 
 rows=1000000
 backends=sqlite,postgres
@@ -42,15 +42,9 @@ connections=1,16,64
 area=212
 csv=
 seed=1
-build=1
 repeat=1
 search=1
 one_import=0
-rev_arg=
-record=1
-smoke=0
-
-usage() { sed -n '2,/^set /{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}"; exit "${1:-0}"; }
 
 while (($#)); do
     case $1 in
@@ -61,40 +55,27 @@ while (($#)); do
         --area-code) area=$2; shift 2 ;;
         --csv) csv=$2; shift 2 ;;
         --seed) seed=$2; shift 2 ;;
-        --no-build) build=0; shift ;;
         --repeat) repeat=$2; shift 2 ;;
         --no-search) search=0; shift ;;
         --one-import) one_import=1; shift ;;
-        --rev) rev_arg=$2; shift 2 ;;
-        --no-record) record=0; shift ;;
-        --smoke) smoke=1; shift ;;
-        -h|--help) usage 0 ;;
-        *) echo "search.sh: unknown argument: $1" >&2; usage 2 ;;
+        *) common_flag "$@"; shift "$flag_shift" ;;
     esac
 done
 if ((smoke)); then
     # Under a minute, SQLite only, nothing written to RESULTS.md: for CI.
     rows=2000 duration=2 backends=sqlite record=0 connections=16
 fi
-[[ $rows =~ ^[1-9][0-9]*$ ]] || { echo "search.sh: --rows must be a positive integer" >&2; exit 2; }
-[[ $repeat =~ ^[1-9][0-9]*$ ]] || { echo "search.sh: --repeat must be a positive integer" >&2; exit 2; }
-[[ $duration =~ ^[1-9][0-9]*$ ]] || { echo "search.sh: --duration must be whole seconds" >&2; exit 2; }
-[[ $connections =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || { echo "search.sh: --connections must be like 16 or 16,64" >&2; exit 2; }
-[[ $area =~ ^[0-9]{1,5}$ ]] || { echo "search.sh: --area-code must be 1 to 5 digits" >&2; exit 2; }
+need_posint --rows "$rows"
+need_posint --repeat "$repeat"
+need_posint --duration "$duration" "whole seconds"
+[[ $connections =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || bad_usage "--connections must be like 16 or 16,64"
+[[ $area =~ ^[0-9]{1,5}$ ]] || bad_usage "--area-code must be 1 to 5 digits"
 IFS=, read -ra conn_arr <<<"$connections"
-IFS=, read -ra backend_arr <<<"$backends"
-for b in "${backend_arr[@]}"; do
-    [[ $b == sqlite || $b == postgres ]] || { echo "search.sh: unknown backend: $b" >&2; exit 2; }
-done
-command -v wrk >/dev/null || { echo "search.sh: needs wrk (apt-get install -y wrk)" >&2; exit 2; }
-command -v taskset >/dev/null || { echo "search.sh: needs taskset (util-linux)" >&2; exit 2; }
+parse_backends "$backends"
+need_cmd wrk "apt-get install -y wrk"
+need_cmd taskset util-linux
 
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/tmp/bench-target}
-pg_admin_url=${BENCH_DATABASE_URL:-postgres://root@127.0.0.1:5432/test}
 cores=$(nproc)
-
-log() { printf '[search.sh %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 # The query shapes: name|query|what it is. Fragments: a 3-digit one matches ~1-2 % of
 # the numbers, a 5-digit one a few dozen, 1 and 2 digits most of them.
@@ -108,96 +89,11 @@ scenarios=(
 )
 pages=("" "&pageNumber=3&pageSize=10")
 
-# --- build ----------------------------------------------------------------------------
-if ((build)); then
-    if [[ -n $rev_arg ]]; then
-        sha=$(git -C "$root" rev-parse --verify "$rev_arg^{commit}") || die "no such revision: $rev_arg"
-        src="$CARGO_TARGET_DIR/bench-src/$sha"
-        if [[ ! -f $src/Cargo.toml ]]; then
-            mkdir -p "$src.tmp$$"
-            git -C "$root" archive "$sha" | tar -x -C "$src.tmp$$"
-            mv -T "$src.tmp$$" "$src" 2>/dev/null || rm -rf "$src.tmp$$"
-        fi
-        rev="${sha:0:7}"
-    else
-        src=$root
-        rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
-        if [[ -n $(git -C "$root" status --porcelain -- src migrations data build.rs Cargo.toml Cargo.lock 2>/dev/null) ]]; then
-            rev="$rev+uncommitted changes"
-        fi
-    fi
-    log "building the release binary of $rev (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
-    (cd "$src" && cargo build --release --quiet --bin ccadmin) || die "the build failed"
-else
-    [[ -z $rev_arg ]] || die "--rev and --no-build exclude each other"
-    rev="unknown (--no-build)"
-fi
-[[ -x $CARGO_TARGET_DIR/release/ccadmin ]] || die "no binary at $CARGO_TARGET_DIR/release/ccadmin"
-work=$(mktemp -d "${TMPDIR:-/tmp}/ccadmin-search.XXXXXX")
-cp "$CARGO_TARGET_DIR/release/ccadmin" "$work/ccadmin"
-bin="$work/ccadmin"
-
-# --- cleanup --------------------------------------------------------------------------
-server_pid=
-pg_dbs=()
-psql_admin() { psql "$pg_admin_url" -qAt -v ON_ERROR_STOP=1 "$@"; }
-cleanup() {
-    local rc=$?
-    if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        for _ in $(seq 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    for db in "${pg_dbs[@]}"; do
-        psql_admin -c "drop database if exists \"$db\" with (force)" >/dev/null 2>&1 ||
-            log "could not drop database $db"
-    done
-    if [[ ${BENCH_KEEP:-0} == 1 || $rc != 0 ]]; then
-        log "kept $work (CSV, logs, SQLite files)"
-    else
-        rm -rf "$work"
-    fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# A clean environment: no DATABASE_URL or CCADMIN_* of the caller leaks in.
-run_env=(env -i PATH="$PATH" HOME="$HOME" RUST_LOG="${BENCH_RUST_LOG:-warn}")
-
-# storage_args BACKEND NAME: the flags of database NAME (a directory or a database).
-storage_args() {
-    case $1 in
-        sqlite) echo "--data-dir $work/$2" ;;
-        postgres) echo "--database-url $("$py" "$helper" pgurl "$pg_admin_url" "$2")" ;;
-    esac
-}
-
-# fresh_db BACKEND NAME: an empty, migrated database.
-fresh_db() {
-    if [[ $1 == postgres ]]; then
-        pg_dbs+=("$2")
-        psql_admin -c "create database \"$2\""
-    fi
-    # shellcheck disable=SC2046 # storage_args is split on purpose
-    "${run_env[@]}" "$bin" migrate $(storage_args "$1" "$2") >"$work/$2.migrate.log" 2>&1 ||
-        die "$1: migrate failed (log: $work/$2.migrate.log)"
-}
-
-drop_db() {
-    case $1 in
-        sqlite) rm -rf "${work:?}/$2" ;;
-        postgres) psql_admin -c "drop database if exists \"$2\" with (force)" ;;
-    esac
-}
+make_work search "CSV, logs, SQLite files"
+build_binary
 
 # --- the inventory --------------------------------------------------------------------
-if [[ " ${backend_arr[*]} " == *" postgres "* ]]; then
-    psql_admin -c 'select 1' >/dev/null ||
-        die "PostgreSQL at $pg_admin_url does not answer (set BENCH_DATABASE_URL, or --backends sqlite)"
-    pg_version=$(psql_admin -c 'show server_version')
-fi
+if uses_postgres; then pg_require; fi
 if [[ -z $csv ]]; then
     csv="$work/inventory.csv"
     log "generating $rows numbers (seed $seed)"
@@ -211,7 +107,7 @@ else
 fi
 log "inventory: $mix"
 
-loadavg=$(cut -d' ' -f1-3 /proc/loadavg)
+loadavg=$(load_average)
 import_rows=()
 search_rows=()
 search_db=()
@@ -254,12 +150,12 @@ for backend in "${backend_arr[@]}"; do
             fi
             [[ $flags == -- ]] && flags=
             log "$backend: import, $label, cores: $cores_label (run $r of $repeat)"
-            stat0=$("$py" "$helper" cpustat)
+            stat0=$(cpustat)
             # shellcheck disable=SC2046,SC2086
             read -r wall user sys status <<<"$("$py" "$helper" timed "$work/$db.import.json" -- \
                 "${cmd[@]}" "$bin" inventory import $flags $(storage_args "$backend" "$db") "$csv" \
                 2>"$work/$db.import.err")"
-            busy=$("$py" "$helper" busy "$stat0" "$("$py" "$helper" cpustat)")
+            busy=$(busy_pct "$stat0" "$(cpustat)")
             ((status == 0)) || die "$backend: import failed: $(tail -5 "$work/$db.import.err")"
             read -r imported skipped <<<"$("$py" -c '
 import json, sys
@@ -291,34 +187,16 @@ print(r["imported"], r["skipped"])' "$work/$db.import.json")"
 done
 
 # --- search ---------------------------------------------------------------------------
-start_server() {
-    local backend=$1 db=$2 port
-    port=$("$py" "$helper" port)
-    base="http://127.0.0.1:$port"
-    # shellcheck disable=SC2046
-    "${run_env[@]}" "$bin" serve --demo --workers 0 --listen "127.0.0.1:$port" \
-        $(storage_args "$backend" "$db") >"$work/$backend.serve.log" 2>&1 &
-    server_pid=$!
-    "$py" "$helper" ready "$base" 300 || die "$backend: the server did not become ready (log: $work/$backend.serve.log)"
-}
-
-stop_server() {
-    kill -TERM "$server_pid"
-    local rc=0
-    wait "$server_pid" || rc=$?
-    server_pid=
-    ((rc == 0)) || log "the server exited with status $rc"
-}
-
 warmup=$(((duration + 4) / 5))
 for entry in "${search_db[@]}"; do
     backend=${entry%%:*} db=${entry#*:}
     if [[ $backend == postgres ]]; then
-        psql "$("$py" "$helper" pgurl "$pg_admin_url" "$db")" -qAt -v ON_ERROR_STOP=1 \
+        psql "$(pg_url "$db")" -qAt -v ON_ERROR_STOP=1 \
             -c 'vacuum analyze number_inventory' || die "postgres: vacuum analyze failed"
     fi
     log "$backend: serving the imported inventory (--demo --workers 0)"
-    start_server "$backend" "$db"
+    # shellcheck disable=SC2046 # storage_args is split on purpose
+    start_server "$work/$backend.serve.log" "$backend" --demo --workers 0 $(storage_args "$backend" "$db")
     for s in "${scenarios[@]}"; do
         IFS='|' read -r name query what <<<"$s"
         for p in "${pages[@]}"; do
@@ -326,7 +204,7 @@ for entry in "${search_db[@]}"; do
             label=$name
             [[ -n $p ]] && label="$name p3"
             token=$("$py" "$helper" token "$base")
-            read -r status total returned first_ms <<<"$("$py" "$helper" check "$base" "$token" "$q")"
+            read -r status total _ _ <<<"$("$py" "$helper" check "$base" "$token" "$q")"
             [[ $status == 200 ]] || die "$backend $label: GET ?$q answered $status"
             url="$base/api/admin/voice/v1/accounts/ABCDEF/available-phone-numbers?$q"
             hdr=(-H "Authorization: Bearer $token" -H "appkey: demo-appkey")
@@ -334,12 +212,12 @@ for entry in "${search_db[@]}"; do
             wrk -t"$((c < 2 ? c : 2))" -c"$c" -d"${warmup}s" --timeout 30s "${hdr[@]}" "$url" >/dev/null
             for c in "${conn_arr[@]}"; do
                 out="$work/$backend-$name${p:+-p3}-c$c.wrk"
-                cpu0=$("$py" "$helper" cpu "$server_pid")
-                stat0=$("$py" "$helper" cpustat)
+                cpu0=$(cpu_seconds "$server_pid")
+                stat0=$(cpustat)
                 wrk -t"$((c < 2 ? c : 2))" -c"$c" -d"${duration}s" --timeout 30s --latency "${hdr[@]}" "$url" >"$out"
-                busy=$("$py" "$helper" busy "$stat0" "$("$py" "$helper" cpustat)")
-                cpu1=$("$py" "$helper" cpu "$server_pid")
-                read -r rps p50 p99 max requests non2xx errors <<<"$("$py" "$helper" wrk "$out")"
+                busy=$(busy_pct "$stat0" "$(cpustat)")
+                cpu1=$(cpu_seconds "$server_pid")
+                read -r rps p50 p99 max requests non2xx errors <<<"$(wrk_stats "$out")"
                 ((non2xx == 0 && errors == 0)) ||
                     die "$backend $label c=$c: $non2xx non-2xx answers and $errors socket errors (see $out)"
                 cpu_ms=$("$py" -c 'import sys; a, b, n = map(float, sys.argv[1:]); print(f"{(b - a) * 1000 / n:.2f}")' "$cpu0" "$cpu1" "$requests")
@@ -352,18 +230,12 @@ for entry in "${search_db[@]}"; do
 done
 
 # --- report ---------------------------------------------------------------------------
-cpu_model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
-machine="$cores × ${cpu_model:-unknown CPU}, $(uname -sr)"
-import_table=$(
-    echo '| backend | variant | cores | rows | imported | skipped | seconds | rows/s | rows/s min–max | importer CPU user s | sys s | machine busy % |'
-    echo '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|'
-    for r in "${import_rows[@]}"; do echo "| ${r//|/ | } |"; done
-)
-search_table=$(
-    echo '| backend | scenario | shape | query | total | conns | req/s | p50 ms | p99 ms | max ms | server CPU ms/req | machine busy % |'
-    echo '|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|'
-    for r in "${search_rows[@]}"; do echo "| ${r//|/ | } |"; done
-)
+import_table=$(md_table \
+    '| backend | variant | cores | rows | imported | skipped | seconds | rows/s | rows/s min–max | importer CPU user s | sys s | machine busy % |' \
+    '|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|' "${import_rows[@]}")
+search_table=$(md_table \
+    '| backend | scenario | shape | query | total | conns | req/s | p50 ms | p99 ms | max ms | server CPU ms/req | machine busy % |' \
+    '|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|' "${search_rows[@]}")
 echo
 echo "$import_table"
 # The target: p99 under 5 ms for scenarios a-d. One line per backend: how many of its
@@ -388,17 +260,13 @@ if ((search)); then
 fi
 
 if ((record)); then
-    out="$here/RESULTS.md"
-    [[ -f $out ]] || printf '# Benchmark results\n\nEach section below is one run of a benchmark, appended by its script; newest last.\n' >"$out"
+    out=$(results_file)
     {
-        echo
-        echo "## search: $(date -u '+%Y-%m-%d %H:%M UTC')"
-        echo
-        echo "- machine: $machine"
-        echo "- ccadmin: $rev, release build; PostgreSQL: ${pg_version:-not run} (same machine); wrk $(wrk -v 2>&1 | awk 'NR==1 {print $2}'), 2 threads, on the same machine"
+        results_head search
+        echo "- ccadmin: $rev, release build; PostgreSQL: ${pg_version:-not run} (same machine); wrk $(wrk_version), 2 threads, on the same machine"
         echo "- N = $rows numbers $mix, plus the demo seed's when serving"
         ((search)) && echo "- search: $duration s per run after a ${warmup} s warm-up, connections $connections; page 1 is the default size 5, \`p3\` is pageNumber=3&pageSize=10"
-        echo "- load average (1, 5, 15 min) before the run: $loadavg; after: $(cut -d' ' -f1-3 /proc/loadavg)"
+        results_load
         echo "- command: \`bench/search.sh --rows $rows --backends $backends --repeat $repeat --duration $duration --connections $connections${rev_arg:+ --rev $rev_arg}$( ((search)) || echo ' --no-search')\`"
         if ((!search)); then
             :

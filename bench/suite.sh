@@ -40,12 +40,9 @@
 # files), BENCH_RUST_LOG (the servers' RUST_LOG, default the server's own
 # info,sqlx=warn), BENCH_DRAIN_TIMEOUT (seconds, default 1800).
 set -euo pipefail
-
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 client="$here/suiteclient.py"
-# The interpreter itself, not a version manager's shim: each call costs less.
-py=$(python3 -c 'import sys; print(sys.executable)')
 
 backends=sqlite,postgres
 scale=1
@@ -58,13 +55,7 @@ restarts=5
 concurrency=32
 seed_procs=2
 csv=
-build=1
-record=1
-smoke=0
-rev_arg=
 drain_timeout=${BENCH_DRAIN_TIMEOUT:-1800}
-
-usage() { sed -n '2,/^set /{/^#/s/^# \{0,1\}//p}' "${BASH_SOURCE[0]}"; exit "${1:-0}"; }
 
 while (($#)); do
     case $1 in
@@ -79,15 +70,10 @@ while (($#)); do
         --concurrency) concurrency=$2; shift 2 ;;
         --seed-procs) seed_procs=$2; shift 2 ;;
         --csv) csv=$2; shift 2 ;;
-        --no-build) build=0; shift ;;
-        --rev) rev_arg=$2; shift 2 ;;
-        --no-record) record=0; shift ;;
-        --smoke) smoke=1; shift ;;
-        -h|--help) usage 0 ;;
-        *) echo "suite.sh: unknown argument: $1" >&2; usage 2 ;;
+        *) common_flag "$@"; shift "$flag_shift" ;;
     esac
 done
-[[ $scale =~ ^[0-9]*\.?[0-9]+$ ]] || { echo "suite.sh: --scale must be a positive number" >&2; exit 2; }
+[[ $scale =~ ^[0-9]*\.?[0-9]+$ ]] || bad_usage "--scale must be a positive number"
 scaled() { "$py" -c 'import sys; print(max(1, round(float(sys.argv[1]) * float(sys.argv[2]))))' "$1" "$scale"; }
 inventory=${inventory:-$(scaled 1000000)}
 accounts=${accounts:-$(scaled 1000)}
@@ -97,145 +83,32 @@ if ((smoke)); then
     inventory=10000 accounts=10 numbers=200 duration=2 connections=64 restarts=3
     backends=sqlite record=0
 fi
-posint='^[1-9][0-9]*$'
 for v in inventory accounts numbers duration restarts concurrency seed_procs; do
-    [[ ${!v} =~ $posint ]] || { echo "suite.sh: --${v//_/-} must be a positive integer" >&2; exit 2; }
+    need_posint "--${v//_/-}" "${!v}"
 done
-[[ $connections =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || { echo "suite.sh: --connections must be like 64 or 1,64" >&2; exit 2; }
-((numbers < inventory)) || { echo "suite.sh: --numbers must be below --inventory" >&2; exit 2; }
+[[ $connections =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || bad_usage "--connections must be like 64 or 1,64"
+((numbers < inventory)) || bad_usage "--numbers must be below --inventory"
 IFS=, read -ra conn_arr <<<"$connections"
-IFS=, read -ra backend_arr <<<"$backends"
-for b in "${backend_arr[@]}"; do
-    [[ $b == sqlite || $b == postgres ]] || { echo "suite.sh: unknown backend: $b" >&2; exit 2; }
-done
-command -v wrk >/dev/null || { echo "suite.sh: needs wrk (apt-get install -y wrk)" >&2; exit 2; }
-if [[ " ${backend_arr[*]} " == *" postgres "* ]]; then
-    command -v psql >/dev/null || { echo "suite.sh: needs psql (the PostgreSQL client)" >&2; exit 2; }
-fi
+parse_backends "$backends"
+need_cmd wrk "apt-get install -y wrk"
+if uses_postgres; then need_cmd psql "the PostgreSQL client"; fi
 
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/tmp/bench-target}
-bin="$CARGO_TARGET_DIR/release/ccadmin"
-pg_admin_url=${BENCH_DATABASE_URL:-postgres://root@127.0.0.1:5432/test}
-
-log() { printf '[suite.sh %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 # since T0: seconds elapsed since an $EPOCHREALTIME.
 since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.2f", b - a}'; }
 mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/ccadmin-suite.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+make_work suite "logs, wrk outputs, SQLite files"
+build_binary
 
-# --- build ----------------------------------------------------------------------------
-# As bench/jobs.sh does (see there): what the binary was built from is stamped next to
-# it, and the ccadmin crate is cleaned first so that the binary is always this source's.
-stamp="$bin.bench-rev"
-if ((build)); then
-    if [[ -n $rev_arg ]]; then
-        sha=$(git -C "$root" rev-parse --verify "$rev_arg^{commit}") || die "no such revision: $rev_arg"
-        src="$CARGO_TARGET_DIR/bench-src/$sha"
-        if [[ ! -f $src/Cargo.toml ]]; then
-            mkdir -p "$src.tmp$$"
-            git -C "$root" archive "$sha" | tar -x -C "$src.tmp$$"
-            mv -T "$src.tmp$$" "$src" 2>/dev/null || rm -rf "$src.tmp$$"
-        fi
-        rev="${sha:0:7}"
-    else
-        src=$root
-        rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
-        if [[ -n $(git -C "$root" status --porcelain -- src migrations data build.rs Cargo.toml Cargo.lock 2>/dev/null) ]]; then
-            rev="$rev+uncommitted changes"
-        fi
-    fi
-    log "building the release binary of $rev (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
-    (cd "$src" && cargo clean --release --quiet -p ccadmin && cargo build --release --quiet --bin ccadmin) ||
-        die "the build failed"
-    echo "$rev" >"$stamp"
-elif [[ -n $rev_arg ]]; then
-    die "--rev and --no-build exclude each other"
-fi
-[[ -x $bin ]] || die "no binary at $bin (build it, or drop --no-build)"
-if [[ -f $stamp && ! $bin -nt $stamp ]]; then
-    rev=$(<"$stamp")
-else
-    rev="unknown (built outside the bench scripts)"
-fi
-# Run a private copy: a build into the same target directory during the run (another
-# checkout, another benchmark) must not swap the binary under it.
-cp "$bin" "$work/ccadmin"
-bin="$work/ccadmin"
-
-# --- cleanup --------------------------------------------------------------------------
-server_pid=
-child_pid=
+# measure's RSS sampler, stopped at exit too.
 sampler_pid=
-pg_dbs=()
-psql_admin() { psql "$pg_admin_url" -qAt -v ON_ERROR_STOP=1 "$@"; }
-cleanup() {
-    local rc=$?
-    [[ -n $child_pid ]] && kill -TERM "$child_pid" 2>/dev/null
-    [[ -n $sampler_pid ]] && kill -TERM "$sampler_pid" 2>/dev/null
-    if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        for _ in $(seq 150); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    for db in "${pg_dbs[@]}"; do
-        psql_admin -c "drop database if exists \"$db\" with (force)" >/dev/null 2>&1 ||
-            log "could not drop database $db"
-    done
-    if [[ ${BENCH_KEEP:-0} == 1 || $rc != 0 ]]; then
-        log "kept $work (logs, wrk outputs, SQLite files)"
-    else
-        rm -rf "$work"
-    fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+cleanup_hook() { if [[ -n $sampler_pid ]]; then kill -TERM "$sampler_pid" 2>/dev/null; fi; }
 
-# interruptible CMD...: runs CMD in the background and waits for it, so that a signal
-# to this script is handled at once rather than when CMD ends.
-interruptible() {
-    "$@" &
-    child_pid=$!
-    local rc=0
-    wait "$child_pid" || rc=$?
-    child_pid=
-    return "$rc"
-}
-
-# A clean environment: no DATABASE_URL or CCADMIN_* of the caller leaks in.
-run_env=(env -i PATH="$PATH" HOME="$HOME" RUST_LOG="${BENCH_RUST_LOG:-info,sqlx=warn}")
 # The load's server: the demo credentials, zero simulated delays (an add's activation
 # job is due at once), tokens that outlive the run.
 serve_flags=(--demo --feature-delay-ms 0 --number-delay-ms 0 --access-token-ttl 86400)
 
 # --- databases ------------------------------------------------------------------------
-# storage_args BACKEND NAME: the flags of database NAME (a directory or a database).
-storage_args() {
-    case $1 in
-        sqlite) echo "--data-dir $work/$2" ;;
-        postgres) echo "--database-url $("$py" "$client" pgurl "$pg_admin_url" "$2")" ;;
-    esac
-}
-
-# dbq BACKEND NAME SQL: the first row of SQL's answer, space-separated (SQLite read-only,
-# so it may run beside the server).
-dbq() {
-    case $1 in
-        sqlite)
-            "$py" - "$work/$2/ccadmin.db" "$3" <<'EOF'
-import sqlite3, sys
-c = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
-print(*c.execute(sys.argv[2]).fetchone())
-EOF
-            ;;
-        postgres) psql "$("$py" "$client" pgurl "$pg_admin_url" "$2")" -qAt -F ' ' -v ON_ERROR_STOP=1 -c "$3" ;;
-    esac
-}
-
 # available BACKEND NAME: every available number of the inventory, one a line.
 available() {
     local q='select phone_number from number_inventory where held_by is null order by phone_number'
@@ -247,7 +120,7 @@ c = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
 sys.stdout.write("".join(r[0] + "\n" for r in c.execute(sys.argv[2])))
 EOF
             ;;
-        postgres) psql "$("$py" "$client" pgurl "$pg_admin_url" "$2")" -qAt -v ON_ERROR_STOP=1 -c "$q" ;;
+        postgres) psql "$(pg_url "$2")" -qAt -v ON_ERROR_STOP=1 -c "$q" ;;
     esac
 }
 
@@ -259,42 +132,7 @@ numbers_state() {
         (select count(*) from job where state <> 'succeeded')"
 }
 
-# --- server ---------------------------------------------------------------------------
-# start_server BACKEND NAME LOG: serve NAME with serve_flags; sets server_pid and base.
-start_server() {
-    local port
-    port=$("$py" "$client" port)
-    base="http://127.0.0.1:$port"
-    # shellcheck disable=SC2046 # storage_args is split on purpose
-    "${run_env[@]}" "$bin" serve "${serve_flags[@]}" --listen "127.0.0.1:$port" \
-        $(storage_args "$1" "$2") >"$3" 2>&1 &
-    server_pid=$!
-    "$py" "$client" ready "$base" 300 "$server_pid" || {
-        tail -20 "$3" >&2
-        die "$1: the server did not become ready (log: $3)"
-    }
-}
-
-stop_server() {
-    kill -TERM "$server_pid"
-    local rc=0
-    wait "$server_pid" || rc=$?
-    server_pid=
-    ((rc == 0)) || log "the server exited with status $rc"
-}
-
 # --- one scenario run -----------------------------------------------------------------
-# /proc readers, in awk rather than python: they run around every wrk run.
-# cpu_seconds PID: user + system CPU seconds of a process.
-cpu_seconds() {
-    awk -v t="$(getconf CLK_TCK)" '{sub(/.*\) /, ""); printf "%.2f\n", ($12 + $13) / t}' "/proc/$1/stat"
-}
-# cpustat: "busy total" jiffies of all CPUs; busy_pct BEFORE AFTER: % busy in between.
-cpustat() { awk '/^cpu / {t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t}' /proc/stat; }
-busy_pct() { awk -v a="$1" -v b="$2" 'BEGIN {split(a, x, " "); split(b, y, " "); d = y[2] - x[2]; printf "%.0f", 100 * (y[1] - x[1]) / (d > 0 ? d : 1)}'; }
-# hwm_kib PID: the process's peak RSS (VmHWM).
-hwm_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$1/status"; }
-
 # measure BACKEND SCENARIO CONNS WRK_ARGS...: one wrk run of DURATION seconds, with the
 # server's CPU, the machine's, and the server's RSS sampled meanwhile; appends a row to
 # $work/rows: backend|scenario|conns|req/s|p50|p99|max|requests|CPU ms/req|sampled RSS
@@ -317,7 +155,7 @@ measure() {
     sampler_pid=
     read -r rss_peak _ <"$out.rss"
     hwm=$(hwm_kib "$server_pid")
-    read -r rps p50 p99 max requests non2xx errors <<<"$("$py" "$client" wrk "$out")"
+    read -r rps p50 p99 max requests non2xx errors <<<"$(wrk_stats "$out")"
     ((non2xx == 0 && errors == 0)) ||
         die "$backend $name c=$c: $non2xx non-2xx answers and $errors socket errors (see $out)"
     cpu_ms=$(awk -v a="$cpu0" -v b="$cpu1" -v n="$requests" 'BEGIN {printf "%.3f", (b - a) * 1000 / n}')
@@ -329,11 +167,7 @@ measure() {
 fact() { echo "$2=$3" >>"$work/$1.facts"; }
 
 # --- the inventory --------------------------------------------------------------------
-if [[ " ${backend_arr[*]} " == *" postgres "* ]]; then
-    psql_admin -c 'select 1' >/dev/null ||
-        die "PostgreSQL at $pg_admin_url does not answer (set BENCH_DATABASE_URL, or --backends sqlite)"
-    pg_version=$(psql_admin -c 'show server_version')
-fi
+if uses_postgres; then pg_require; fi
 if [[ -z $csv ]]; then
     csv="$work/inventory.csv"
     log "generating $inventory numbers (bench/gen_inventory.py, seed 1)"
@@ -345,7 +179,7 @@ else
 fi
 ((numbers < inventory)) || die "--numbers ($numbers) must be below the inventory ($inventory)"
 
-loadavg=$(cut -d' ' -f1-3 /proc/loadavg)
+loadavg=$(load_average)
 tag="ccb$$_suite$RANDOM"
 : >"$work/rows"
 max_c=${conn_arr[-1]}
@@ -359,11 +193,8 @@ adds_per_run=$((duration * 20000))
 for backend in "${backend_arr[@]}"; do
     db="${tag}_$backend"
     : >"$work/$backend.facts"
-    fact "$backend" load_before "$(cut -d' ' -f1-3 /proc/loadavg)"
-    [[ $backend == postgres ]] && { pg_dbs+=("$db"); psql_admin -c "create database \"$db\""; }
-    # shellcheck disable=SC2046
-    "${run_env[@]}" "$bin" migrate $(storage_args "$backend" "$db") >"$work/$backend.migrate.log" 2>&1 ||
-        die "$backend: migrate failed (log: $work/$backend.migrate.log)"
+    fact "$backend" load_before "$(load_average)"
+    fresh_db "$backend" "$db"
 
     # --- 1. seed ----------------------------------------------------------------------
     log "$backend: importing the inventory ($inventory numbers)"
@@ -382,7 +213,8 @@ for backend in "${backend_arr[@]}"; do
     log "$backend: $imported numbers imported in $(grep '^import_s=' "$work/$backend.facts" | cut -d= -f2) s"
 
     log "$backend: seeding $accounts accounts, $accounts ACO elements and $numbers numbers through the API ($concurrency at a time)"
-    start_server "$backend" "$db" "$work/$backend.seed.log"
+    # shellcheck disable=SC2046 # storage_args is split on purpose
+    start_server "$work/$backend.seed.log" "$backend" "${serve_flags[@]}" $(storage_args "$backend" "$db")
     t0=$EPOCHREALTIME
     interruptible "$py" "$client" seed "$base" "$work/$backend.pool" "$accounts" "$numbers" \
         "$concurrency" "$seed_procs" "$work/$backend.seeded.json" >"$work/$backend.seed.out"
@@ -406,10 +238,10 @@ for backend in "${backend_arr[@]}"; do
     log "$backend: seeded in $(grep '^seed_total_s=' "$work/$backend.facts" | cut -d= -f2) s: $n_accounts accounts, $n_elements elements, $n_numbers numbers, all ACTIVE or INACTIVE"
     if [[ $backend == postgres ]]; then
         # As autovacuum would in time: fresh planner statistics after the seeding.
-        psql "$("$py" "$client" pgurl "$pg_admin_url" "$db")" -qAt -v ON_ERROR_STOP=1 -c 'vacuum analyze' ||
+        psql "$(pg_url "$db")" -qAt -v ON_ERROR_STOP=1 -c 'vacuum analyze' ||
             die "postgres: vacuum analyze failed"
     fi
-    fact "$backend" load_after_seed "$(cut -d' ' -f1-3 /proc/loadavg)"
+    fact "$backend" load_after_seed "$(load_average)"
 
     # --- 2. start-up ------------------------------------------------------------------
     log "$backend: start-up on the seeded database, $restarts runs without --demo, $restarts with"
@@ -424,7 +256,8 @@ for backend in "${backend_arr[@]}"; do
 
     # --- 3. load ----------------------------------------------------------------------
     log "$backend: serving for the load"
-    start_server "$backend" "$db" "$work/$backend.serve.log"
+    # shellcheck disable=SC2046
+    start_server "$work/$backend.serve.log" "$backend" "${serve_flags[@]}" $(storage_args "$backend" "$db")
     token=$("$py" "$client" token "$base" "$work/$backend.token.json")
     "$py" "$client" targets "$base" "$token" "$work/$backend.seeded.json" "$work/$backend.targets.json"
     totals=$("$py" -c 'import json, sys; t = json.load(open(sys.argv[1]))["totals"]; print(t["list"], t["search"])' "$work/$backend.targets.json")
@@ -482,18 +315,12 @@ for backend in "${backend_arr[@]}"; do
     done
     fact "$backend" serve_hwm_mib "$(mib "$(hwm_kib "$server_pid")")"
     stop_server
-    fact "$backend" load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
-    if [[ $backend == postgres ]]; then
-        psql_admin -c "drop database if exists \"$db\" with (force)"
-    else
-        rm -rf "${work:?}/$db"
-    fi
+    fact "$backend" load_after "$(load_average)"
+    drop_db "$backend" "$db"
     rm -f "$work/$backend".adds-c* "$work/$backend.pool"
 done
 
 # --- report ---------------------------------------------------------------------------
-cpu_model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
-machine="$(nproc) × ${cpu_model:-unknown CPU}, $(uname -sr)"
 "$py" "$client" report "$work" "$backends" "$max_c" >"$work/report.md"
 echo
 cat "$work/report.md"
@@ -502,20 +329,14 @@ misses=$(grep -c '| MISS |' "$work/report.md" || true)
 log "targets missed: $misses (see the table above)"
 
 if ((record)); then
-    out="$here/RESULTS.md"
-    [[ -f $out ]] || printf '# Benchmark results\n\nEach section below is one run of a benchmark, appended by its script; newest last.\n' >"$out"
-    rev_flag=
-    [[ $rev =~ ^[0-9a-f]{7,}$ ]] && rev_flag=" --rev $rev"
+    out=$(results_file)
     {
-        echo
-        echo "## suite: $(date -u '+%Y-%m-%d %H:%M UTC')"
-        echo
-        echo "- machine: $machine"
-        echo "- ccadmin: $rev, release build; PostgreSQL: ${pg_version:-not run} (same machine); wrk $(wrk -v 2>&1 | awk 'NR==1 {print $2}') on the same machine (-t2, -t1 at 1 connection)"
+        results_head suite
+        echo "- ccadmin: $rev, release build; PostgreSQL: ${pg_version:-not run} (same machine); wrk $(wrk_version) on the same machine (-t2, -t1 at 1 connection)"
         echo "- data: $inventory inventory numbers (bench/gen_inventory.py, seed 1), $accounts accounts with an ACO element each, $numbers numbers added through the API (10 % to one account, the rest round-robin), plus the demo seed"
         echo "- load: $duration s per run after a ${warmup} s warm-up (reads), connections $connections; the server is \`serve ${serve_flags[*]}\` (2 workers); start-up: median of $restarts"
-        echo "- load average (1, 5, 15 min) before the run: $loadavg; after: $(cut -d' ' -f1-3 /proc/loadavg)"
-        echo "- command: \`bench/suite.sh --backends $backends --inventory $inventory --accounts $accounts --numbers $numbers --duration $duration --connections $connections --restarts $restarts --concurrency $concurrency$rev_flag\`"
+        results_load
+        echo "- command: \`bench/suite.sh --backends $backends --inventory $inventory --accounts $accounts --numbers $numbers --duration $duration --connections $connections --restarts $restarts --concurrency $concurrency$(rev_flag)\`"
         echo
         cat "$work/report.md"
     } >>"$out"

@@ -36,12 +36,10 @@
                                           the markdown report (targets with pass/MISS, the
                                           backends side by side, every run) from suite.sh's
                                           WORK/rows and WORK/BACKEND.facts
-  suiteclient.py ready BASE TIMEOUT_S PID wait for /readyz (bench/instclient.py)
-  suiteclient.py port | pgurl URL DB | wrk FILE
-                                          as bench/searchclient.py
 
 BASE is like http://127.0.0.1:PORT. The Administrator acts in every account, so one
-token serves the seeding and every read scenario.
+token serves the seeding and every read scenario. What the benchmark clients share is
+in bench/benchlib.py.
 """
 
 import http.client
@@ -50,33 +48,23 @@ import multiprocessing
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
 
+import benchlib
 import instclient
-import searchclient
+from benchlib import ADMIN, conn, die
 
-ADMIN = instclient.ADMIN
 ACCOUNTS = "/api/admin/account/v1/accounts"
 VOICE = "/api/admin/voice/v1/accounts"
-POLL_S = 0.05
 BIG_SHARE = 0.10
 
 
-def die(msg):
-    print(f"suiteclient: {msg}", file=sys.stderr)
-    sys.exit(1)
-
-
-conn = instclient.conn
-
-
 def headers(tok, json_body=False):
-    h = instclient.headers(tok, ADMIN)
+    h = benchlib.headers(tok, ADMIN)
     if json_body:
         h["content-type"] = "application/json"
     return h
@@ -203,7 +191,7 @@ def cmd_seed(base, pool, n_accounts, n_numbers, conc, procs, out):
     numbers = read_pool(pool, 0, n_numbers)
     if len(numbers) < n_numbers:
         die(f"the inventory has {len(numbers)} available numbers, {n_numbers} wanted")
-    tok = instclient.token(base, ADMIN)
+    tok = benchlib.token(base, ADMIN)
     timings = {}
     t0 = time.monotonic()
     accounts = run_parallel(base, tok, list(range(1, n_accounts + 1)), conc, create_account,
@@ -267,7 +255,7 @@ def get_json(c, path, tok):
 
 def cmd_token(base, out):
     """Also writes {"admin": token} to OUT, as bench/instclient.py's drain reads it."""
-    tok = instclient.token(base, ADMIN)
+    tok = benchlib.token(base, ADMIN)
     with open(out, "w") as f:
         json.dump({"admin": tok}, f)
     print(tok)
@@ -303,20 +291,12 @@ def cmd_targets(base, tok, seeded, out):
 
 # --- processes ------------------------------------------------------------------------
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def cmd_startup(runs, timeout_s, log, *cmd):
     """Exec to the first 200 of /readyz, RUNS times. The server inherits this process's
     environment (suite.sh runs it under env -i)."""
     times = []
     for r in range(int(runs)):
-        port = free_port()
+        port = benchlib.free_port()
         argv = [a.replace("@PORT@", str(port)) for a in cmd]
         with open(f"{log}.{r + 1}", "wb") as logf:
             t0 = time.perf_counter()
@@ -324,17 +304,9 @@ def cmd_startup(runs, timeout_s, log, *cmd):
             deadline = t0 + float(timeout_s)
             ready = None
             while time.perf_counter() < deadline and p.poll() is None:
-                try:
-                    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                    c.request("GET", "/readyz")
-                    r_ = c.getresponse()
-                    r_.read()
-                    c.close()
-                    if r_.status == 200:
-                        ready = time.perf_counter() - t0
-                        break
-                except (OSError, http.client.HTTPException):
-                    pass
+                if benchlib.readyz(f"http://127.0.0.1:{port}"):
+                    ready = time.perf_counter() - t0
+                    break
                 time.sleep(0.001)
             p.send_signal(signal.SIGTERM)
             try:
@@ -548,20 +520,15 @@ def cmd_report(work, backends, max_c):
 
 
 def main():
-    cmds = {
+    a = sys.argv[1:]
+    if a and a[0] == "startup" and len(a) >= 5:
+        return cmd_startup(*a[1:])
+    benchlib.run_command({
         "report": (cmd_report, 3),
         "shuffle": (cmd_shuffle, 3), "seed": (cmd_seed, 7), "addfile": (cmd_addfile, 5),
         "token": (cmd_token, 2), "targets": (cmd_targets, 4),
         "drain": (instclient.cmd_drain, 3), "rss": (cmd_rss, 2),
-        "ready": (instclient.cmd_ready, 3), "port": (searchclient.cmd_port, 0),
-        "pgurl": (searchclient.cmd_pgurl, 2), "wrk": (searchclient.cmd_wrk, 1),
-    }
-    a = sys.argv[1:]
-    if a and a[0] == "startup" and len(a) >= 5:
-        return cmd_startup(*a[1:])
-    if not a or a[0] not in cmds or len(a) - 1 != cmds[a[0]][1]:
-        die(__doc__)
-    cmds[a[0]][0](*a[1:])
+    }, __doc__)
 
 
 if __name__ == "__main__":
