@@ -346,8 +346,13 @@ pub async fn import(
     store::numbers::reindex_available(&mut tx).await?;
     tracing::info!("search index rebuilt");
     tx.commit().await?;
-    db.settle_after_bulk_load(&["number_inventory", "number_suffix", "inventory_count"])
-        .await?;
+    db.settle_after_bulk_load(&[
+        "number_inventory",
+        "number_suffix",
+        "inventory_count",
+        "inventory_gram_count",
+    ])
+    .await?;
     tracing::info!("committed");
     Ok(report)
 }

@@ -160,11 +160,24 @@ pub async fn hold(tx: &mut Tx, entry: &InventoryEntry, account: &AccountId) -> R
             sqlx::query(
                 "delete from number_suffix
                  where country_code = $2 and number_type = $3 and phone_number = $1
-                   and suffix in (select substr($1, i) from gram_position where i <= length($1) - 2)",
+                   and suffix in (select substr($1, i) from gram_position
+                                  where i between 2 and length($1) - 2)",
             )
             .bind(&entry.phone_number)
             .bind(&entry.country_code)
             .bind(entry.number_type.as_str())
+            .execute(&mut *c)
+            .await?;
+            // Each string the number contains once, however often it occurs in it.
+            sqlx::query(
+                "update inventory_gram_count set available = available - 1
+                 where country_code = $2 and number_type = $3 and area_code = $4
+                   and gram in (select substr($1, i, 3) from gram_position where i <= length($1) - 2)",
+            )
+            .bind(&entry.phone_number)
+            .bind(&entry.country_code)
+            .bind(entry.number_type.as_str())
+            .bind(&entry.area_code)
             .execute(&mut *c)
             .await
             .map(|r| r.rows_affected())
@@ -221,30 +234,44 @@ pub async fn release_all(tx: &mut Tx, holder: Option<&AccountId>) -> Result<()> 
     Ok(())
 }
 
-/// Adds the search rows (`number_suffix`, see migration 0011) of the inventory numbers
-/// that `condition` selects, with `$1`, `$2`... bound to `binds`; none may have them
-/// already.
+/// Adds the search rows (`number_suffix`, migration 0011, and `inventory_gram_count`,
+/// 0012) of the inventory numbers that `condition` selects, with `$1`, `$2`... bound to
+/// `binds`; none may have them already.
 async fn offer(tx: &mut Tx, condition: &str, binds: &[&str]) -> Result<()> {
     // On SQLite in key order, so that a large insert appends to the table (a b-tree)
-    // rather than scattering; PostgreSQL's rebuild builds its index after the insert.
+    // rather than scattering.
     let (position, order) = match tx.backend() {
         Backend::Sqlite => ("instr", "order by 1, 2, 3, 4"),
         Backend::Postgres => ("strpos", ""),
     };
-    let sql = format!(
+    // Counted first: `condition` may test that the suffix rows are still missing.
+    let counts = format!(
+        "insert into inventory_gram_count (country_code, number_type, gram, area_code, available)
+         select country_code, number_type, substr(phone_number, i, 3), area_code, count(*)
+         from number_inventory join gram_position on i <= length(phone_number) - 2
+         where {condition} and {position}(phone_number, substr(phone_number, i, 3)) = i
+         group by country_code, number_type, substr(phone_number, i, 3), area_code
+         on conflict (country_code, number_type, gram, area_code)
+         do update set available = inventory_gram_count.available + excluded.available"
+    );
+    // Position 1 is the number's +: a fragment with a + is found as a prefix instead.
+    let suffixes = format!(
         "insert into number_suffix (country_code, number_type, suffix, phone_number, area_code, first)
          select country_code, number_type, substr(phone_number, i), phone_number, area_code,
                 {position}(phone_number, substr(phone_number, i, 3)) = i
-         from number_inventory join gram_position on i <= length(phone_number) - 2
+         from number_inventory join gram_position on i between 2 and length(phone_number) - 2
          where {condition}
          {order}"
     );
     on_conn!(tx, |c| {
-        let mut q = sqlx::query(&sql);
-        for b in binds {
-            q = q.bind(b);
+        for sql in [&counts, &suffixes] {
+            let mut q = sqlx::query(sql);
+            for b in binds {
+                q = q.bind(b);
+            }
+            q.execute(&mut *c).await?;
         }
-        q.execute(&mut *c).await.map(|r| r.rows_affected())
+        Ok::<_, sqlx::Error>(())
     })?;
     Ok(())
 }
@@ -259,11 +286,13 @@ pub async fn index_available(tx: &mut Tx, numbers: &[&str]) -> Result<()> {
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ");
-    // A number's whole self is its first suffix: present, it has all its rows already.
+    // A number's longest suffix (all but its +) is present exactly when it has all its
+    // rows already.
     let condition = format!(
         "held_by is null and phone_number in ({list}) and not exists (select 1 from number_suffix s
              where s.country_code = number_inventory.country_code and s.number_type = number_inventory.number_type
-               and s.suffix = number_inventory.phone_number and s.phone_number = number_inventory.phone_number)"
+               and s.suffix = substr(number_inventory.phone_number, 2)
+               and s.phone_number = number_inventory.phone_number)"
     );
     offer(tx, &condition, numbers).await
 }
@@ -299,15 +328,19 @@ async fn count_available(
 /// sort: a third faster at a million numbers. The rebuild locks the table, so searches
 /// wait for the import's commit.
 pub async fn reindex_available(tx: &mut Tx) -> Result<()> {
-    // Migration 0011's key, dropped and built again.
+    // Migration 0012's key, dropped and built again.
     const PG_KEY: &str =
         "number_suffix_pkey primary key (country_code, number_type, suffix, phone_number)
          include (area_code, first)";
     let before: &[&str] = match tx.backend() {
-        Backend::Sqlite => &["delete from number_suffix"],
+        Backend::Sqlite => &[
+            "delete from number_suffix",
+            "delete from inventory_gram_count",
+        ],
         Backend::Postgres => &[
             "truncate number_suffix",
             "alter table number_suffix drop constraint number_suffix_pkey",
+            "delete from inventory_gram_count",
         ],
     };
     on_conn!(tx, |c| {
@@ -320,7 +353,10 @@ pub async fn reindex_available(tx: &mut Tx) -> Result<()> {
     if tx.backend() == Backend::Postgres {
         let add_key = format!("alter table number_suffix add constraint {PG_KEY}");
         on_conn!(tx, |c| {
-            for sql in [add_key.as_str(), "analyze number_suffix"] {
+            for sql in [
+                add_key.as_str(),
+                "analyze number_suffix, inventory_gram_count",
+            ] {
                 sqlx::query(sql).execute(&mut *c).await?;
             }
             Ok::<_, sqlx::Error>(())
@@ -361,10 +397,26 @@ pub struct AvailableQuery {
 /// Fragments this long or longer are found through the suffix index.
 pub const INDEXED_FRAGMENT_MIN: usize = 3;
 
-/// One page of available numbers, in number order, and how many match. The total
-/// without a fragment comes from `inventory_count`; a fragment of three or more
-/// characters is a prefix range of the suffix index (`number_suffix`), a shorter one
-/// scans the country and type's numbers.
+/// How many index rows a walk through the numbers in order may read per number a
+/// three-character fragment matches before a range of the suffix index is the cheaper
+/// way to the page: a walked row (a narrow index, a substring test) costs about a
+/// quarter of a suffix row, so a failed walk at most doubles the cost of the range.
+const WALK_PER_MATCH: i64 = 4;
+
+/// One page of available numbers, in number order, and how many match.
+///
+/// - No fragment: the total is a sum of `inventory_count` rows, the page the first rows
+///   of an index of the available numbers in number order.
+/// - A fragment with a leading + can only match at the start of a number: a range of
+///   that index (counted; three characters are a sum of `inventory_gram_count` rows).
+/// - Three digits: the total is a sum of `inventory_gram_count` rows. The page walks the
+///   numbers in order, testing each, when the matches are frequent enough that the page
+///   comes early ([`WALK_PER_MATCH`]); when they are not, or the walk runs out of its
+///   budget before the page (the matches are not spread evenly), the page is the top of
+///   the fragment's range of the suffix index (`number_suffix`), read whole and sorted.
+/// - Four characters or more: the fragment's range of the suffix index, counted and
+///   sorted (a few hundred rows at most for typical numbers).
+/// - One or two digits: a scan of the country and type's numbers.
 pub async fn search_available(
     tx: &mut Tx,
     q: &AvailableQuery,
@@ -375,47 +427,166 @@ pub async fn search_available(
         binds.push(a.clone());
         group.push_str(&format!(" and area_code = ${}", binds.len()));
     }
-    // The page's limit and offset are bound after the other parameters.
-    let paging =
-        |binds: &[String]| format!("limit ${} offset ${}", binds.len() + 1, binds.len() + 2);
-    let (count_sql, page_sql) = match q.fragment.as_deref() {
-        None => (
-            format!(
-                "select cast(coalesce(sum(available), 0) as bigint) from inventory_count where {group}"
-            ),
-            format!(
+    let limit = i64::from(q.page.size);
+    let offset = q.page.offset();
+    // The page's numbers are listed first (from an index), their entries read after.
+    let entries = |listed: &str| {
+        format!(
+            "select {INVENTORY_COLUMNS} from number_inventory where phone_number in ({listed})
+             order by phone_number"
+        )
+    };
+    let (total, rows) = match q.fragment.as_deref() {
+        None => {
+            let total = fetch_total(
+                tx,
+                &format!(
+                    "select cast(coalesce(sum(available), 0) as bigint) from inventory_count where {group}"
+                ),
+                &binds,
+            )
+            .await?;
+            let n = binds.len();
+            let page = format!(
                 "select {INVENTORY_COLUMNS} from number_inventory where held_by is null and {group}
-                 order by phone_number {}",
-                paging(&binds)
-            ),
-        ),
-        Some(f) if f.len() >= INDEXED_FRAGMENT_MIN => {
-            // The HTTP layer admits only digits and a leading +, which sort before ':'.
+                 order by phone_number limit ${} offset ${}",
+                n + 1,
+                n + 2
+            );
+            let rows = fetch_page(tx, &page, &binds, &[limit, offset]).await?;
+            (total, rows)
+        }
+        Some(f) if f.starts_with('+') => {
+            // The HTTP layer admits only + and digits, which sort before ':'.
             binds.push(f.to_owned());
             binds.push(format!("{f}:"));
             let n = binds.len();
-            let range = format!("{group} and suffix >= ${} and suffix < ${n}", n - 1);
-            let paging = paging(&binds);
-            // Each number has exactly one `first` row per three-character string it
-            // contains; a longer fragment has few matches, so a distinct is cheap.
-            let (matches, counted, listed) = if f.len() == INDEXED_FRAGMENT_MIN {
-                (format!("{range} and first"), "count(*)", "phone_number")
-            } else {
-                (
-                    range,
-                    "count(distinct phone_number)",
-                    "distinct phone_number",
+            let range = format!(
+                "held_by is null and {group} and phone_number >= ${} and phone_number < ${n}",
+                n - 1
+            );
+            let total = if f.len() == INDEXED_FRAGMENT_MIN {
+                fetch_total(
+                    tx,
+                    &format!(
+                        "select cast(coalesce(sum(available), 0) as bigint) from inventory_gram_count
+                         where {group} and gram = ${}",
+                        n - 1
+                    ),
+                    &binds,
                 )
+                .await?
+            } else {
+                fetch_total(
+                    tx,
+                    &format!("select count(*) from number_inventory where {range}"),
+                    &binds,
+                )
+                .await?
             };
-            (
-                format!("select {counted} from number_suffix where {matches}"),
-                format!(
-                    "select {INVENTORY_COLUMNS} from number_inventory where phone_number in
-                     (select {listed} from number_suffix where {matches}
-                      order by phone_number {paging})
-                     order by phone_number"
-                ),
+            let page = format!(
+                "select {INVENTORY_COLUMNS} from number_inventory where {range}
+                 order by phone_number limit ${} offset ${}",
+                n + 1,
+                n + 2
+            );
+            let rows = if total > offset {
+                fetch_page(tx, &page, &binds, &[limit, offset]).await?
+            } else {
+                Vec::new()
+            };
+            (total, rows)
+        }
+        Some(f) if f.len() == INDEXED_FRAGMENT_MIN => {
+            binds.push(f.to_owned());
+            let gram = binds.len();
+            let (total, available): (i64, i64) = on_conn!(tx, |c| {
+                let sql = format!(
+                    "select (select cast(coalesce(sum(available), 0) as bigint) from inventory_gram_count
+                             where {group} and gram = ${gram}),
+                            (select cast(coalesce(sum(available), 0) as bigint) from inventory_count
+                             where {group})"
+                );
+                let mut q = sqlx::query_as(&sql);
+                for b in &binds {
+                    q = q.bind(b);
+                }
+                q.fetch_one(&mut *c).await
+            })?;
+            if total <= offset {
+                return Ok((Vec::new(), total));
+            }
+            let need = limit.min(total - offset);
+            // Rows a walk reads to pass the page's last match if matches are spread
+            // evenly through the numbers.
+            let expected = i128::from(offset + need) * i128::from(available) / i128::from(total);
+            let budget = WALK_PER_MATCH.saturating_mul(total);
+            let walked = if expected.saturating_mul(2) <= i128::from(budget) {
+                let position = match tx.backend() {
+                    Backend::Sqlite => "instr",
+                    Backend::Postgres => "strpos",
+                };
+                let walk = entries(&format!(
+                    "select phone_number from
+                       (select phone_number from number_inventory where held_by is null and {group}
+                        order by phone_number limit ${}) walked
+                     where {position}(phone_number, ${gram}) > 0
+                     order by phone_number limit ${} offset ${}",
+                    gram + 1,
+                    gram + 2,
+                    gram + 3
+                ));
+                let rows = fetch_page(tx, &walk, &binds, &[budget, limit, offset]).await?;
+                // Every earlier match was within the walk when it found the whole page.
+                (rows.len() as i64 == need).then_some(rows)
+            } else {
+                None
+            };
+            let rows = match walked {
+                Some(rows) => rows,
+                None => {
+                    // The HTTP layer admits only digits, which sort before ':'.
+                    binds.push(format!("{f}:"));
+                    let n = binds.len();
+                    // Each number has exactly one `first` row per three-character string
+                    // it contains.
+                    let listed = entries(&format!(
+                        "select phone_number from number_suffix
+                         where {group} and suffix >= ${gram} and suffix < ${n} and first
+                         order by phone_number limit ${} offset ${}",
+                        n + 1,
+                        n + 2
+                    ));
+                    fetch_page(tx, &listed, &binds, &[limit, offset]).await?
+                }
+            };
+            (total, rows)
+        }
+        Some(f) if f.len() > INDEXED_FRAGMENT_MIN => {
+            // The HTTP layer admits only digits, which sort before ':'.
+            binds.push(f.to_owned());
+            binds.push(format!("{f}:"));
+            let n = binds.len();
+            // A longer fragment has few matches, so a distinct is cheap.
+            let range = format!("{group} and suffix >= ${} and suffix < ${n}", n - 1);
+            let total = fetch_total(
+                tx,
+                &format!("select count(distinct phone_number) from number_suffix where {range}"),
+                &binds,
             )
+            .await?;
+            let listed = entries(&format!(
+                "select distinct phone_number from number_suffix where {range}
+                 order by phone_number limit ${} offset ${}",
+                n + 1,
+                n + 2
+            ));
+            let rows = if total > offset {
+                fetch_page(tx, &listed, &binds, &[limit, offset]).await?
+            } else {
+                Vec::new()
+            };
+            (total, rows)
         }
         Some(f) => {
             binds.push(
@@ -423,39 +594,60 @@ pub async fn search_available(
                     .like_pattern()
                     .unwrap_or_default(),
             );
-            let condition = format!(
-                "held_by is null and {group} and phone_number like ${} escape '\\'",
-                binds.len()
-            );
-            (
-                format!("select count(*) from number_inventory where {condition}"),
-                format!(
-                    "select {INVENTORY_COLUMNS} from number_inventory where {condition}
-                     order by phone_number {}",
-                    paging(&binds)
-                ),
+            let n = binds.len();
+            let condition =
+                format!("held_by is null and {group} and phone_number like ${n} escape '\\'");
+            let total = fetch_total(
+                tx,
+                &format!("select count(*) from number_inventory where {condition}"),
+                &binds,
             )
+            .await?;
+            let page = format!(
+                "select {INVENTORY_COLUMNS} from number_inventory where {condition}
+                 order by phone_number limit ${} offset ${}",
+                n + 1,
+                n + 2
+            );
+            let rows = fetch_page(tx, &page, &binds, &[limit, offset]).await?;
+            (total, rows)
         }
     };
-    let (total, rows): (i64, Vec<InventoryRow>) = on_conn!(tx, |c| {
-        let mut count = sqlx::query_scalar(&count_sql);
-        let mut page = sqlx::query_as(&page_sql);
-        for b in &binds {
-            count = count.bind(b);
-            page = page.bind(b);
-        }
-        let total = count.fetch_one(&mut *c).await?;
-        let rows = page
-            .bind(i64::from(q.page.size))
-            .bind(q.page.offset())
-            .fetch_all(&mut *c)
-            .await?;
-        Ok::<_, sqlx::Error>((total, rows))
-    })?;
     Ok((
         rows.into_iter().map(inventory).collect::<Result<_>>()?,
         total,
     ))
+}
+
+/// A count, with `binds` bound to `$1`, `$2`...
+async fn fetch_total(tx: &mut Tx, sql: &str, binds: &[String]) -> Result<i64> {
+    Ok(on_conn!(tx, |c| {
+        let mut q = sqlx::query_scalar(sql);
+        for b in binds {
+            q = q.bind(b);
+        }
+        q.fetch_one(&mut *c).await
+    })?)
+}
+
+/// Inventory rows, with `binds` bound to `$1`, `$2`... and `numbers` after them (limits
+/// and offsets).
+async fn fetch_page(
+    tx: &mut Tx,
+    sql: &str,
+    binds: &[String],
+    numbers: &[i64],
+) -> Result<Vec<InventoryRow>> {
+    Ok(on_conn!(tx, |c| {
+        let mut q = sqlx::query_as(sql);
+        for b in binds {
+            q = q.bind(b);
+        }
+        for n in numbers {
+            q = q.bind(n);
+        }
+        q.fetch_all(&mut *c).await
+    })?)
 }
 
 /// Countries with available numbers of type `t`.
