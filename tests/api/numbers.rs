@@ -501,21 +501,22 @@ backend_tests! {
         assert_search_tables_match_the_inventory(&db, "after an account's reset").await;
 
         // An import: new numbers, a number twice (the first row wins), a number already
-        // held (kept as it is), an invalid row, and an area code with a backslash.
+        // held (kept as it is), invalid rows, and an area code COPY must escape.
         let csv = "phoneNumber,countryCode,type,areaCode,documentationRequired\n\
                    +14155550120,US,LOCAL,415,false\n\
                    +14155550121,US,LOCAL,415,true\n\
                    +14155550120,US,LOCAL,415,true\n\
                    +16479308804,US,LOCAL,647,false\n\
                    +14155550122,US,MOBILE,,false\n\
+                   +14155550123,US,LOCAL,4\t15,false\n\
                    +14155550124,US,LOCAL,a\\b,false\n\
                    +442079460199,GB,LOCAL,20,false\n";
         let report = ccadmin::inventory::import(&db, csv.to_owned(), false, |_, _| {}).await.unwrap();
         let report = serde_json::to_value(&report).unwrap();
         assert_eq!((&report["rows"], &report["imported"], &report["alreadyPresent"], &report["skipped"]),
-                   (&json!(7), &json!(4), &json!(2), &json!(1)), "{report}");
+                   (&json!(8), &json!(4), &json!(2), &json!(2)), "{report}");
         let lines: Vec<&Value> = report["badRows"].as_array().unwrap().iter().map(|r| &r["line"]).collect();
-        assert_eq!(lines, [&json!(6)], "{report}");
+        assert_eq!(lines, [&json!(6), &json!(7)], "{report}");
         assert_search_tables_match_the_inventory(&db, "after an import").await;
         let found = available(&app, &demo, "countryCode=US&type=LOCAL&phoneNumber=5550120").await;
         assert_eq!(found["phoneNumbers"], json!([{"phoneNumber": "+14155550120", "countryCode": "US", "type": "LOCAL", "documentationRequired": false}]));
