@@ -619,11 +619,22 @@ pub struct AvailableQuery {
 /// Fragments this long or longer are found through the suffix index.
 pub const INDEXED_FRAGMENT_MIN: usize = 3;
 
-/// How many index rows a walk through the numbers in order may read per number a
-/// three-character fragment matches before a range of the suffix index is the cheaper
-/// way to the page: a walked row (a narrow index, a substring test) costs about a
-/// quarter of a suffix row, so a failed walk at most doubles the cost of the range.
-const WALK_PER_MATCH: i64 = 4;
+/// How many index rows a walk through the numbers in order may read per row of a
+/// three-character fragment's suffix range (about a number it matches, in any area
+/// code) before reading that range is the cheaper way to the page.
+///
+/// On PostgreSQL a walked row (a narrow index, a substring test) costs about a quarter
+/// of a suffix row (a wide index-only tuple, checked for visibility), so a failed walk
+/// at most doubles the cost of the range. SQLite reads a suffix row (its b-tree holds
+/// whole rows) about as fast as a walked one, and it would not stop a walk early: it
+/// reads a subquery's rows to its limit before sorting what passes (the outer order is
+/// not known to hold already). It never walks.
+fn walk_per_match(backend: Backend) -> i64 {
+    match backend {
+        Backend::Postgres => 4,
+        Backend::Sqlite => 0,
+    }
+}
 
 /// One page of available numbers, in number order, and how many match.
 ///
@@ -633,7 +644,7 @@ const WALK_PER_MATCH: i64 = 4;
 ///   that index (counted; three characters are a sum of `inventory_gram_count` rows).
 /// - Three digits: the total is a sum of `inventory_gram_count` rows. The page walks the
 ///   numbers in order, testing each, when the matches are frequent enough that the page
-///   comes early ([`WALK_PER_MATCH`]); when they are not, or the walk runs out of its
+///   comes early ([`walk_per_match`]); when they are not, or the walk runs out of its
 ///   budget before the page (the matches are not spread evenly), the page is the top of
 ///   the fragment's range of the suffix index (`number_suffix`), read whole and sorted.
 /// - Four characters or more: the fragment's range of the suffix index, counted and
@@ -722,10 +733,14 @@ pub async fn search_available(
         Some(f) if f.len() == INDEXED_FRAGMENT_MIN => {
             binds.push(f.to_owned());
             let gram = binds.len();
-            let (total, available): (i64, i64) = on_conn!(tx, |c| {
+            // The total; the rows of the fragment's suffix range, which spans every area
+            // code; the numbers a walk goes through.
+            let (total, range, available): (i64, i64, i64) = on_conn!(tx, |c| {
                 let sql = format!(
                     "select (select cast(coalesce(sum(available), 0) as bigint) from inventory_gram_count
                              where {group} and gram = ${gram}),
+                            (select cast(coalesce(sum(available), 0) as bigint) from inventory_gram_count
+                             where country_code = $1 and number_type = $2 and gram = ${gram}),
                             (select cast(coalesce(sum(available), 0) as bigint) from inventory_count
                              where {group})"
                 );
@@ -742,8 +757,8 @@ pub async fn search_available(
             // Rows a walk reads to pass the page's last match if matches are spread
             // evenly through the numbers.
             let expected = i128::from(offset + need) * i128::from(available) / i128::from(total);
-            let budget = WALK_PER_MATCH.saturating_mul(total);
-            let walked = if expected.saturating_mul(2) <= i128::from(budget) {
+            let budget = walk_per_match(tx.backend()).saturating_mul(range);
+            let walked = if budget > 0 && expected.saturating_mul(2) <= i128::from(budget) {
                 let position = match tx.backend() {
                     Backend::Sqlite => "instr",
                     Backend::Postgres => "strpos",
