@@ -85,30 +85,33 @@ pub struct SortedSlice {
 #[derive(Default)]
 pub struct SearchRows {
     groups: Vec<Group>,
+    /// The group of the last number added: numbers come grouped.
+    last: usize,
 }
 
 impl SearchRows {
-    /// Adds a number (each once).
+    /// Adds a number (each once). Offsets into a group's text are 32-bit: a group holds
+    /// up to some 250 million numbers.
     pub fn add(&mut self, phone_number: &str, country_code: &str, number_type: &str, area: &str) {
-        // A handful of groups: a scan finds one faster than a map keyed by two strings.
-        let i = match self
-            .groups
-            .iter()
-            .position(|g| g.country_code == country_code && g.number_type == number_type)
-        {
-            Some(i) => i,
-            None => {
-                self.groups.push(Group {
-                    country_code: country_code.to_owned(),
-                    number_type: number_type.to_owned(),
-                    areas: Vec::new(),
-                    area_ids: HashMap::new(),
-                    text: String::new(),
-                    numbers: Vec::new(),
-                });
-                self.groups.len() - 1
-            }
+        let is = |g: &Group| g.country_code == country_code && g.number_type == number_type;
+        let i = match self.groups.get(self.last).filter(|g| is(g)) {
+            Some(_) => self.last,
+            None => match self.groups.iter().position(is) {
+                Some(i) => i,
+                None => {
+                    self.groups.push(Group {
+                        country_code: country_code.to_owned(),
+                        number_type: number_type.to_owned(),
+                        areas: Vec::new(),
+                        area_ids: HashMap::new(),
+                        text: String::new(),
+                        numbers: Vec::new(),
+                    });
+                    self.groups.len() - 1
+                }
+            },
         };
+        self.last = i;
         let g = &mut self.groups[i];
         let area = match g.area_ids.get(area) {
             Some(&id) => id,
