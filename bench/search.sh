@@ -127,7 +127,12 @@ if ((build)); then
         fi
     fi
     log "building the release binary of $rev (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
-    (cd "$src" && cargo build --release --quiet --bin ccadmin) || die "the build failed"
+    # As in jobs.sh: cargo fingerprints the ccadmin crate alike whichever directory it is
+    # built from, so a --rev build after a build of the work tree (or the reverse) can be
+    # taken for fresh and leave the other's binary in place. Cleaning the crate
+    # (dependencies are kept) makes the binary always this source's.
+    (cd "$src" && cargo clean --release --quiet -p ccadmin && cargo build --release --quiet --bin ccadmin) ||
+        die "the build failed"
 else
     [[ -z $rev_arg ]] || die "--rev and --no-build exclude each other"
     rev="unknown (--no-build)"
