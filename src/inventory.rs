@@ -180,6 +180,13 @@ pub fn parse_row(line: usize, text: &str, check_plan: bool) -> Result<InventoryE
             )));
         }
     };
+    // A control character is no part of an area code (and PostgreSQL refuses NUL in
+    // text, which would fail the whole import rather than the row).
+    if area.chars().any(char::is_control) {
+        return Err(bad(
+            "areaCode must not contain control characters".to_owned()
+        ));
+    }
     crate::domain::phone::E164::check_form(
         "phoneNumber",
         number,
@@ -312,6 +319,7 @@ pub async fn import(
     });
     let mut tx = db.write().await?;
     tx.prepare_bulk_load().await?;
+    let mut load = store::numbers::InventoryLoad::begin(&mut tx).await?;
     let mut done = 0u64;
     while let Some(parsed) = parsed_rx.recv().await {
         done += parsed.len() as u64;
@@ -330,24 +338,26 @@ pub async fn import(
                 }
             }
         }
-        for batch in good.chunks(1000) {
-            let added = store::numbers::insert_inventory(&mut tx, batch).await?;
-            report.imported += added;
-            report.already_present += batch.len() as u64 - added;
-        }
+        load.add(&mut tx, &good).await?;
         progress(done, total);
     }
     // The channel closed: every slice was sent, or the parser panicked.
     parser
         .join()
         .unwrap_or_else(|e| std::panic::resume_unwind(e));
+    (report.imported, report.already_present) = load.finish(&mut tx).await?;
     tracing::info!(rows = total, imported = report.imported, "rows inserted");
     store::numbers::recount_available(&mut tx).await?;
     store::numbers::reindex_available(&mut tx).await?;
     tracing::info!("search index rebuilt");
     tx.commit().await?;
-    db.settle_after_bulk_load(&["number_inventory", "number_suffix", "inventory_count"])
-        .await?;
+    db.settle_after_bulk_load(&[
+        "number_inventory",
+        "number_suffix",
+        "inventory_count",
+        "inventory_gram_count",
+    ])
+    .await?;
     tracing::info!("committed");
     Ok(report)
 }
@@ -462,5 +472,6 @@ mod tests {
                 .area_code,
             "416"
         );
+        assert!(parse_row(8, "+14165550123,CA,LOCAL,4\u{0}16,false", false).is_err());
     }
 }

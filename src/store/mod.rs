@@ -15,12 +15,14 @@ use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool,
 
 pub mod accounts;
 pub mod audit;
+pub(crate) mod bulk;
 pub mod credentials;
 pub mod elements;
 pub mod emulator;
 pub mod jobs;
 pub mod numbers;
 pub mod org;
+pub(crate) mod search_rows;
 
 /// Runs `$body` with `$c` bound to the transaction's connection, whichever backend it
 /// is. The body is compiled once per backend, so the same query code serves both.

@@ -1,7 +1,12 @@
 //! The number inventory and the numbers accounts hold.
 
-use sqlx::FromRow;
+use std::sync::Arc;
 
+use futures_util::TryStreamExt;
+use sqlx::{FromRow, Row};
+
+use super::bulk::{Bulk, Value};
+use super::search_rows::SearchRows;
 use super::{Backend, Result, StoreError, Tx, on_conn};
 use crate::domain::AccountId;
 use crate::domain::listing::{Filter, Match, OrderBy, Page};
@@ -160,11 +165,24 @@ pub async fn hold(tx: &mut Tx, entry: &InventoryEntry, account: &AccountId) -> R
             sqlx::query(
                 "delete from number_suffix
                  where country_code = $2 and number_type = $3 and phone_number = $1
-                   and suffix in (select substr($1, i) from gram_position where i <= length($1) - 2)",
+                   and suffix in (select substr($1, i) from gram_position
+                                  where i between 2 and length($1) - 2)",
             )
             .bind(&entry.phone_number)
             .bind(&entry.country_code)
             .bind(entry.number_type.as_str())
+            .execute(&mut *c)
+            .await?;
+            // Each string the number contains once, however often it occurs in it.
+            sqlx::query(
+                "update inventory_gram_count set available = available - 1
+                 where country_code = $2 and number_type = $3 and area_code = $4
+                   and gram in (select substr($1, i, 3) from gram_position where i <= length($1) - 2)",
+            )
+            .bind(&entry.phone_number)
+            .bind(&entry.country_code)
+            .bind(entry.number_type.as_str())
+            .bind(&entry.area_code)
             .execute(&mut *c)
             .await
             .map(|r| r.rows_affected())
@@ -221,30 +239,45 @@ pub async fn release_all(tx: &mut Tx, holder: Option<&AccountId>) -> Result<()> 
     Ok(())
 }
 
-/// Adds the search rows (`number_suffix`, see migration 0011) of the inventory numbers
-/// that `condition` selects, with `$1`, `$2`... bound to `binds`; none may have them
-/// already.
+/// Adds the search rows (`number_suffix`, migration 0011, and `inventory_gram_count`,
+/// 0012) of the inventory numbers that `condition` selects, with `$1`, `$2`... bound to
+/// `binds`; none may have them already. `search_rows` derives the same rows for bulk
+/// rebuilds.
 async fn offer(tx: &mut Tx, condition: &str, binds: &[&str]) -> Result<()> {
     // On SQLite in key order, so that a large insert appends to the table (a b-tree)
-    // rather than scattering; PostgreSQL's rebuild builds its index after the insert.
+    // rather than scattering.
     let (position, order) = match tx.backend() {
         Backend::Sqlite => ("instr", "order by 1, 2, 3, 4"),
         Backend::Postgres => ("strpos", ""),
     };
-    let sql = format!(
+    // Counted first: `condition` may test that the suffix rows are still missing.
+    let counts = format!(
+        "insert into inventory_gram_count (country_code, number_type, gram, area_code, available)
+         select country_code, number_type, substr(phone_number, i, 3), area_code, count(*)
+         from number_inventory join gram_position on i <= length(phone_number) - 2
+         where {condition} and {position}(phone_number, substr(phone_number, i, 3)) = i
+         group by country_code, number_type, substr(phone_number, i, 3), area_code
+         on conflict (country_code, number_type, gram, area_code)
+         do update set available = inventory_gram_count.available + excluded.available"
+    );
+    // Position 1 is the number's +: a fragment with a + is found as a prefix instead.
+    let suffixes = format!(
         "insert into number_suffix (country_code, number_type, suffix, phone_number, area_code, first)
          select country_code, number_type, substr(phone_number, i), phone_number, area_code,
                 {position}(phone_number, substr(phone_number, i, 3)) = i
-         from number_inventory join gram_position on i <= length(phone_number) - 2
+         from number_inventory join gram_position on i between 2 and length(phone_number) - 2
          where {condition}
          {order}"
     );
     on_conn!(tx, |c| {
-        let mut q = sqlx::query(&sql);
-        for b in binds {
-            q = q.bind(b);
+        for sql in [&counts, &suffixes] {
+            let mut q = sqlx::query(sql);
+            for b in binds {
+                q = q.bind(b);
+            }
+            q.execute(&mut *c).await?;
         }
-        q.execute(&mut *c).await.map(|r| r.rows_affected())
+        Ok::<_, sqlx::Error>(())
     })?;
     Ok(())
 }
@@ -259,11 +292,13 @@ pub async fn index_available(tx: &mut Tx, numbers: &[&str]) -> Result<()> {
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ");
-    // A number's whole self is its first suffix: present, it has all its rows already.
+    // A number's longest suffix (all but its +) is present exactly when it has all its
+    // rows already.
     let condition = format!(
         "held_by is null and phone_number in ({list}) and not exists (select 1 from number_suffix s
              where s.country_code = number_inventory.country_code and s.number_type = number_inventory.number_type
-               and s.suffix = number_inventory.phone_number and s.phone_number = number_inventory.phone_number)"
+               and s.suffix = substr(number_inventory.phone_number, 2)
+               and s.phone_number = number_inventory.phone_number)"
     );
     offer(tx, &condition, numbers).await
 }
@@ -295,14 +330,51 @@ async fn count_available(
 
 /// Rebuilds the search rows of every available number (after imports).
 ///
-/// On PostgreSQL the rows are inserted without their index, which is then built in one
-/// sort: a third faster at a million numbers. The rebuild locks the table, so searches
-/// wait for the import's commit.
+/// The rows are computed here from the available numbers (`search_rows`) and written in
+/// key order: on PostgreSQL by `COPY` into the emptied table without its index, frozen
+/// (no vacuum needed before index-only scans), and the index is then built over rows
+/// already sorted; on SQLite appended to its b-tree. Deriving ten million rows in SQL
+/// instead and sorting them for the index cost three times as much. The rebuild locks
+/// `number_suffix` on PostgreSQL, so searches that need it wait for the import's
+/// commit; the gram counts are replaced row by row, so the others do not.
 pub async fn reindex_available(tx: &mut Tx) -> Result<()> {
-    // Migration 0011's key, dropped and built again.
+    // Migration 0012's key, dropped and built again.
     const PG_KEY: &str =
         "number_suffix_pkey primary key (country_code, number_type, suffix, phone_number)
          include (area_code, first)";
+    let rows = available_search_rows(tx).await?;
+    tracing::info!(numbers = rows.len(), "available numbers read");
+
+    on_conn!(tx, |c| sqlx::query("delete from inventory_gram_count")
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    let mut counts = Bulk::begin(
+        tx,
+        "inventory_gram_count",
+        &[
+            "country_code",
+            "number_type",
+            "gram",
+            "area_code",
+            "available",
+        ],
+        false,
+    )
+    .await?;
+    for g in rows.gram_counts() {
+        counts
+            .row(&[
+                Value::Text(g.country_code),
+                Value::Text(g.number_type),
+                Value::Text(g.gram),
+                Value::Text(g.area_code),
+                Value::Int(g.available),
+            ])
+            .await?;
+    }
+    counts.finish().await?;
+
     let before: &[&str] = match tx.backend() {
         Backend::Sqlite => &["delete from number_suffix"],
         Backend::Postgres => &[
@@ -316,17 +388,203 @@ pub async fn reindex_available(tx: &mut Tx) -> Result<()> {
         }
         Ok::<_, sqlx::Error>(())
     })?;
-    offer(tx, "held_by is null", &[]).await?;
+    let mut suffixes = Bulk::begin(
+        tx,
+        "number_suffix",
+        &[
+            "country_code",
+            "number_type",
+            "suffix",
+            "phone_number",
+            "area_code",
+            "first",
+        ],
+        true,
+    )
+    .await?;
+    // The slices are sorted on a thread, one ahead of the writes (which on PostgreSQL
+    // keep the server busy meanwhile).
+    let rows = Arc::new(rows);
+    let (sorted_tx, mut sorted_rx) = tokio::sync::mpsc::channel(1);
+    let sorter = {
+        let rows = Arc::clone(&rows);
+        std::thread::spawn(move || {
+            for key in rows.slices() {
+                if sorted_tx.blocking_send(rows.sort(key)).is_err() {
+                    break; // the writes stopped on an error
+                }
+            }
+        })
+    };
+    while let Some(slice) = sorted_rx.recv().await {
+        for r in rows.rows(&slice) {
+            suffixes
+                .row(&[
+                    Value::Text(r.country_code),
+                    Value::Text(r.number_type),
+                    Value::Text(r.suffix),
+                    Value::Text(r.phone_number),
+                    Value::Text(r.area_code),
+                    Value::Bool(r.first),
+                ])
+                .await?;
+        }
+    }
+    // The channel closed: every slice was sent, or the sorter panicked.
+    sorter
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e));
+    let written = suffixes.finish().await?;
+    tracing::info!(rows = written, "suffix rows written");
     if tx.backend() == Backend::Postgres {
         let add_key = format!("alter table number_suffix add constraint {PG_KEY}");
         on_conn!(tx, |c| {
-            for sql in [add_key.as_str(), "analyze number_suffix"] {
+            for sql in [
+                add_key.as_str(),
+                "analyze number_suffix, inventory_gram_count",
+            ] {
                 sqlx::query(sql).execute(&mut *c).await?;
             }
             Ok::<_, sqlx::Error>(())
         })?;
     }
     Ok(())
+}
+
+/// Every available number, for `search_rows`.
+async fn available_search_rows(tx: &mut Tx) -> Result<SearchRows> {
+    // One row per country, type and area code: a million rows one by one cost seconds
+    // on SQLite (each crosses from its thread), their text joined a fraction of that. A
+    // number has no comma (E.164).
+    let joined = match tx.backend() {
+        Backend::Sqlite => "group_concat(phone_number, ',')",
+        Backend::Postgres => "string_agg(phone_number, ',')",
+    };
+    let sql = format!(
+        "select country_code, number_type, area_code, {joined} from number_inventory
+         where held_by is null group by country_code, number_type, area_code"
+    );
+    let mut out = SearchRows::default();
+    on_conn!(tx, |c| {
+        let mut rows = sqlx::query(&sql).fetch(&mut *c);
+        while let Some(r) = rows.try_next().await? {
+            let (country, t, area) = (
+                r.try_get::<&str, _>(0)?,
+                r.try_get::<&str, _>(1)?,
+                r.try_get::<&str, _>(2)?,
+            );
+            for number in r.try_get::<&str, _>(3)?.split(',') {
+                out.add(number, country, t, area);
+            }
+        }
+        Ok::<_, sqlx::Error>(())
+    })?;
+    Ok(out)
+}
+
+/// Adds many inventory entries (an import) in one transaction: numbers already in the
+/// inventory, or earlier in the same load, are kept as they were. The search rows are
+/// left to `reindex_available` and the counts to `recount_available`.
+///
+/// On SQLite each batch is inserted as it comes. On PostgreSQL batches are copied into a
+/// temporary table and inserted at the end in one statement, in key order: inserting a
+/// million numbers in the file's (random) order into the inventory's three indexes cost
+/// three to four times as much, page by page.
+pub struct InventoryLoad {
+    /// Entries given so far.
+    given: u64,
+    /// Entries added to the inventory (SQLite: so far; PostgreSQL: at the end).
+    added: u64,
+}
+
+impl InventoryLoad {
+    /// Starts a load in `tx`.
+    pub async fn begin(tx: &mut Tx) -> Result<Self> {
+        if tx.backend() == Backend::Postgres {
+            on_conn!(tx, |c| sqlx::query(
+                "create temporary table inventory_load (
+                     seq bigint not null,
+                     phone_number text not null,
+                     country_code text not null,
+                     number_type text not null,
+                     area_code text not null,
+                     documentation_required boolean not null
+                 ) on commit drop"
+            )
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        }
+        Ok(InventoryLoad { given: 0, added: 0 })
+    }
+
+    /// Adds a batch of entries.
+    pub async fn add(&mut self, tx: &mut Tx, entries: &[InventoryEntry]) -> Result<()> {
+        match tx.backend() {
+            Backend::Sqlite => {
+                // 1,000 rows (5,000 parameters) per statement.
+                for chunk in entries.chunks(1000) {
+                    self.added += insert_inventory(tx, chunk).await?;
+                }
+            }
+            Backend::Postgres => {
+                let mut copy = Bulk::begin(
+                    tx,
+                    "inventory_load",
+                    &[
+                        "seq",
+                        "phone_number",
+                        "country_code",
+                        "number_type",
+                        "area_code",
+                        "documentation_required",
+                    ],
+                    false,
+                )
+                .await?;
+                for (i, e) in entries.iter().enumerate() {
+                    let seq = self.given + i as u64;
+                    copy.row(&[
+                        Value::Int(i64::try_from(seq).unwrap_or(i64::MAX)),
+                        Value::Text(&e.phone_number),
+                        Value::Text(&e.country_code),
+                        Value::Text(e.number_type.as_str()),
+                        Value::Text(&e.area_code),
+                        Value::Bool(e.documentation_required),
+                    ])
+                    .await?;
+                }
+                copy.finish().await?;
+            }
+        }
+        self.given += entries.len() as u64;
+        Ok(())
+    }
+
+    /// Ends the load: (entries added, entries whose number was already there).
+    pub async fn finish(mut self, tx: &mut Tx) -> Result<(u64, u64)> {
+        if tx.backend() == Backend::Postgres {
+            // In key order (bytewise, the inventory's collation since 0012), the earlier
+            // of two equal numbers first, so that it is the one kept.
+            self.added = on_conn!(tx, |c| {
+                let added = sqlx::query(
+                    "insert into number_inventory (phone_number, country_code, number_type, area_code,
+                         documentation_required)
+                     select phone_number, country_code, number_type, area_code, documentation_required
+                     from inventory_load order by phone_number collate \"C\", seq
+                     on conflict do nothing",
+                )
+                .execute(&mut *c)
+                .await?
+                .rows_affected();
+                sqlx::query("drop table inventory_load")
+                    .execute(&mut *c)
+                    .await?;
+                Ok::<_, sqlx::Error>(added)
+            })?;
+        }
+        Ok((self.added, self.given - self.added))
+    }
 }
 
 /// Recomputes every available count from the inventory (after imports and resets).
@@ -361,10 +619,37 @@ pub struct AvailableQuery {
 /// Fragments this long or longer are found through the suffix index.
 pub const INDEXED_FRAGMENT_MIN: usize = 3;
 
-/// One page of available numbers, in number order, and how many match. The total
-/// without a fragment comes from `inventory_count`; a fragment of three or more
-/// characters is a prefix range of the suffix index (`number_suffix`), a shorter one
-/// scans the country and type's numbers.
+/// How many index rows a walk through the numbers in order may read per row of a
+/// three-character fragment's suffix range (about a number it matches, in any area
+/// code) before reading that range is the cheaper way to the page.
+///
+/// On PostgreSQL a walked row (a narrow index, a substring test) costs about a quarter
+/// of a suffix row (a wide index-only tuple, checked for visibility), so a failed walk
+/// at most doubles the cost of the range. SQLite reads a suffix row (its b-tree holds
+/// whole rows) about as fast as a walked one, and it would not stop a walk early: it
+/// reads a subquery's rows to its limit before sorting what passes (the outer order is
+/// not known to hold already). It never walks.
+fn walk_per_match(backend: Backend) -> i64 {
+    match backend {
+        Backend::Postgres => 4,
+        Backend::Sqlite => 0,
+    }
+}
+
+/// One page of available numbers, in number order, and how many match.
+///
+/// - No fragment: the total is a sum of `inventory_count` rows, the page the first rows
+///   of an index of the available numbers in number order.
+/// - A fragment with a leading + can only match at the start of a number: a range of
+///   that index (counted; three characters are a sum of `inventory_gram_count` rows).
+/// - Three digits: the total is a sum of `inventory_gram_count` rows. The page walks the
+///   numbers in order, testing each, when the matches are frequent enough that the page
+///   comes early ([`walk_per_match`]); when they are not, or the walk runs out of its
+///   budget before the page (the matches are not spread evenly), the page is the top of
+///   the fragment's range of the suffix index (`number_suffix`), read whole and sorted.
+/// - Four characters or more: the fragment's range of the suffix index, counted and
+///   sorted (a few hundred rows at most for typical numbers).
+/// - One or two digits: a scan of the country and type's numbers.
 pub async fn search_available(
     tx: &mut Tx,
     q: &AvailableQuery,
@@ -375,47 +660,170 @@ pub async fn search_available(
         binds.push(a.clone());
         group.push_str(&format!(" and area_code = ${}", binds.len()));
     }
-    // The page's limit and offset are bound after the other parameters.
-    let paging =
-        |binds: &[String]| format!("limit ${} offset ${}", binds.len() + 1, binds.len() + 2);
-    let (count_sql, page_sql) = match q.fragment.as_deref() {
-        None => (
-            format!(
-                "select cast(coalesce(sum(available), 0) as bigint) from inventory_count where {group}"
-            ),
-            format!(
+    let limit = i64::from(q.page.size);
+    let offset = q.page.offset();
+    // The page's numbers are listed first (from an index), their entries read after.
+    let entries = |listed: &str| {
+        format!(
+            "select {INVENTORY_COLUMNS} from number_inventory where phone_number in ({listed})
+             order by phone_number"
+        )
+    };
+    let (total, rows) = match q.fragment.as_deref() {
+        None => {
+            let total = fetch_total(
+                tx,
+                &format!(
+                    "select cast(coalesce(sum(available), 0) as bigint) from inventory_count where {group}"
+                ),
+                &binds,
+            )
+            .await?;
+            let n = binds.len();
+            let page = format!(
                 "select {INVENTORY_COLUMNS} from number_inventory where held_by is null and {group}
-                 order by phone_number {}",
-                paging(&binds)
-            ),
-        ),
-        Some(f) if f.len() >= INDEXED_FRAGMENT_MIN => {
-            // The HTTP layer admits only digits and a leading +, which sort before ':'.
+                 order by phone_number limit ${} offset ${}",
+                n + 1,
+                n + 2
+            );
+            let rows = fetch_page(tx, &page, &binds, &[limit, offset]).await?;
+            (total, rows)
+        }
+        Some(f) if f.starts_with('+') => {
+            // The HTTP layer admits only + and digits, which sort before ':'.
             binds.push(f.to_owned());
             binds.push(format!("{f}:"));
             let n = binds.len();
-            let range = format!("{group} and suffix >= ${} and suffix < ${n}", n - 1);
-            let paging = paging(&binds);
-            // Each number has exactly one `first` row per three-character string it
-            // contains; a longer fragment has few matches, so a distinct is cheap.
-            let (matches, counted, listed) = if f.len() == INDEXED_FRAGMENT_MIN {
-                (format!("{range} and first"), "count(*)", "phone_number")
-            } else {
-                (
-                    range,
-                    "count(distinct phone_number)",
-                    "distinct phone_number",
+            let range = format!(
+                "held_by is null and {group} and phone_number >= ${} and phone_number < ${n}",
+                n - 1
+            );
+            let total = if f.len() == INDEXED_FRAGMENT_MIN {
+                fetch_total(
+                    tx,
+                    &format!(
+                        "select cast(coalesce(sum(available), 0) as bigint) from inventory_gram_count
+                         where {group} and gram = ${}",
+                        n - 1
+                    ),
+                    &binds,
                 )
+                .await?
+            } else {
+                fetch_total(
+                    tx,
+                    &format!("select count(*) from number_inventory where {range}"),
+                    &binds,
+                )
+                .await?
             };
-            (
-                format!("select {counted} from number_suffix where {matches}"),
-                format!(
-                    "select {INVENTORY_COLUMNS} from number_inventory where phone_number in
-                     (select {listed} from number_suffix where {matches}
-                      order by phone_number {paging})
-                     order by phone_number"
-                ),
+            let page = format!(
+                "select {INVENTORY_COLUMNS} from number_inventory where {range}
+                 order by phone_number limit ${} offset ${}",
+                n + 1,
+                n + 2
+            );
+            let rows = if total > offset {
+                fetch_page(tx, &page, &binds, &[limit, offset]).await?
+            } else {
+                Vec::new()
+            };
+            (total, rows)
+        }
+        Some(f) if f.len() == INDEXED_FRAGMENT_MIN => {
+            binds.push(f.to_owned());
+            let gram = binds.len();
+            // The total; the rows of the fragment's suffix range, which spans every area
+            // code; the numbers a walk goes through.
+            let (total, range, available): (i64, i64, i64) = on_conn!(tx, |c| {
+                let sql = format!(
+                    "select (select cast(coalesce(sum(available), 0) as bigint) from inventory_gram_count
+                             where {group} and gram = ${gram}),
+                            (select cast(coalesce(sum(available), 0) as bigint) from inventory_gram_count
+                             where country_code = $1 and number_type = $2 and gram = ${gram}),
+                            (select cast(coalesce(sum(available), 0) as bigint) from inventory_count
+                             where {group})"
+                );
+                let mut q = sqlx::query_as(&sql);
+                for b in &binds {
+                    q = q.bind(b);
+                }
+                q.fetch_one(&mut *c).await
+            })?;
+            if total <= offset {
+                return Ok((Vec::new(), total));
+            }
+            let need = limit.min(total - offset);
+            // Rows a walk reads to pass the page's last match if matches are spread
+            // evenly through the numbers.
+            let expected = i128::from(offset + need) * i128::from(available) / i128::from(total);
+            let budget = walk_per_match(tx.backend()).saturating_mul(range);
+            let walked = if budget > 0 && expected.saturating_mul(2) <= i128::from(budget) {
+                let position = match tx.backend() {
+                    Backend::Sqlite => "instr",
+                    Backend::Postgres => "strpos",
+                };
+                let walk = entries(&format!(
+                    "select phone_number from
+                       (select phone_number from number_inventory where held_by is null and {group}
+                        order by phone_number limit ${}) walked
+                     where {position}(phone_number, ${gram}) > 0
+                     order by phone_number limit ${} offset ${}",
+                    gram + 1,
+                    gram + 2,
+                    gram + 3
+                ));
+                let rows = fetch_page(tx, &walk, &binds, &[budget, limit, offset]).await?;
+                // Every earlier match was within the walk when it found the whole page.
+                (rows.len() as i64 == need).then_some(rows)
+            } else {
+                None
+            };
+            let rows = match walked {
+                Some(rows) => rows,
+                None => {
+                    // The HTTP layer admits only digits, which sort before ':'.
+                    binds.push(format!("{f}:"));
+                    let n = binds.len();
+                    // Each number has exactly one `first` row per three-character string
+                    // it contains.
+                    let listed = entries(&format!(
+                        "select phone_number from number_suffix
+                         where {group} and suffix >= ${gram} and suffix < ${n} and first
+                         order by phone_number limit ${} offset ${}",
+                        n + 1,
+                        n + 2
+                    ));
+                    fetch_page(tx, &listed, &binds, &[limit, offset]).await?
+                }
+            };
+            (total, rows)
+        }
+        Some(f) if f.len() > INDEXED_FRAGMENT_MIN => {
+            // The HTTP layer admits only digits, which sort before ':'.
+            binds.push(f.to_owned());
+            binds.push(format!("{f}:"));
+            let n = binds.len();
+            // A longer fragment has few matches, so a distinct is cheap.
+            let range = format!("{group} and suffix >= ${} and suffix < ${n}", n - 1);
+            let total = fetch_total(
+                tx,
+                &format!("select count(distinct phone_number) from number_suffix where {range}"),
+                &binds,
             )
+            .await?;
+            let listed = entries(&format!(
+                "select distinct phone_number from number_suffix where {range}
+                 order by phone_number limit ${} offset ${}",
+                n + 1,
+                n + 2
+            ));
+            let rows = if total > offset {
+                fetch_page(tx, &listed, &binds, &[limit, offset]).await?
+            } else {
+                Vec::new()
+            };
+            (total, rows)
         }
         Some(f) => {
             binds.push(
@@ -423,39 +831,60 @@ pub async fn search_available(
                     .like_pattern()
                     .unwrap_or_default(),
             );
-            let condition = format!(
-                "held_by is null and {group} and phone_number like ${} escape '\\'",
-                binds.len()
-            );
-            (
-                format!("select count(*) from number_inventory where {condition}"),
-                format!(
-                    "select {INVENTORY_COLUMNS} from number_inventory where {condition}
-                     order by phone_number {}",
-                    paging(&binds)
-                ),
+            let n = binds.len();
+            let condition =
+                format!("held_by is null and {group} and phone_number like ${n} escape '\\'");
+            let total = fetch_total(
+                tx,
+                &format!("select count(*) from number_inventory where {condition}"),
+                &binds,
             )
+            .await?;
+            let page = format!(
+                "select {INVENTORY_COLUMNS} from number_inventory where {condition}
+                 order by phone_number limit ${} offset ${}",
+                n + 1,
+                n + 2
+            );
+            let rows = fetch_page(tx, &page, &binds, &[limit, offset]).await?;
+            (total, rows)
         }
     };
-    let (total, rows): (i64, Vec<InventoryRow>) = on_conn!(tx, |c| {
-        let mut count = sqlx::query_scalar(&count_sql);
-        let mut page = sqlx::query_as(&page_sql);
-        for b in &binds {
-            count = count.bind(b);
-            page = page.bind(b);
-        }
-        let total = count.fetch_one(&mut *c).await?;
-        let rows = page
-            .bind(i64::from(q.page.size))
-            .bind(q.page.offset())
-            .fetch_all(&mut *c)
-            .await?;
-        Ok::<_, sqlx::Error>((total, rows))
-    })?;
     Ok((
         rows.into_iter().map(inventory).collect::<Result<_>>()?,
         total,
     ))
+}
+
+/// A count, with `binds` bound to `$1`, `$2`...
+async fn fetch_total(tx: &mut Tx, sql: &str, binds: &[String]) -> Result<i64> {
+    Ok(on_conn!(tx, |c| {
+        let mut q = sqlx::query_scalar(sql);
+        for b in binds {
+            q = q.bind(b);
+        }
+        q.fetch_one(&mut *c).await
+    })?)
+}
+
+/// Inventory rows, with `binds` bound to `$1`, `$2`... and `numbers` after them (limits
+/// and offsets).
+async fn fetch_page(
+    tx: &mut Tx,
+    sql: &str,
+    binds: &[String],
+    numbers: &[i64],
+) -> Result<Vec<InventoryRow>> {
+    Ok(on_conn!(tx, |c| {
+        let mut q = sqlx::query_as(sql);
+        for b in binds {
+            q = q.bind(b);
+        }
+        for n in numbers {
+            q = q.bind(n);
+        }
+        q.fetch_all(&mut *c).await
+    })?)
 }
 
 /// Countries with available numbers of type `t`.

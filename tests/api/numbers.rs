@@ -357,6 +357,13 @@ backend_tests! {
         }
         let whole_country = all_available(&app, &demo, &format!("countryCode=US&type=LOCAL&phoneNumber={}", &sample[3..8])).await;
         assert!(whole_country.contains(&sample) && whole_country.iter().all(|n| n.contains(&sample[3..8])));
+        // "702" is mostly area 702's numbers, the last in number order: a walk through
+        // the numbers from the start finds few of them within its budget (PostgreSQL
+        // then reads the suffix range instead).
+        let us = all_available(&app, &demo, "countryCode=US&type=LOCAL").await;
+        let expected: Vec<String> = us.iter().filter(|n| n.contains("702")).cloned().collect();
+        assert!(expected.len() >= 250, "{}", expected.len());
+        assert_eq!(all_available(&app, &demo, "countryCode=US&type=LOCAL&phoneNumber=702").await, expected);
 
         // Held, a number leaves the results; released, or reset, it is back.
         let fragment = format!("{group}&phoneNumber={}", &sample[4..12]);
@@ -388,5 +395,161 @@ backend_tests! {
         assert_eq!(found, json!([]));
         assert_eq!(app.get("/api/admin/voice/v1/accounts/AQWSDE/phone-numbers", &demo).await.status(), 403);
         assert_eq!(app.get(&format!("/api/admin/voice/v1/accounts/AQWSDE/phone-numbers/{id}"), &admin).await.status(), 200);
+    }
+}
+
+/// Rows of a query, on whichever backend `db` is.
+async fn fetch<T>(db: &ccadmin::store::Db, sql: &str) -> Vec<T>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin,
+{
+    match db {
+        ccadmin::store::Db::Sqlite { read, .. } => sqlx::query_as(sql).fetch_all(read).await,
+        ccadmin::store::Db::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await,
+    }
+    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// Checks that the search tables kept in step by holds, releases, resets and imports
+/// (`number_suffix`, `inventory_gram_count`, `inventory_count`) hold exactly what a
+/// rebuild from the inventory would.
+async fn assert_search_tables_match_the_inventory(db: &ccadmin::store::Db, when: &str) {
+    let position = match db.backend() {
+        ccadmin::store::Backend::Sqlite => "instr",
+        ccadmin::store::Backend::Postgres => "strpos",
+    };
+    type Gram = (String, String, String, String, i64);
+    let mut kept: Vec<Gram> = fetch(
+        db,
+        "select country_code, number_type, gram, area_code, available
+        from inventory_gram_count where available <> 0",
+    )
+    .await;
+    let mut recounted: Vec<Gram> = fetch(
+        db,
+        &format!(
+            "select country_code, number_type, substr(phone_number, i, 3),
+            area_code, count(*)
+        from number_inventory join gram_position on i <= length(phone_number) - 2
+        where held_by is null and {position}(phone_number, substr(phone_number, i, 3)) = i
+        group by 1, 2, 3, 4"
+        ),
+    )
+    .await;
+    kept.sort();
+    recounted.sort();
+    assert!(!kept.is_empty(), "{when}");
+    assert!(
+        kept == recounted,
+        "{when}: gram counts differ from a recount ({} rows kept, {} recounted)",
+        kept.len(),
+        recounted.len()
+    );
+
+    type Suffix = (String, String, String, String, String, bool);
+    let mut kept: Vec<Suffix> = fetch(
+        db,
+        "select country_code, number_type, suffix, phone_number, area_code, first
+        from number_suffix",
+    )
+    .await;
+    let mut derived: Vec<Suffix> = fetch(
+        db,
+        &format!(
+            "select country_code, number_type, substr(phone_number, i),
+            phone_number, area_code, {position}(phone_number, substr(phone_number, i, 3)) = i
+        from number_inventory join gram_position on i between 2 and length(phone_number) - 2
+        where held_by is null"
+        ),
+    )
+    .await;
+    kept.sort();
+    derived.sort();
+    assert!(
+        kept == derived,
+        "{when}: suffix rows differ from a rebuild ({} rows kept, {} derived)",
+        kept.len(),
+        derived.len()
+    );
+
+    type Count = (String, String, String, i64);
+    let mut kept: Vec<Count> = fetch(
+        db,
+        "select country_code, number_type, area_code, available
+        from inventory_count where available <> 0",
+    )
+    .await;
+    let mut recounted: Vec<Count> = fetch(
+        db,
+        "select country_code, number_type, area_code, count(*)
+        from number_inventory where held_by is null group by 1, 2, 3",
+    )
+    .await;
+    kept.sort();
+    recounted.sort();
+    assert_eq!(kept, recounted, "{when}: available counts");
+}
+
+backend_tests! {
+    async fn search_tables_stay_in_step_through_holds_releases_resets_and_imports(b: Backend) {
+        let app = spawn_app(&b).await;
+        let demo = app.demo().await;
+        let admin = app.admin().await;
+        let db = ccadmin::open(&app.args.storage).await.unwrap();
+        assert_search_tables_match_the_inventory(&db, "seeded").await;
+
+        // "212" twice in one number, held and released; another account's number.
+        let twice = all_available(&app, &demo, "countryCode=US&type=LOCAL&areaCode=212&phoneNumber=212").await
+            .into_iter().find(|n| n[2..].contains("212")).expect("a number with 212 twice");
+        let id = add(&app, &demo, &twice).await["phoneNumberId"].as_str().unwrap().to_owned();
+        add(&app, &demo, "+16479308804").await;
+        let (status, _) = status_json(app.post("/api/admin/voice/v1/accounts/AQWSDE/phone-numbers", &admin, &json!({"phoneNumber": "+16062128688"})).await).await;
+        assert_eq!(status, 202);
+        assert_search_tables_match_the_inventory(&db, "after holds").await;
+        assert_eq!(app.call(Method::DELETE, &format!("{NUMBERS}/{id}"), Some(&demo), None).await.status(), 204);
+        assert_search_tables_match_the_inventory(&db, "after a release").await;
+        let res = app.call(Method::POST, "/_ccadmin/reset", Some(&admin), Some(&json!({"accountId": "AQWSDE"}))).await;
+        assert_eq!(res.status(), 204);
+        assert_search_tables_match_the_inventory(&db, "after an account's reset").await;
+
+        // An import: new numbers, a number twice (the first row wins), a number already
+        // held (kept as it is), invalid rows, and an area code COPY must escape.
+        let csv = "phoneNumber,countryCode,type,areaCode,documentationRequired\n\
+                   +14155550120,US,LOCAL,415,false\n\
+                   +14155550121,US,LOCAL,415,true\n\
+                   +14155550120,US,LOCAL,415,true\n\
+                   +16479308804,US,LOCAL,647,false\n\
+                   +14155550122,US,MOBILE,,false\n\
+                   +14155550123,US,LOCAL,4\t15,false\n\
+                   +14155550124,US,LOCAL,a\\b,false\n\
+                   +442079460199,GB,LOCAL,20,false\n";
+        let report = ccadmin::inventory::import(&db, csv.to_owned(), false, |_, _| {}).await.unwrap();
+        let report = serde_json::to_value(&report).unwrap();
+        assert_eq!((&report["rows"], &report["imported"], &report["alreadyPresent"], &report["skipped"]),
+                   (&json!(8), &json!(4), &json!(2), &json!(2)), "{report}");
+        let lines: Vec<&Value> = report["badRows"].as_array().unwrap().iter().map(|r| &r["line"]).collect();
+        assert_eq!(lines, [&json!(6), &json!(7)], "{report}");
+        assert_search_tables_match_the_inventory(&db, "after an import").await;
+        let found = available(&app, &demo, "countryCode=US&type=LOCAL&phoneNumber=5550120").await;
+        assert_eq!(found["phoneNumbers"], json!([{"phoneNumber": "+14155550120", "countryCode": "US", "type": "LOCAL", "documentationRequired": false}]));
+        let found = available(&app, &demo, "countryCode=US&type=LOCAL&areaCode=a%5Cb&phoneNumber=124").await;
+        assert_eq!(numbers_of(&found), ["+14155550124"]);
+        let found = available(&app, &demo, "countryCode=GB&type=LOCAL&phoneNumber=%2B44207946019").await;
+        assert_eq!(numbers_of(&found), ["+442079460199"]);
+        assert_eq!(available(&app, &demo, "countryCode=US&type=LOCAL&phoneNumber=9308804").await["pagination"]["total"], 0,
+                   "a held number stays held through an import");
+
+        // Holds of imported numbers, then everything reset.
+        add(&app, &demo, "+14155550121").await;
+        assert_search_tables_match_the_inventory(&db, "after a hold of an imported number").await;
+        let res = app.call(Method::POST, "/_ccadmin/reset", Some(&admin), Some(&json!({}))).await;
+        assert_eq!(res.status(), 204);
+        assert_search_tables_match_the_inventory(&db, "after a reset").await;
+        let found = available(&app, &demo, "countryCode=US&type=LOCAL&areaCode=647&phoneNumber=9308804").await;
+        assert_eq!(found["phoneNumbers"][0]["documentationRequired"], true, "the import left the seed's number as it was");
+        db.close().await;
     }
 }
