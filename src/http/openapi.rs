@@ -15,6 +15,7 @@
 use std::sync::LazyLock;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -85,8 +86,12 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc
 }
 
-static DOCUMENT: LazyLock<Result<String, String>> =
-    LazyLock::new(|| serde_json::to_string(&document()).map_err(|e| e.to_string()));
+/// Built on the first request (not at start-up), then served without copying.
+static DOCUMENT: LazyLock<Result<Bytes, String>> = LazyLock::new(|| {
+    serde_json::to_vec(&document())
+        .map(Bytes::from)
+        .map_err(|e| e.to_string())
+});
 
 /// The OpenAPI document of this server.
 #[utoipa::path(

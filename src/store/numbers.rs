@@ -723,11 +723,7 @@ pub async fn search_available(
                 n + 1,
                 n + 2
             );
-            let rows = if total > offset {
-                fetch_page(tx, &page, &binds, &[limit, offset]).await?
-            } else {
-                Vec::new()
-            };
+            let rows = fetch_page_of(tx, &page, &binds, total, limit, offset).await?;
             (total, rows)
         }
         Some(f) if f.len() == INDEXED_FRAGMENT_MIN => {
@@ -818,11 +814,7 @@ pub async fn search_available(
                 n + 1,
                 n + 2
             ));
-            let rows = if total > offset {
-                fetch_page(tx, &listed, &binds, &[limit, offset]).await?
-            } else {
-                Vec::new()
-            };
+            let rows = fetch_page_of(tx, &listed, &binds, total, limit, offset).await?;
             (total, rows)
         }
         Some(f) => {
@@ -869,6 +861,21 @@ async fn fetch_total(tx: &mut Tx, sql: &str, binds: &[String]) -> Result<i64> {
 
 /// Inventory rows, with `binds` bound to `$1`, `$2`... and `numbers` after them (limits
 /// and offsets).
+/// The page at `offset` of `total` matches: no query when it starts past the end.
+async fn fetch_page_of(
+    tx: &mut Tx,
+    sql: &str,
+    binds: &[String],
+    total: i64,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<InventoryRow>> {
+    if total <= offset {
+        return Ok(Vec::new());
+    }
+    fetch_page(tx, sql, binds, &[limit, offset]).await
+}
+
 async fn fetch_page(
     tx: &mut Tx,
     sql: &str,
