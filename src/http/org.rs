@@ -13,7 +13,7 @@ use super::auth::Caller;
 use super::error::{ApiError, Problem, Result};
 use super::extract::{Body, PathParams, PreferHeader, QueryParams};
 use super::listing::{self, Links, Pagination};
-use super::voice::{IdKind, account_in_reach, resource_path, resource_path_read};
+use super::reach::{IdKind, account_in_reach, resource_path, resource_path_read};
 use crate::domain::listing::{Match, PageRules, parse_filter, parse_order_by};
 use crate::domain::org::{
     Hierarchy, NODE_TYPE, Node, NodeIn, NodeOut, NodeRequest, ProfileBody, ProfileIn, profile_url,
