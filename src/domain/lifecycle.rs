@@ -8,8 +8,19 @@ use serde::{Deserialize, Serialize};
 
 /// A kind of asynchronous work. Emulator rules are keyed by it, and it is the
 /// `resourceKind` of the transitions the work journals.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[schema(as = EmulatorJobKind)]
 pub enum JobKind {
     #[serde(rename = "account.feature")]

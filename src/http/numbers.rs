@@ -27,6 +27,7 @@ use crate::domain::number::{
     check_fragment,
 };
 use crate::domain::{AccountId, Code, Violation};
+use crate::jobs::JobKind;
 use crate::service::numbers::{self as service, NumberChange};
 use crate::store;
 use crate::store::numbers::{AvailableQuery, NumberField, NumberQuery};
@@ -102,7 +103,7 @@ async fn add_number(
     let new =
         NewPhoneNumber::try_from(body.json::<PhoneNumberIn>()?).map_err(ApiError::validation)?;
     let p = state
-        .provisioning(&prefer, &service::OUTCOMES, state.number_delay_ms)
+        .provisioning(&prefer, JobKind::NumberActivation)
         .await?;
     let n = service::add(&state.db, &state.clock, &account, new, &p).await?;
     state.jobs.wake();

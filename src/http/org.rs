@@ -14,11 +14,13 @@ use super::error::{ApiError, Problem, Result};
 use super::extract::{Body, PathParams, PreferHeader, QueryParams};
 use super::listing::{self, Links, Pagination};
 use super::reach::{IdKind, account_in_reach, resource_path, resource_path_read};
+use crate::domain::feature::{action_str, status_str};
 use crate::domain::listing::{Match, PageRules, parse_filter, parse_order_by};
 use crate::domain::org::{
     Hierarchy, NODE_TYPE, Node, NodeIn, NodeOut, NodeRequest, ProfileBody, ProfileIn, profile_url,
 };
 use crate::domain::{AccountId, Code, Violation};
+use crate::jobs::JobKind;
 use crate::service::org as service;
 use crate::service::profiles;
 use crate::store::{self, Tx};
@@ -145,9 +147,7 @@ async fn create_node(
 ) -> Result<Response> {
     let account = account_in_reach(&state, &caller, &params).await?;
     let req = NodeRequest::try_from(body.json::<NodeIn>()?).map_err(ApiError::validation)?;
-    let p = state
-        .provisioning(&prefer, &service::OUTCOMES, state.feature_delay_ms)
-        .await?;
+    let p = state.provisioning(&prefer, JobKind::OrgNode).await?;
     let node =
         service::create_node(&state.db, &state.clock, &account, req, &p, &caller.author()).await?;
     state.jobs.wake();
@@ -218,9 +218,7 @@ async fn update_node(
     }
     drop(tx);
     let req = NodeRequest::try_from(body.json::<NodeIn>()?).map_err(ApiError::validation)?;
-    let p = state
-        .provisioning(&prefer, &service::OUTCOMES, state.feature_delay_ms)
-        .await?;
+    let p = state.provisioning(&prefer, JobKind::OrgNode).await?;
     service::replace_node(
         &state.db,
         &state.clock,
@@ -497,13 +495,13 @@ async fn list_node_statuses(
     }
     let mut out = Vec::with_capacity(ids.len());
     for id in &ids {
-        let (action, status, message, _) = store::org::node_status(&mut tx, &account, id)
+        let s = store::org::node_status(&mut tx, &account, id)
             .await?
             .ok_or_else(|| ApiError::from(service::node_not_found(id)))?;
         out.push(NodeStatusOut {
-            action,
-            status,
-            message,
+            action: action_str(s.action).to_owned(),
+            status: status_str(s.status).to_owned(),
+            message: s.message,
             organization_node_id: id.clone(),
         });
     }

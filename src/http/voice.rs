@@ -172,7 +172,7 @@ async fn create(
         .validate(t)
         .map_err(ApiError::validation)?;
     let p = state
-        .provisioning(&prefer, &service::OUTCOMES, state.element_delay_ms)
+        .provisioning(&prefer, crate::jobs::element::kind(t))
         .await?;
     let element = service::create(&state.db, &state.clock, &account, t, body, &p).await?;
     state.jobs.wake();
@@ -219,7 +219,7 @@ async fn replace(
         .validate(t)
         .map_err(ApiError::validation)?;
     let p = state
-        .provisioning(&prefer, &service::OUTCOMES, state.element_delay_ms)
+        .provisioning(&prefer, crate::jobs::element::kind(t))
         .await?;
     let element = service::replace(&state.db, &state.clock, &account, t, &id, body, &p).await?;
     state.jobs.wake();

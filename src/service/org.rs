@@ -2,19 +2,15 @@
 
 use crate::clock::Clock;
 use crate::domain::audit::{Author, Event};
-use crate::domain::feature::IN_PROGRESS_MESSAGE;
+use crate::domain::feature::{Action, IN_PROGRESS_MESSAGE, Status};
 use crate::domain::org::{Hierarchy, Node, NodeRequest};
 use crate::domain::{AccountId, Code, Violation};
 use crate::jobs::org::{self as org_jobs, NodeJob};
-use crate::store::org::{NODE_NAME_CONFLICT, NODE_NAME_CONFLICT_PG};
-use crate::store::{self, Db, Tx};
+use crate::store::{self, Conflict, Db, StoreError, Tx};
 
 use super::ServiceError;
-use super::accounts::Provisioning;
 use super::profiles::resolve_profiles;
-
-/// The terminal statuses a `Prefer: outcome=` may name for node work.
-pub const OUTCOMES: [&str; 2] = ["COMPLETED", "FAILED"];
+use crate::jobs::{Cause, JobKind, Provisioning};
 
 /// 404 for a node, in the spec's words.
 pub fn node_not_found(id: &str) -> ServiceError {
@@ -85,11 +81,18 @@ pub async fn create_node(
         parent_id,
         country_code: req.country_code,
     };
-    match store::org::insert_node(&mut tx, account, &node, "ADD", IN_PROGRESS_MESSAGE, now).await {
+    match store::org::insert_node(
+        &mut tx,
+        account,
+        &node,
+        Action::Add,
+        IN_PROGRESS_MESSAGE,
+        now,
+    )
+    .await
+    {
         Ok(()) => {}
-        Err(e)
-            if e.is_conflict_on(NODE_NAME_CONFLICT) || e.is_conflict_on(NODE_NAME_CONFLICT_PG) =>
-        {
+        Err(StoreError::Conflict(Conflict::NodeName)) => {
             return Err(node_name_taken(&req.name));
         }
         Err(e) => return Err(e.into()),
@@ -97,7 +100,7 @@ pub async fn create_node(
     store::org::set_node_profiles(&mut tx, account, &node.node_id, &req.profile_ids).await?;
     let job = NodeJob {
         generation: 1,
-        action: "ADD".to_owned(),
+        action: Action::Add,
         prefer: p.prefer.clone(),
     };
     org_jobs::start(
@@ -105,7 +108,7 @@ pub async fn create_node(
         account,
         &node.node_id,
         job,
-        p.schedule(org_jobs::NODE, now),
+        p.schedule(JobKind::OrgNode, now),
         now,
     )
     .await?;
@@ -158,8 +161,8 @@ pub async fn replace_node(
     }
     resolve_profiles(&mut tx, account, &req.profile_ids).await?;
     let action = match store::org::node_status(&mut tx, account, id).await? {
-        Some((a, s, _, _)) if a == "ADD" && s == "FAILED" => "ADD",
-        _ => "UPDATE",
+        Some(s) if s.action == Action::Add && s.status == Status::Failed => Action::Add,
+        _ => Action::Update,
     };
     let node = Node {
         node_id: id.to_owned(),
@@ -173,10 +176,7 @@ pub async fn replace_node(
         {
             Ok(Some(g)) => g,
             Ok(None) => return Err(node_not_found(id)),
-            Err(e)
-                if e.is_conflict_on(NODE_NAME_CONFLICT)
-                    || e.is_conflict_on(NODE_NAME_CONFLICT_PG) =>
-            {
+            Err(StoreError::Conflict(Conflict::NodeName)) => {
                 return Err(node_name_taken(&req.name));
             }
             Err(e) => return Err(e.into()),
@@ -192,7 +192,7 @@ pub async fn replace_node(
         account,
         id,
         job,
-        p.schedule(org_jobs::NODE, now),
+        p.schedule(JobKind::OrgNode, now),
         now,
     )
     .await?;
@@ -239,7 +239,16 @@ pub async fn delete_node(
     }
     store::org::delete_node(&mut tx, account, id).await?;
     store::jobs::cancel_for(&mut tx, account, id, now).await?;
-    org_jobs::journal(&mut tx, account, id, "DELETED", "Deleted", "request", now).await?;
+    org_jobs::journal(
+        &mut tx,
+        account,
+        id,
+        Status::Deleted,
+        "Deleted",
+        Cause::Request,
+        now,
+    )
+    .await?;
     let data = serde_json::json!({"organizationNodeId": id});
     super::audit(
         &mut tx,

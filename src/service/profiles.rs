@@ -6,8 +6,8 @@ use crate::domain::account::ProfileRef;
 use crate::domain::audit::{Author, Event};
 use crate::domain::org::{ProfileBody, profile_url};
 use crate::domain::{AccountId, Code, Violation};
-use crate::store::org::{PROFILE_NAME_CONFLICT, Profile};
-use crate::store::{self, Db, Tx};
+use crate::store::org::Profile;
+use crate::store::{self, Conflict, Db, StoreError, Tx};
 
 use super::ServiceError;
 
@@ -99,10 +99,10 @@ pub async fn create_profile(
                     description: body.description,
                 });
             }
-            Err(e) if e.is_conflict_on(PROFILE_NAME_CONFLICT) => {
+            Err(StoreError::Conflict(Conflict::ProfileName)) => {
                 return Err(profile_name_taken(&body.profile_name));
             }
-            Err(e) if e.is_conflict_on("pkey") || e.is_conflict_on("profile.profile_id") => {
+            Err(StoreError::Conflict(Conflict::ProfileId)) => {
                 continue;
             }
             Err(e) => return Err(e.into()),
@@ -124,7 +124,7 @@ pub async fn update_profile(
     match store::org::update_profile(&mut tx, account, id, &body, clock.now_ms()).await {
         Ok(true) => {}
         Ok(false) => return Err(profile_not_found(id)),
-        Err(e) if e.is_conflict_on(PROFILE_NAME_CONFLICT) => {
+        Err(StoreError::Conflict(Conflict::ProfileName)) => {
             return Err(profile_name_taken(&body.profile_name));
         }
         Err(e) => return Err(e.into()),
