@@ -55,7 +55,7 @@ async fn account_json(tx: &mut store::Tx, account: &Account, caller: &Caller) ->
         let known = store::org::profiles(tx, &account.account_id).await?;
         for r in refs.iter_mut() {
             if let Some(p) = known.iter().find(|p| p.profile_id == r.profile_id) {
-                *r = crate::service::org::reference(&account.account_id, p);
+                *r = crate::service::profiles::reference(&account.account_id, p);
             }
         }
     }

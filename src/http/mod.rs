@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod numbers;
 pub mod openapi;
 pub mod org;
+pub mod reach;
 pub mod voice;
 
 use std::sync::Arc;

@@ -17,7 +17,7 @@ use super::auth::Caller;
 use super::error::{ApiError, Problem, Result};
 use super::extract::{Body, PathParams, PreferHeader, QueryParams};
 use super::listing::{self, Links, Pagination};
-use super::voice::{
+use super::reach::{
     IdKind, account_in_reach, account_in_reach_read, resource_path, resource_path_read,
 };
 use crate::domain::listing::{PageRules, parse_filter, parse_order_by};

@@ -264,7 +264,7 @@ async fn resolve_refs(
         None => Ok(None),
         Some(refs) => {
             let ids: Vec<String> = refs.into_iter().map(|r| r.profile_id).collect();
-            Ok(Some(super::org::resolve_profiles(tx, id, &ids).await?))
+            Ok(Some(super::profiles::resolve_profiles(tx, id, &ids).await?))
         }
     }
 }
