@@ -2449,7 +2449,13 @@ async fn foreign_ids(w: &World) -> usize {
         Some(20005),
     )
     .await;
-    for parent in [v.root.clone(), format!("{}/{}", v.root, v.node_name)] {
+    // In either form of the root (the seed's `Account<name>`, the bare name).
+    for parent in [
+        v.root.clone(),
+        format!("{}/{}", v.root, v.node_name),
+        format!("Account{}", v.root),
+        format!("Account{}/{}", v.root, v.node_name),
+    ] {
         w.expect(
             "the victim's hierarchy as parent",
             &post(
