@@ -95,7 +95,10 @@ impl App {
             number_delay_ms: args.number_delay_ms.max(0),
             demo: args.demo,
             shutdown: shutdown_rx,
-            metrics: Arc::new(http::metrics::Metrics::new(args.metrics_token.clone())),
+            metrics: Arc::new(http::metrics::Metrics::new(
+                args.metrics_token.clone(),
+                jobs.worker_errors(),
+            )),
         };
         starting.stop().await;
         Ok(Self {
@@ -218,7 +221,7 @@ pub async fn open(storage: &config::StorageArgs) -> anyhow::Result<Db> {
         Duration::from_millis(storage.db_acquire_timeout_ms),
     )
     .await
-        .context("cannot open the database")?;
+    .context("cannot open the database")?;
     db.migrate().await.context("cannot apply migrations")?;
     Ok(db)
 }
