@@ -12,6 +12,7 @@ mod crash;
 mod elements;
 mod emulator;
 mod errors;
+mod faults;
 mod hostile;
 mod jobs;
 mod metrics;
