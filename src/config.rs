@@ -46,6 +46,14 @@ pub enum Command {
     /// Manage the number inventory.
     #[command(subcommand)]
     Inventory(InventoryCommand),
+    /// Write a consistent copy of the SQLite database to FILE while the server runs
+    /// (PostgreSQL: use pg_dump, see docs/operations.md).
+    Backup {
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// Where to write the copy; must not exist yet.
+        file: PathBuf,
+    },
 }
 
 /// `ccadmin inventory ...`.

@@ -27,6 +27,11 @@ async fn main() -> anyhow::Result<()> {
         Command::Account(cmd) => account(cmd).await,
         Command::Client(cmd) => client(cmd).await,
         Command::Inventory(cmd) => inventory(cmd).await,
+        Command::Backup { storage, file } => {
+            let bytes = ccadmin::store::backup(&storage.location()?, &file).await?;
+            println!("backup written to {} ({bytes} bytes)", file.display());
+            Ok(())
+        }
     }
 }
 

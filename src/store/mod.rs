@@ -438,3 +438,50 @@ impl Tx {
         Ok(())
     }
 }
+
+/// Writes a consistent copy of the SQLite database at `location` to `file` (which must
+/// not exist) and returns its size. `vacuum into` reads one snapshot, as any reader does
+/// in WAL mode, so a running server's writers carry on meanwhile; one read-only
+/// connection is all it opens. The copy is written next to `file`, flushed, then
+/// renamed, so `file` is either complete or absent. PostgreSQL has its own tools.
+pub async fn backup(location: &Location, file: &std::path::Path) -> anyhow::Result<u64> {
+    use anyhow::Context;
+    let Location::Sqlite(path) = location else {
+        anyhow::bail!(
+            "`ccadmin backup` copies SQLite databases; for PostgreSQL use pg_dump (docs/operations.md)"
+        );
+    };
+    anyhow::ensure!(path.exists(), "no database at {}", path.display());
+    anyhow::ensure!(
+        !file.exists(),
+        "{} exists; the backup will not overwrite it",
+        file.display()
+    );
+    let mut partial = file.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = std::path::PathBuf::from(partial);
+    let _ = std::fs::remove_file(&partial);
+    let target = partial
+        .to_str()
+        .context("the backup path is not valid UTF-8")?;
+    let opts = SqliteConnectOptions::new()
+        .filename(path)
+        .read_only(true)
+        .busy_timeout(Duration::from_secs(10));
+    let mut conn = SqliteConnection::connect_with(&opts)
+        .await
+        .with_context(|| format!("opening {}", path.display()))?;
+    let copied = sqlx::query("vacuum into $1")
+        .bind(target)
+        .execute(&mut conn)
+        .await
+        .context("vacuum into");
+    let _ = conn.close().await;
+    copied?;
+    std::fs::File::open(&partial)
+        .and_then(|f| f.sync_all())
+        .with_context(|| format!("flushing {}", partial.display()))?;
+    std::fs::rename(&partial, file)
+        .with_context(|| format!("renaming {} to {}", partial.display(), file.display()))?;
+    Ok(std::fs::metadata(file)?.len())
+}

@@ -317,7 +317,8 @@ async fn metric(http: &reqwest::Client, base: &str, name: &str) -> f64 {
         .unwrap_or_else(|| panic!("no {name} in {text}"))
 }
 
-#[tokio::test]
+// Two threads: pg_ctl and the filler block theirs while the writers go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fault_a_stopped_postgres_gets_quick_503s_and_the_server_recovers_without_a_restart() {
     let Some(cluster) = PrivateCluster::create() else {
         return;
@@ -567,7 +568,8 @@ fn fill(path: &Path) -> u64 {
     written
 }
 
-#[tokio::test]
+// Two threads: pg_ctl and the filler block theirs while the writers go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fault_sqlite_on_a_full_disk_answers_503_keeps_reading_and_recovers_once_space_is_freed() {
     if !is_root() {
         eprintln!("skipped: mounting a small tmpfs needs root");

@@ -6,6 +6,7 @@ mod instances;
 mod accounts;
 mod audit;
 mod auth;
+mod backup;
 mod cli;
 mod clients;
 mod crash;
