@@ -12,7 +12,7 @@ use crate::clock::Clock;
 use crate::config::AdminArgs;
 use crate::domain::account::{Account, AccountBody};
 use crate::domain::{AccountId, FeatureGrants, Role};
-use crate::service::accounts::Provisioning;
+use crate::jobs::Provisioning;
 use crate::store::credentials::{Client, User};
 use crate::store::{self, Db};
 

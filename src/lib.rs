@@ -2,14 +2,20 @@
 //! as a server that keeps its state in SQLite or PostgreSQL.
 //!
 //! A request enters through [`http`] (routing, authentication, extraction), is checked
-//! against [`domain`] rules, goes through [`service`] operations that run in one
-//! [`store`] transaction, and is answered by `http` again, errors included.
+//! against [`domain`] rules, goes through [`service`] operations (and, for the
+//! `/_ccadmin` controls, [`emulator`] operations) that each run in one [`store`]
+//! transaction, and is answered by `http` again, errors included. Work that finishes
+//! later is enqueued as [`jobs`] in that same transaction and finished by workers.
+//! Layers point one way: `http` → `service`/`emulator` → `jobs`/`auth` → `store` →
+//! `domain`. [`bootstrap`] makes the first-start and demo data, [`inventory`] the
+//! number inventory, [`clock`] the server's (emulator-movable) time.
 
 pub mod auth;
 pub mod bootstrap;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod emulator;
 pub mod http;
 pub mod inventory;
 pub mod jobs;
@@ -30,7 +36,7 @@ use crate::bootstrap::Bootstrapped;
 use crate::clock::Clock;
 use crate::config::ServeArgs;
 use crate::http::AppState;
-use crate::jobs::{JobSettings, Jobs, Simulator};
+use crate::jobs::{Delays, JobSettings, Jobs, Simulator};
 use crate::store::{Db, Location};
 
 /// How long in-flight requests may take to finish after a stop signal.
@@ -74,6 +80,11 @@ impl App {
         let settings = JobSettings {
             lease: Duration::from_millis(args.job_lease_ms.max(100)),
             max_attempts: args.job_max_attempts.max(1),
+            delays: Delays {
+                feature_ms: args.feature_delay_ms.max(0),
+                element_ms: args.element_delay_ms.max(0),
+                number_ms: args.number_delay_ms.max(0),
+            },
             ..JobSettings::default()
         };
         let simulator = Simulator {
@@ -81,7 +92,7 @@ impl App {
         };
         let jobs = Jobs::new(db.clone(), clock.clone(), settings, simulator);
         if args.emulator_mode() {
-            http::emulator::restore_clock(&db, &clock).await?;
+            emulator::clock::restore(&db, &clock).await?;
         }
         let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
         let state = AppState {
@@ -90,9 +101,6 @@ impl App {
             clock: clock.clone(),
             jobs: jobs.clone(),
             emulator: args.emulator_mode(),
-            feature_delay_ms: args.feature_delay_ms.max(0),
-            element_delay_ms: args.element_delay_ms.max(0),
-            number_delay_ms: args.number_delay_ms.max(0),
             demo: args.demo,
             shutdown: shutdown_rx,
             metrics: Arc::new(http::metrics::Metrics::new(
@@ -161,7 +169,7 @@ impl App {
             );
             tokio::spawn(async move {
                 while !*stop.borrow() {
-                    if let Err(e) = http::emulator::restore_clock(&db, &clock).await {
+                    if let Err(e) = emulator::clock::restore(&db, &clock).await {
                         tracing::debug!(error = %e, "reading the shared clock failed");
                     }
                     tokio::select! {

@@ -121,7 +121,7 @@ async fn account(cmd: AccountCommand) -> anyhow::Result<()> {
                 )
             })?;
             // The server's workers provision the features once it runs.
-            let provisioning = service::accounts::Provisioning {
+            let provisioning = ccadmin::jobs::Provisioning {
                 max_attempts: 5,
                 ..Default::default()
             };

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod element;
 pub mod feature;
 pub mod ids;
+pub mod lifecycle;
 pub mod listing;
 pub mod number;
 pub mod org;

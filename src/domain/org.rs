@@ -73,15 +73,16 @@ pub struct NodeIn {
         example = "PuneLocation"
     )]
     name: Option<String>,
-    /// The full path of the parent: the account's name, then each node's name from the
-    /// top, joined by `/` (none empty); the account's name alone places the node
-    /// directly under the account. No node with this path is 404.
+    /// The full path of the parent: `Account` and the account's name (`AccountSyncG`),
+    /// then each node's name from the top, joined by `/` (none empty); the root alone
+    /// places the node directly under the account. The account's bare name (`SyncG`,
+    /// `SyncG/PuneLocation`) is accepted as the root too. No node with this path is 404.
     #[schema(
         required = true,
         nullable = false,
         min_length = 1,
         max_length = 1024,
-        example = "SyncG"
+        example = "AccountSyncG"
     )]
     parent_path: Option<String>,
     #[schema(nullable = false, min_length = 2, max_length = 2, example = "IN")]
@@ -153,17 +154,24 @@ pub struct Node {
     pub country_code: Option<String>,
 }
 
+/// What every path starts with before the account's name, as the seeds write it: the
+/// root of account `SyncG`'s hierarchy is `AccountSyncG`.
+pub const ROOT_PREFIX: &str = "Account";
+
 /// The hierarchy of one account: paths are derived from parents, so a rename or a
 /// move changes every path below it without rewriting anything.
 pub struct Hierarchy<'a> {
-    root: &'a str,
+    /// The account's name, the root as paths written before the seed's form name it.
+    account: &'a str,
+    /// `Account<name>`, the root of every path the API shows.
+    root: String,
     nodes: HashMap<&'a str, &'a Node>,
     children: HashMap<Option<&'a str>, Vec<&'a Node>>,
 }
 
 impl<'a> Hierarchy<'a> {
-    /// The hierarchy of `nodes` under the account named `root`.
-    pub fn new(root: &'a str, nodes: &'a [Node]) -> Self {
+    /// The hierarchy of `nodes` under the account named `account`.
+    pub fn new(account: &'a str, nodes: &'a [Node]) -> Self {
         let mut children: HashMap<Option<&str>, Vec<&Node>> = HashMap::new();
         for n in nodes {
             children.entry(n.parent_id.as_deref()).or_default().push(n);
@@ -172,13 +180,14 @@ impl<'a> Hierarchy<'a> {
             list.sort_by(|a, b| a.name.cmp(&b.name));
         }
         Self {
-            root,
+            account,
+            root: format!("{ROOT_PREFIX}{account}"),
             nodes: nodes.iter().map(|n| (n.node_id.as_str(), n)).collect(),
             children,
         }
     }
 
-    /// The full path of a node: the account name, then every ancestor, then the node.
+    /// The full path of a node: `Account<name>`, then every ancestor, then the node.
     pub fn path(&self, id: &str) -> String {
         let mut names = Vec::new();
         let mut at = self.nodes.get(id).copied();
@@ -190,17 +199,38 @@ impl<'a> Hierarchy<'a> {
                 .as_deref()
                 .and_then(|p| self.nodes.get(p).copied());
         }
-        names.push(self.root);
+        names.push(&self.root);
         names.reverse();
         names.join("/")
     }
 
-    /// The parent path of a node.
+    /// The parent path of a node (`Account<name>` directly under the account).
     pub fn parent_path(&self, node: &Node) -> String {
         match &node.parent_id {
-            None => self.root.to_owned(),
+            None => self.root.clone(),
             Some(p) => self.path(p),
         }
+    }
+
+    /// A path as sent, in the form the API answers with, or `None` when it does not
+    /// start at this account. The first name is the root, since account names hold no
+    /// `/`: `Account<name>` (the seeds' form) or the account's bare name (the form
+    /// ccadmin answered with before, still accepted). Both are compared with the
+    /// account's current name exactly, so they never both match: an account named
+    /// `AccountX` is `AccountAccountX` or `AccountX`, never an account `X`; and a
+    /// first name is never read as a node, even one named `Account<name>`.
+    pub fn in_seed_form(&self, path: &str) -> Option<String> {
+        let (first, rest) = match path.split_once('/') {
+            Some((first, rest)) => (first, Some(rest)),
+            None => (path, None),
+        };
+        if first != self.root && first != self.account {
+            return None;
+        }
+        Some(match rest {
+            None => self.root.clone(),
+            Some(rest) => format!("{}/{rest}", self.root),
+        })
     }
 
     /// The full paths of every node below `id`, depth first, siblings by name.
@@ -241,13 +271,15 @@ impl<'a> Hierarchy<'a> {
         false
     }
 
-    /// Resolves a parent path: `None` for the account itself (the path is the account
-    /// name), `Some(id)` for a node, `Err` when no node has that path.
+    /// Resolves a parent path in either form of its root ([`Self::in_seed_form`]):
+    /// `None` for the account itself, `Some(id)` for a node, `Err` when no node has
+    /// that path.
     pub fn resolve(&self, path: &str) -> Result<Option<String>, NoSuchPath> {
+        let path = self.in_seed_form(path).ok_or(NoSuchPath)?;
         if path == self.root {
             return Ok(None);
         }
-        let last = path.rsplit('/').next().unwrap_or(path);
+        let last = path.rsplit('/').next().unwrap_or(&path);
         // Names are unique in the account: the last name picks the node, and its full
         // path must be the one given.
         self.nodes
@@ -270,8 +302,8 @@ pub struct NoSuchPath;
 pub struct NodeOut {
     #[schema(example = "PuneLocation")]
     pub name: String,
-    /// The full path of the parent, starting with the account's name.
-    #[schema(example = "SyncG")]
+    /// The full path of the parent, starting with `Account` and the account's name.
+    #[schema(example = "AccountSyncG")]
     pub parent_path: String,
     #[schema(min_length = 6, max_length = 6, example = "ACDSFE")]
     pub organization_node_id: String,
@@ -280,7 +312,7 @@ pub struct NodeOut {
     /// The full paths of every node below, depth first, siblings by name (`[]` for a
     /// leaf); absent unless asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, example = json!(["SyncG/PuneLocation/Team"]))]
+    #[schema(nullable = false, example = json!(["AccountSyncG/PuneLocation/Team"]))]
     pub children: Option<Vec<String>>,
     /// The referenced profiles; absent when there are none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -390,37 +422,100 @@ mod tests {
         }
     }
 
-    #[test]
-    fn paths_descendants_and_resolution_follow_parents() {
-        let nodes = vec![
+    fn seed_tree() -> Vec<Node> {
+        vec![
             node("AAAAAA", "Pune", None),
             node("BBBBBB", "Team", Some("AAAAAA")),
             node("CCCCCC", "Desk", Some("BBBBBB")),
-        ];
+        ]
+    }
+
+    #[test]
+    fn paths_start_with_account_and_the_account_name() {
+        let nodes = seed_tree();
         let h = Hierarchy::new("SyncG", &nodes);
-        assert_eq!(h.path("CCCCCC"), "SyncG/Pune/Team/Desk");
-        assert_eq!(h.parent_path(&nodes[0]), "SyncG");
+        assert_eq!(h.path("CCCCCC"), "AccountSyncG/Pune/Team/Desk");
+        assert_eq!(h.parent_path(&nodes[0]), "AccountSyncG");
+        assert_eq!(h.parent_path(&nodes[1]), "AccountSyncG/Pune");
         assert_eq!(
             h.descendants("AAAAAA"),
-            ["SyncG/Pune/Team", "SyncG/Pune/Team/Desk"]
+            ["AccountSyncG/Pune/Team", "AccountSyncG/Pune/Team/Desk"]
         );
-        assert_eq!(h.resolve("SyncG/Pune/Team"), Ok(Some("BBBBBB".into())));
-        assert_eq!(h.resolve("SyncG"), Ok(None));
-        assert_eq!(h.resolve("SyncG/Team"), Err(NoSuchPath));
         assert!(h.is_within("CCCCCC", "AAAAAA"));
         assert!(!h.is_within("AAAAAA", "CCCCCC"));
     }
 
     #[test]
+    fn a_parent_path_resolves_in_the_seed_form_and_the_bare_form() {
+        let nodes = seed_tree();
+        let h = Hierarchy::new("SyncG", &nodes);
+        assert_eq!(h.resolve("AccountSyncG"), Ok(None));
+        assert_eq!(h.resolve("SyncG"), Ok(None));
+        assert_eq!(
+            h.resolve("AccountSyncG/Pune/Team"),
+            Ok(Some("BBBBBB".into()))
+        );
+        assert_eq!(h.resolve("SyncG/Pune/Team"), Ok(Some("BBBBBB".into())));
+        assert_eq!(
+            h.in_seed_form("SyncG/Pune/Team").as_deref(),
+            Some("AccountSyncG/Pune/Team")
+        );
+        assert_eq!(h.resolve("AccountSyncG/Team"), Err(NoSuchPath));
+        // Exact, case included, and no other root.
+        for path in [
+            "accountSyncG",
+            "ACCOUNTSyncG/Pune",
+            "Account",
+            "syncg",
+            "Pune",
+        ] {
+            assert_eq!(h.resolve(path), Err(NoSuchPath), "{path}");
+        }
+    }
+
+    #[test]
+    fn an_account_named_like_a_seed_root_is_read_by_its_actual_name() {
+        let nodes = seed_tree();
+        let h = Hierarchy::new("AccountX", &nodes);
+        assert_eq!(h.parent_path(&nodes[0]), "AccountAccountX");
+        assert_eq!(h.resolve("AccountAccountX/Pune"), Ok(Some("AAAAAA".into())));
+        assert_eq!(h.resolve("AccountX/Pune"), Ok(Some("AAAAAA".into())));
+        // Never the seed form of an account named `X`.
+        assert_eq!(h.resolve("X/Pune"), Err(NoSuchPath));
+    }
+
+    #[test]
+    fn a_first_name_is_the_root_even_when_a_node_is_named_like_it() {
+        let nodes = vec![
+            node("AAAAAA", "AccountSyncG", None),
+            node("BBBBBB", "SyncG", Some("AAAAAA")),
+        ];
+        let h = Hierarchy::new("SyncG", &nodes);
+        assert_eq!(h.resolve("AccountSyncG"), Ok(None));
+        assert_eq!(h.resolve("SyncG"), Ok(None));
+        assert_eq!(
+            h.resolve("AccountSyncG/AccountSyncG"),
+            Ok(Some("AAAAAA".into()))
+        );
+        assert_eq!(h.resolve("SyncG/AccountSyncG"), Ok(Some("AAAAAA".into())));
+        assert_eq!(
+            h.resolve("SyncG/AccountSyncG/SyncG"),
+            Ok(Some("BBBBBB".into()))
+        );
+        assert_eq!(h.path("BBBBBB"), "AccountSyncG/AccountSyncG/SyncG");
+    }
+
+    #[test]
     fn node_names_follow_the_spec_pattern() {
         let ok: NodeIn = serde_json::from_value(
-            serde_json::json!({"name": "Pune (HQ) & Co.", "parentPath": "SyncG"}),
+            serde_json::json!({"name": "Pune (HQ) & Co.", "parentPath": "AccountSyncG"}),
         )
         .unwrap();
         assert!(NodeRequest::try_from(ok).is_ok());
-        let bad: NodeIn =
-            serde_json::from_value(serde_json::json!({"name": "a/b", "parentPath": "SyncG//x"}))
-                .unwrap();
+        let bad: NodeIn = serde_json::from_value(
+            serde_json::json!({"name": "a/b", "parentPath": "AccountSyncG//x"}),
+        )
+        .unwrap();
         let e = NodeRequest::try_from(bad).unwrap_err();
         assert_eq!(
             e.iter().map(|v| v.field.as_str()).collect::<Vec<_>>(),

@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::lifecycle::{JobKind, Outcome};
 use super::violation::{Code, Violation};
 
 /// The longest delay a request may ask for.
@@ -14,9 +15,9 @@ pub const MAX_DELAY_MS: i64 = 24 * 3_600_000;
 /// What a request prefers for the work it starts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Prefer {
-    /// The terminal status to reach, in the resource's own words (`FAILED`, `INACTIVE`...).
+    /// The terminal status to reach, one of the work's own (`FAILED`, `INACTIVE`...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub outcome: Option<String>,
+    pub outcome: Option<Outcome>,
     /// How long the work takes before it finishes, in milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delay_ms: Option<i64>,
@@ -51,10 +52,12 @@ pub fn parse_duration_ms(s: &str) -> Option<i64> {
 }
 
 impl Prefer {
-    /// Parses the header. Preferences ccadmin does not know are ignored (RFC 7240);
-    /// known ones with bad values are refused, so a typo does not pass unnoticed.
-    pub fn parse(header: &str) -> Result<Self, Violation> {
+    /// Parses the header of a request that starts work of `kind`. Preferences ccadmin
+    /// does not know are ignored (RFC 7240); known ones with bad values are refused, so
+    /// a typo does not pass unnoticed, and so is an outcome the kind cannot reach.
+    pub fn parse(header: &str, kind: JobKind) -> Result<Self, Violation> {
         let mut out = Prefer::default();
+        let mut outcome = None;
         for token in header
             .split([',', ';'])
             .map(str::trim)
@@ -71,7 +74,7 @@ impl Prefer {
                             "outcome must be a status such as FAILED, not '{value}'"
                         )));
                     }
-                    out.outcome = Some(value.to_owned());
+                    outcome = Some(value);
                 }
                 "delay" => match parse_duration_ms(value) {
                     Some(ms) if ms <= MAX_DELAY_MS => out.delay_ms = Some(ms),
@@ -88,18 +91,21 @@ impl Prefer {
                 _ => {}
             }
         }
-        Ok(out)
-    }
-
-    /// Checks the outcome against the terminal statuses of the resource.
-    pub fn check_outcome(&self, allowed: &[&str]) -> Result<(), Violation> {
-        match &self.outcome {
-            Some(o) if !allowed.contains(&o.as_str()) => Err(invalid(format!(
-                "outcome must be one of {}, not '{o}'",
-                allowed.join(", ")
-            ))),
-            _ => Ok(()),
+        // Checked once every preference is read, so that a malformed one is reported
+        // first, wherever it stands.
+        if let Some(o) = outcome {
+            let allowed = kind.outcomes();
+            match Outcome::parse(o).filter(|o| allowed.contains(o)) {
+                Some(o) => out.outcome = Some(o),
+                None => {
+                    return Err(invalid(format!(
+                        "outcome must be one of {}, not '{o}'",
+                        Outcome::list(allowed)
+                    )));
+                }
+            }
         }
+        Ok(out)
     }
 }
 
@@ -109,8 +115,8 @@ mod tests {
 
     #[test]
     fn preferences_parse_from_either_separator() {
-        let p = Prefer::parse("outcome=FAILED, delay=5s; retries=2").unwrap();
-        assert_eq!(p.outcome.as_deref(), Some("FAILED"));
+        let p = Prefer::parse("outcome=FAILED, delay=5s; retries=2", JobKind::OrgNode).unwrap();
+        assert_eq!(p.outcome, Some(Outcome::Failed));
         assert_eq!(p.delay_ms, Some(5_000));
         assert_eq!(p.retries, Some(2));
     }
@@ -118,13 +124,16 @@ mod tests {
     #[test]
     fn unknown_preferences_are_ignored_and_bad_values_refused() {
         assert_eq!(
-            Prefer::parse("return=minimal, code=202").unwrap(),
+            Prefer::parse("return=minimal, code=202", JobKind::OrgNode).unwrap(),
             Prefer::default()
         );
-        assert!(Prefer::parse("delay=soon").is_err());
-        assert!(Prefer::parse("outcome=failed").is_err());
-        assert!(Prefer::parse("retries=99").is_err());
-        assert!(Prefer::parse("delay=25h").is_err());
+        assert!(Prefer::parse("delay=soon", JobKind::OrgNode).is_err());
+        assert!(Prefer::parse("outcome=failed", JobKind::OrgNode).is_err());
+        assert!(Prefer::parse("retries=99", JobKind::OrgNode).is_err());
+        assert!(Prefer::parse("delay=25h", JobKind::OrgNode).is_err());
+        // Each kind reaches only its own outcomes.
+        assert!(Prefer::parse("outcome=ACTIVE", JobKind::OrgNode).is_err());
+        assert!(Prefer::parse("outcome=ACTIVE", JobKind::NumberActivation).is_ok());
     }
 
     #[test]

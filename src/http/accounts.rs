@@ -19,6 +19,7 @@ use crate::domain::feature::AccountStatus;
 use crate::domain::ids::SIX_LETTERS;
 use crate::domain::listing::{Match, PageRules, parse_filter, parse_order_by};
 use crate::domain::{AccountId, Code, Violation};
+use crate::jobs::JobKind;
 use crate::service::accounts::{self as service, Actor, enabled_features};
 use crate::store;
 use crate::store::accounts::{AccountFilterField, AccountOrderField, AccountQuery};
@@ -55,7 +56,7 @@ async fn account_json(tx: &mut store::Tx, account: &Account, caller: &Caller) ->
         let known = store::org::profiles(tx, &account.account_id).await?;
         for r in refs.iter_mut() {
             if let Some(p) = known.iter().find(|p| p.profile_id == r.profile_id) {
-                *r = crate::service::org::reference(&account.account_id, p);
+                *r = crate::service::profiles::reference(&account.account_id, p);
             }
         }
     }
@@ -246,9 +247,7 @@ async fn update_account(
         features: caller.client.features.clone(),
         author: caller.author(),
     };
-    let provisioning = state
-        .provisioning(&prefer, &service::OUTCOMES, state.feature_delay_ms)
-        .await?;
+    let provisioning = state.provisioning(&prefer, JobKind::AccountFeature).await?;
     let account =
         service::replace(&state.db, &state.clock, &id, body, &actor, &provisioning).await?;
     state.jobs.wake();
@@ -277,9 +276,7 @@ async fn create_account(
 ) -> Result<Response> {
     caller.require_administrator()?;
     let body = AccountBody::try_from(body.json::<AccountIn>()?).map_err(ApiError::validation)?;
-    let provisioning = state
-        .provisioning(&prefer, &service::OUTCOMES, state.feature_delay_ms)
-        .await?;
+    let provisioning = state.provisioning(&prefer, JobKind::AccountFeature).await?;
     let account = service::create(
         &state.db,
         &state.clock,

@@ -13,7 +13,7 @@ use super::auth::Caller;
 use super::error::{ApiError, Problem, Result};
 use super::extract::{Body, PathParams, QueryParams};
 use super::listing::{self, Links, Pagination};
-use super::voice::account_in_reach;
+use super::reach::account_in_reach;
 use crate::domain::audit::{AuditFilter, AuditFilterIn, EXPORT_MAX, Event, RecordType};
 use crate::domain::listing::{PageRules, parse_order_by};
 use crate::domain::{Code, Violation, time};

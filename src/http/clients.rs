@@ -228,25 +228,15 @@ async fn revoke_client(
     let account = params.account_id()?;
     caller.require_administrator()?;
     let client_id = params.raw("clientId");
-    let now = state.clock.now_ms();
-    let mut tx = state.db.write().await?;
-    if !store::credentials::revoke_client(&mut tx, &account, client_id, now).await? {
-        return Err(ApiError::not_found("Client", "clientId", client_id));
-    }
-    let data = serde_json::json!({"clientId": client_id});
-    let event = crate::domain::audit::Event::Deleted;
-    crate::service::audit(
-        &mut tx,
+    crate::service::clients::revoke(
+        &state.db,
+        &state.clock,
+        &state.auth,
         &account,
-        event,
+        client_id,
         &caller.author(),
-        "CLIENT",
-        data,
-        now,
     )
     .await?;
-    tx.commit().await?;
-    state.auth.forget_client(client_id);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -12,9 +12,11 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, Problem, Result};
 use super::extract::{Body, QueryParams};
+use crate::domain::lifecycle::{JobKind, Outcome};
 use crate::domain::number::PhoneNumberOut;
 use crate::domain::prefer::parse_duration_ms;
 use crate::domain::{Code, Violation, time};
+use crate::emulator::{self, reset::Scope};
 use crate::store::{self, jobs::TransitionQuery};
 
 /// The routes of this module.
@@ -40,38 +42,6 @@ pub fn router() -> Router<AppState> {
 
 /// The tag of every control.
 const EMULATOR: &str = "Emulator";
-
-/// The job kinds (documentation of `resourceKind` and `kind`).
-#[derive(Serialize, utoipa::ToSchema)]
-#[schema(as = EmulatorJobKind)]
-#[allow(dead_code)]
-enum JobKind {
-    #[serde(rename = "account.feature")]
-    AccountFeature,
-    #[serde(rename = "account.rename")]
-    AccountRename,
-    #[serde(rename = "voice.aco")]
-    VoiceAco,
-    #[serde(rename = "voice.msteams")]
-    VoiceMsTeams,
-    #[serde(rename = "number.activation")]
-    NumberActivation,
-    #[serde(rename = "org.node")]
-    OrgNode,
-}
-
-/// The outcomes a rule or `Prefer` may name, across kinds (documentation of `outcome`;
-/// `kinds` of `GET /_ccadmin/rules` lists each kind's own).
-#[derive(utoipa::ToSchema)]
-#[schema(as = EmulatorOutcome)]
-#[allow(dead_code, clippy::upper_case_acronyms)]
-enum Outcome {
-    COMPLETED,
-    SUCCESS,
-    ACTIVE,
-    INACTIVE,
-    FAILED,
-}
 
 /// Where a job stands (documentation of `state`).
 #[derive(Serialize, utoipa::ToSchema)]
@@ -207,8 +177,7 @@ struct Settlement {
     extensions(("x-ccadmin-extension" = json!(true))))]
 async fn settle_jobs(State(state): State<AppState>, caller: Caller) -> Result<Json<Settlement>> {
     caller.require_administrator()?;
-    let runs = state.jobs.run_until_settled().await?;
-    persist_clock(&state).await?;
+    let runs = emulator::clock::settle(&state.db, &state.clock, &state.jobs).await?;
     Ok(Json(Settlement {
         runs,
         now: time::rfc3339(state.clock.now_ms()),
@@ -337,9 +306,6 @@ async fn get_clock(State(state): State<AppState>, caller: Caller) -> Result<Json
     Ok(clock_json(&state))
 }
 
-/// The last instant the clock may show (9999-12-31T23:59:59.999Z).
-const LAST_INSTANT_MS: i64 = 253_402_300_799_999;
-
 /// The longest `delay` a rule may set (100 years): a job's due time must not overflow.
 const MAX_RULE_DELAY_MS: i64 = 100 * 365 * 24 * 3_600_000;
 
@@ -379,23 +345,7 @@ async fn advance_clock(
             "must be like 250ms, 5s, 2m or 1h",
         )])
     })?;
-    // The clock's arithmetic and its RFC 3339 rendering need it to stay within years
-    // 0 to 9999.
-    if state
-        .clock
-        .now_ms()
-        .checked_add(ms)
-        .is_none_or(|t| t > LAST_INSTANT_MS)
-    {
-        return Err(ApiError::validation(vec![Violation::new(
-            "by",
-            Code::Range,
-            "would move the clock past 9999-12-31T23:59:59.999Z",
-        )]));
-    }
-    state.clock.advance(ms);
-    persist_clock(&state).await?;
-    state.jobs.wake();
+    emulator::clock::advance(&state.db, &state.clock, &state.jobs, ms).await?;
     Ok(clock_json(&state))
 }
 
@@ -409,8 +359,7 @@ async fn advance_clock(
     extensions(("x-ccadmin-extension" = json!(true))))]
 async fn freeze_clock(State(state): State<AppState>, caller: Caller) -> Result<Json<ClockOut>> {
     caller.require_administrator()?;
-    state.clock.freeze();
-    persist_clock(&state).await?;
+    emulator::clock::freeze(&state.db, &state.clock).await?;
     Ok(clock_json(&state))
 }
 
@@ -424,79 +373,19 @@ async fn freeze_clock(State(state): State<AppState>, caller: Caller) -> Result<J
     extensions(("x-ccadmin-extension" = json!(true))))]
 async fn unfreeze_clock(State(state): State<AppState>, caller: Caller) -> Result<Json<ClockOut>> {
     caller.require_administrator()?;
-    state.clock.unfreeze();
-    persist_clock(&state).await?;
-    state.jobs.wake();
+    emulator::clock::unfreeze(&state.db, &state.clock, &state.jobs).await?;
     Ok(clock_json(&state))
 }
 
-const CLOCK_KEY: &str = "clock";
-
-/// Loads the persisted clock, so that a frozen or advanced clock survives restarts and
-/// every instance on one database follows the one that moved it (they call this
-/// periodically). Only a newer version than this instance last wrote or applied is
-/// taken, so an instance never undoes its own move with an older one.
-pub async fn restore_clock(
-    db: &store::Db,
-    clock: &crate::clock::Clock,
-) -> Result<(), store::StoreError> {
-    let mut tx = db.read().await?;
-    let value = store::emulator::state(&mut tx, CLOCK_KEY).await?;
-    if let Some(v) = value
-        && let Ok(ClockState {
-            offset,
-            frozen,
-            version,
-        }) = serde_json::from_str::<ClockState>(&v)
-        && version > clock.version()
-    {
-        clock.restore(offset, frozen);
-        clock.set_version(version);
-    }
-    Ok(())
-}
-
-/// The shared clock as persisted.
-#[derive(Serialize, Deserialize)]
-struct ClockState {
-    offset: i64,
-    frozen: Option<i64>,
-    version: i64,
-}
-
-async fn persist_clock(state: &AppState) -> Result<()> {
-    let mut tx = state.db.write().await?;
-    // Newer than any version stored or seen, so every other instance takes it.
-    let stored = store::emulator::state(&mut tx, CLOCK_KEY)
-        .await?
-        .and_then(|v| serde_json::from_str::<ClockState>(&v).ok())
-        .map_or(0, |c| c.version);
-    let version = stored.max(state.clock.version()) + 1;
-    let (offset, frozen) = state.clock.snapshot();
-    let value = serde_json::to_string(&ClockState {
-        offset,
-        frozen,
-        version,
+/// The job kind a path names (404 for one that is not).
+fn known_kind(kind: &str) -> Result<JobKind> {
+    JobKind::parse(kind).ok_or_else(|| {
+        let kinds: Vec<_> = JobKind::ALL.iter().map(|k| k.as_str()).collect();
+        ApiError::NotFound {
+            title: "Resource Not Found",
+            detail: format!("No job kind '{kind}'; kinds: {}.", kinds.join(", ")),
+        }
     })
-    .map_err(ApiError::internal)?;
-    store::emulator::set_state(&mut tx, CLOCK_KEY, &value).await?;
-    tx.commit().await?;
-    state.clock.set_version(version);
-    Ok(())
-}
-
-fn known_kind(kind: &str) -> Result<&'static [&'static str]> {
-    crate::jobs::KINDS
-        .iter()
-        .find(|(k, _)| *k == kind)
-        .map(|(_, outcomes)| *outcomes)
-        .ok_or_else(|| {
-            let kinds: Vec<_> = crate::jobs::KINDS.iter().map(|(k, _)| *k).collect();
-            ApiError::NotFound {
-                title: "Resource Not Found",
-                detail: format!("No job kind '{kind}'; kinds: {}.", kinds.join(", ")),
-            }
-        })
 }
 
 /// The lifecycle rule of a job kind.
@@ -504,16 +393,15 @@ fn known_kind(kind: &str) -> Result<&'static [&'static str]> {
 #[serde(rename_all = "camelCase")]
 #[schema(as = EmulatorRule)]
 struct RuleOut {
-    #[schema(value_type = JobKind)]
-    resource_kind: String,
+    resource_kind: JobKind,
     /// How long the kind's work takes, in milliseconds; absent when not set.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, example = "2000ms")]
     delay: Option<String>,
     /// How the kind's work ends; absent when not set.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, value_type = Option<Outcome>)]
-    outcome: Option<String>,
+    #[schema(nullable = false)]
+    outcome: Option<Outcome>,
     /// The chance that a job of the kind fails, drawn from the seeded sequence.
     #[schema(minimum = 0, maximum = 1, example = 0.25)]
     failure_probability: f64,
@@ -524,10 +412,9 @@ struct RuleOut {
 #[serde(rename_all = "camelCase")]
 #[schema(as = EmulatorKind)]
 struct KindOut {
-    #[schema(value_type = JobKind)]
-    resource_kind: &'static str,
+    resource_kind: JobKind,
     #[schema(value_type = Vec<Outcome>)]
-    outcomes: &'static [&'static str],
+    outcomes: &'static [Outcome],
 }
 
 /// The rules, the job kinds, and the random seed.
@@ -567,18 +454,18 @@ async fn list_rules(State(state): State<AppState>, caller: Caller) -> Result<Jso
         .into_iter()
         .map(RuleOut::from)
         .collect();
-    let seed = store::emulator::state(&mut tx, crate::jobs::runner::SEED_KEY).await?;
-    let kinds = crate::jobs::KINDS
-        .iter()
-        .map(|(k, o)| KindOut {
+    drop(tx);
+    let kinds = JobKind::ALL
+        .into_iter()
+        .map(|k| KindOut {
             resource_kind: k,
-            outcomes: o,
+            outcomes: k.outcomes(),
         })
         .collect();
     Ok(Json(RulesOut {
         rules,
         kinds,
-        seed: seed.and_then(|s| s.parse::<u64>().ok()).unwrap_or(0),
+        seed: emulator::rules::seed(&state.db).await?,
     }))
 }
 
@@ -622,8 +509,7 @@ async fn put_rule(
     body: Body,
 ) -> Result<Json<RuleOut>> {
     caller.require_administrator()?;
-    let kind = params.raw("resourceKind").to_owned();
-    let outcomes = known_kind(&kind)?;
+    let kind = known_kind(params.raw("resourceKind"))?;
     let input: RuleIn = body.json()?;
     let mut violations = Vec::new();
     let delay_ms = match input.delay.as_deref().map(parse_duration_ms) {
@@ -646,15 +532,20 @@ async fn put_rule(
         Some(Some(ms)) => Some(ms),
         None => None,
     };
-    if let Some(o) = &input.outcome
-        && !outcomes.contains(&o.as_str())
-    {
-        violations.push(Violation::new(
-            "outcome",
-            Code::InvalidValue,
-            format!("must be one of {}", outcomes.join(", ")),
-        ));
-    }
+    let outcome = match input.outcome.as_deref() {
+        None => None,
+        Some(o) => {
+            let outcome = Outcome::parse(o).filter(|o| kind.outcomes().contains(o));
+            if outcome.is_none() {
+                violations.push(Violation::new(
+                    "outcome",
+                    Code::InvalidValue,
+                    format!("must be one of {}", Outcome::list(kind.outcomes())),
+                ));
+            }
+            outcome
+        }
+    };
     let p = input.failure_probability.unwrap_or(0.0);
     if !(0.0..=1.0).contains(&p) {
         violations.push(Violation::new(
@@ -669,12 +560,10 @@ async fn put_rule(
     let rule = store::emulator::Rule {
         resource_kind: kind,
         delay_ms,
-        outcome: input.outcome,
+        outcome,
         failure_ppm: (p * 1_000_000.0).round() as i64,
     };
-    let mut tx = state.db.write().await?;
-    store::emulator::put_rule(&mut tx, &rule, state.clock.now_ms()).await?;
-    tx.commit().await?;
+    emulator::rules::put(&state.db, &rule, state.clock.now_ms()).await?;
     Ok(Json(rule.into()))
 }
 
@@ -694,11 +583,8 @@ async fn delete_rule(
     params: super::extract::PathParams,
 ) -> Result<axum::http::StatusCode> {
     caller.require_administrator()?;
-    let kind = params.raw("resourceKind");
-    known_kind(kind)?;
-    let mut tx = state.db.write().await?;
-    store::emulator::delete_rule(&mut tx, kind).await?;
-    tx.commit().await?;
+    let kind = known_kind(params.raw("resourceKind"))?;
+    emulator::rules::delete(&state.db, kind).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
@@ -730,11 +616,7 @@ async fn put_seed(
     let seed = input
         .seed
         .ok_or_else(|| ApiError::validation(vec![Violation::required("seed")]))?;
-    let mut tx = state.db.write().await?;
-    store::emulator::set_state(&mut tx, crate::jobs::runner::SEED_KEY, &seed.to_string()).await?;
-    // A new seed starts its sequence from the first draw.
-    store::emulator::set_state(&mut tx, store::emulator::DRAWS_KEY, "0").await?;
-    tx.commit().await?;
+    emulator::rules::set_seed(&state.db, seed).await?;
     Ok(Json(SeedIn { seed: Some(seed) }))
 }
 
@@ -768,44 +650,14 @@ async fn reset(
 ) -> Result<axum::http::StatusCode> {
     caller.require_administrator()?;
     let input: ResetIn = body.json_or_default()?;
-    let mut tx = state.db.write().await?;
-    match &input.account_id {
-        None => {
-            store::emulator::reset_all(&mut tx).await?;
-            store::numbers::recount_available(&mut tx).await?;
-            tx.commit().await?;
-            state.clock.restore(0, None);
-            persist_clock(&state).await?;
-        }
-        Some(raw) => {
-            let id = crate::domain::AccountId::parse_field("accountId", raw)
-                .map_err(|v| ApiError::validation(vec![v]))?;
-            let mut read = state.db.read().await?;
-            let target = store::accounts::get(&mut read, &id).await?;
-            drop(read);
-            match target {
-                None => return Err(ApiError::not_found("Account", "AccountId", id.as_str())),
-                Some(a) if a.is_default => {
-                    return Err(ApiError::validation(vec![Violation::new(
-                        "accountId",
-                        Code::InvalidValue,
-                        "the default account is reset only with everything else (omit accountId)",
-                    )]));
-                }
-                Some(_) => {
-                    store::emulator::reset_account(&mut tx, &id).await?;
-                    store::numbers::recount_available(&mut tx).await?;
-                }
-            }
-            tx.commit().await?;
-        }
-    }
-    state.auth.forget_all();
-    if state.demo {
-        crate::bootstrap::seed_demo(&state.db, state.clock.now_ms())
-            .await
-            .map_err(ApiError::Internal)?;
-    }
+    let scope = match &input.account_id {
+        None => Scope::Everything,
+        Some(raw) => Scope::Account(
+            crate::domain::AccountId::parse_field("accountId", raw)
+                .map_err(|v| ApiError::validation(vec![v]))?,
+        ),
+    };
+    emulator::reset::reset(&state.db, &state.clock, &state.auth, state.demo, &scope).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod numbers;
 pub mod openapi;
 pub mod org;
+pub mod reach;
 pub mod voice;
 
 use std::sync::Arc;
@@ -28,8 +29,7 @@ use tower_http::trace::TraceLayer;
 use crate::auth::Auth;
 use crate::clock::Clock;
 use crate::domain::prefer::Prefer;
-use crate::jobs::Jobs;
-use crate::service::accounts::Provisioning;
+use crate::jobs::{JobKind, Jobs, Provisioning};
 use crate::store::{self, Db};
 use error::ApiError;
 
@@ -42,12 +42,6 @@ pub struct AppState {
     pub jobs: Jobs,
     /// Emulator mode: `Prefer` headers and the `/_ccadmin` controls are honoured.
     pub emulator: bool,
-    /// The simulated time an account feature change takes.
-    pub feature_delay_ms: i64,
-    /// The simulated time an element write takes (0: done within the request).
-    pub element_delay_ms: i64,
-    /// The simulated time a number's activation takes.
-    pub number_delay_ms: i64,
     /// Demo mode: an emulator reset re-seeds the demo data.
     pub demo: bool,
     /// Turns true when the server stops, so that endless streams end.
@@ -57,35 +51,31 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// How the work a write starts is scheduled: the defaults, and in emulator mode the
-    /// emulator's rules and the request's `Prefer` header, whose outcome must be one of
-    /// `outcomes`.
+    /// How the work of `kind` that a write starts is scheduled: the configured delays,
+    /// and in emulator mode the emulator's rules and the request's `Prefer` header,
+    /// whose outcome must be one of the kind's.
     pub async fn provisioning(
         &self,
         prefer: &extract::PreferHeader,
-        outcomes: &[&str],
-        default_delay_ms: i64,
+        kind: JobKind,
     ) -> Result<Provisioning, ApiError> {
+        let settings = self.jobs.settings();
         let mut p = Provisioning {
-            delay_ms: default_delay_ms,
-            max_attempts: self.jobs.settings().max_attempts,
+            delays: settings.delays,
+            max_attempts: settings.max_attempts,
             ..Provisioning::default()
         };
         if !self.emulator {
             return Ok(p);
         }
         if let Some(raw) = prefer.raw() {
-            let parsed = Prefer::parse(raw).map_err(|v| ApiError::validation(vec![v]))?;
-            parsed
-                .check_outcome(outcomes)
-                .map_err(|v| ApiError::validation(vec![v]))?;
-            p.prefer = parsed;
+            p.prefer = Prefer::parse(raw, kind).map_err(|v| ApiError::validation(vec![v]))?;
         }
         let mut tx = self.db.read().await?;
         p.rules = store::emulator::rules(&mut tx)
             .await?
             .into_iter()
-            .map(|r| (r.resource_kind.clone(), r))
+            .map(|r| (r.resource_kind, r))
             .collect();
         Ok(p)
     }

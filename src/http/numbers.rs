@@ -17,7 +17,7 @@ use super::auth::Caller;
 use super::error::{ApiError, Problem, Result};
 use super::extract::{Body, PathParams, PreferHeader, QueryParams};
 use super::listing::{self, Links, Pagination};
-use super::voice::{
+use super::reach::{
     IdKind, account_in_reach, account_in_reach_read, resource_path, resource_path_read,
 };
 use crate::domain::listing::{PageRules, parse_filter, parse_order_by};
@@ -27,6 +27,7 @@ use crate::domain::number::{
     check_fragment,
 };
 use crate::domain::{AccountId, Code, Violation};
+use crate::jobs::JobKind;
 use crate::service::numbers::{self as service, NumberChange};
 use crate::store;
 use crate::store::numbers::{AvailableQuery, NumberField, NumberQuery};
@@ -102,7 +103,7 @@ async fn add_number(
     let new =
         NewPhoneNumber::try_from(body.json::<PhoneNumberIn>()?).map_err(ApiError::validation)?;
     let p = state
-        .provisioning(&prefer, &service::OUTCOMES, state.number_delay_ms)
+        .provisioning(&prefer, JobKind::NumberActivation)
         .await?;
     let n = service::add(&state.db, &state.clock, &account, new, &p).await?;
     state.jobs.wake();

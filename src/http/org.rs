@@ -13,13 +13,16 @@ use super::auth::Caller;
 use super::error::{ApiError, Problem, Result};
 use super::extract::{Body, PathParams, PreferHeader, QueryParams};
 use super::listing::{self, Links, Pagination};
-use super::voice::{IdKind, account_in_reach, resource_path, resource_path_read};
+use super::reach::{IdKind, account_in_reach, resource_path, resource_path_read};
+use crate::domain::feature::{action_str, status_str};
 use crate::domain::listing::{Match, PageRules, parse_filter, parse_order_by};
 use crate::domain::org::{
     Hierarchy, NODE_TYPE, Node, NodeIn, NodeOut, NodeRequest, ProfileBody, ProfileIn, profile_url,
 };
 use crate::domain::{AccountId, Code, Violation};
+use crate::jobs::JobKind;
 use crate::service::org as service;
+use crate::service::profiles;
 use crate::store::{self, Tx};
 
 /// The routes of this module.
@@ -65,7 +68,7 @@ async fn views(
         let profiles = store::org::node_profiles(tx, account, &n.node_id)
             .await?
             .iter()
-            .map(|p| service::reference(account, p))
+            .map(|p| profiles::reference(account, p))
             .collect();
         out.push(NodeOut {
             name: n.name.clone(),
@@ -144,9 +147,7 @@ async fn create_node(
 ) -> Result<Response> {
     let account = account_in_reach(&state, &caller, &params).await?;
     let req = NodeRequest::try_from(body.json::<NodeIn>()?).map_err(ApiError::validation)?;
-    let p = state
-        .provisioning(&prefer, &service::OUTCOMES, state.feature_delay_ms)
-        .await?;
+    let p = state.provisioning(&prefer, JobKind::OrgNode).await?;
     let node =
         service::create_node(&state.db, &state.clock, &account, req, &p, &caller.author()).await?;
     state.jobs.wake();
@@ -217,9 +218,7 @@ async fn update_node(
     }
     drop(tx);
     let req = NodeRequest::try_from(body.json::<NodeIn>()?).map_err(ApiError::validation)?;
-    let p = state
-        .provisioning(&prefer, &service::OUTCOMES, state.feature_delay_ms)
-        .await?;
+    let p = state.provisioning(&prefer, JobKind::OrgNode).await?;
     service::replace_node(
         &state.db,
         &state.clock,
@@ -496,13 +495,13 @@ async fn list_node_statuses(
     }
     let mut out = Vec::with_capacity(ids.len());
     for id in &ids {
-        let (action, status, message, _) = store::org::node_status(&mut tx, &account, id)
+        let s = store::org::node_status(&mut tx, &account, id)
             .await?
             .ok_or_else(|| ApiError::from(service::node_not_found(id)))?;
         out.push(NodeStatusOut {
-            action,
-            status,
-            message,
+            action: action_str(s.action).to_owned(),
+            status: status_str(s.status).to_owned(),
+            message: s.message,
             organization_node_id: id.clone(),
         });
     }
@@ -565,7 +564,7 @@ async fn create_profile(
     let account = account_in_reach(&state, &caller, &params).await?;
     let body = ProfileBody::try_from(body.json::<ProfileIn>()?).map_err(ApiError::validation)?;
     let p =
-        service::create_profile(&state.db, &state.clock, &account, body, &caller.author()).await?;
+        profiles::create_profile(&state.db, &state.clock, &account, body, &caller.author()).await?;
     Ok((StatusCode::CREATED, Json(profile_out(&account, p))).into_response())
 }
 
@@ -605,7 +604,7 @@ async fn get_profile(
         resource_path_read(&state, &caller, &params, "profileId", IdKind::ProfileId).await?;
     let p = store::org::profile(&mut tx, &account, &id)
         .await?
-        .ok_or_else(|| ApiError::from(service::profile_not_found(&id)))?;
+        .ok_or_else(|| ApiError::from(profiles::profile_not_found(&id)))?;
     Ok(Json(profile_out(&account, p)))
 }
 
@@ -629,11 +628,11 @@ async fn update_profile(
         resource_path(&state, &caller, &params, "profileId", IdKind::ProfileId).await?;
     let mut tx = state.db.read().await?;
     if store::org::profile(&mut tx, &account, &id).await?.is_none() {
-        return Err(service::profile_not_found(&id).into());
+        return Err(profiles::profile_not_found(&id).into());
     }
     drop(tx);
     let body = ProfileBody::try_from(body.json::<ProfileIn>()?).map_err(ApiError::validation)?;
-    let p = service::update_profile(
+    let p = profiles::update_profile(
         &state.db,
         &state.clock,
         &account,
@@ -661,7 +660,7 @@ async fn delete_profile(
 ) -> Result<StatusCode> {
     let (account, id) =
         resource_path(&state, &caller, &params, "profileId", IdKind::ProfileId).await?;
-    service::delete_profile(&state.db, &state.clock, &account, &id, &caller.author()).await?;
+    profiles::delete_profile(&state.db, &state.clock, &account, &id, &caller.author()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -14,10 +14,12 @@ use super::auth::Caller;
 use super::error::Problem;
 use super::error::{ApiError, Result};
 use super::extract::{Body, PathParams, PreferHeader};
+use super::reach::{
+    IdKind, account_in_reach, account_in_reach_read, resource_path, resource_path_read,
+};
 use crate::domain::element::{ElementIn, ElementOut, ElementType};
-use crate::domain::{AccountId, Violation};
 use crate::service::elements as service;
-use crate::store::{self, Tx};
+use crate::store;
 
 /// The routes of this module.
 pub fn router() -> Router<AppState> {
@@ -155,117 +157,6 @@ async fn delete_msteams(s: State<AppState>, c: Caller, p: PathParams) -> Result<
     remove(s, c, p, ElementType::MsTeams).await
 }
 
-/// The checks every voice operation starts with: a valid account id the caller may
-/// act in (401, 400, 403 are done by then), and an account that exists (404).
-pub async fn account_in_reach(
-    state: &AppState,
-    caller: &Caller,
-    params: &PathParams,
-) -> Result<AccountId> {
-    Ok(account_in_reach_read(state, caller, params).await?.0)
-}
-
-/// [`account_in_reach`] for a handler that only reads: the read connection the check
-/// used is handed on, so that the request takes one connection, not two.
-pub async fn account_in_reach_read(
-    state: &AppState,
-    caller: &Caller,
-    params: &PathParams,
-) -> Result<(AccountId, Tx)> {
-    let account = params.account_id()?;
-    reach(state, caller, account).await
-}
-
-async fn reach(state: &AppState, caller: &Caller, account: AccountId) -> Result<(AccountId, Tx)> {
-    caller.require_account(&account)?;
-    let mut tx = state.db.read().await?;
-    if !store::accounts::exists(&mut tx, &account).await? {
-        return Err(ApiError::not_found(
-            "Account",
-            "AccountId",
-            account.as_str(),
-        ));
-    }
-    Ok((account, tx))
-}
-
-/// A `{...Id}` UUID parameter, in any case, normalised to lower case.
-pub fn uuid_param(params: &PathParams, name: &str) -> std::result::Result<String, Violation> {
-    let raw = params.raw(name);
-    match uuid::Uuid::try_parse(raw) {
-        Ok(u) if raw.len() == 36 => Ok(u.hyphenated().to_string()),
-        _ => Err(Violation::pattern(
-            name,
-            crate::domain::account::UUID_PATTERN,
-        )),
-    }
-}
-
-/// How a path's resource id is written.
-#[derive(Debug, Clone, Copy)]
-pub enum IdKind {
-    /// A UUID in any case (elements, numbers), normalised to lower case.
-    Uuid,
-    /// Six letters (organization nodes), case-sensitive.
-    SixLetters,
-    /// Six characters of the spec's profile id pattern (`N3ZW63`), case-sensitive.
-    ProfileId,
-}
-
-/// The account and the resource id `name` of a path: both are checked, every
-/// violation reported, before anything else; then the account's reach (403, 404).
-pub async fn resource_path(
-    state: &AppState,
-    caller: &Caller,
-    params: &PathParams,
-    name: &str,
-    kind: IdKind,
-) -> Result<(AccountId, String)> {
-    let (account, id, _) = resource_path_read(state, caller, params, name, kind).await?;
-    Ok((account, id))
-}
-
-/// [`resource_path`] for a handler that only reads: the read connection the account's
-/// check used is handed on, so that the request takes one connection, not two.
-pub async fn resource_path_read(
-    state: &AppState,
-    caller: &Caller,
-    params: &PathParams,
-    name: &str,
-    kind: IdKind,
-) -> Result<(AccountId, String, Tx)> {
-    let account = params.account_id().map_err(|e| match e {
-        ApiError::Validation { violations, .. } => violations,
-        _ => Vec::new(),
-    });
-    let id = match kind {
-        IdKind::Uuid => uuid_param(params, name),
-        IdKind::SixLetters => {
-            AccountId::parse_field(name, params.raw(name)).map(|id| id.to_string())
-        }
-        IdKind::ProfileId => {
-            let raw = params.raw(name);
-            let ok = raw.len() == 6
-                && raw
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_. ".contains(&b));
-            ok.then(|| raw.to_owned())
-                .ok_or_else(|| Violation::pattern(name, crate::domain::account::PROFILE_ID_PATTERN))
-        }
-    };
-    match (account, id) {
-        (Ok(account), Ok(id)) => {
-            let (account, tx) = reach(state, caller, account).await?;
-            Ok((account, id, tx))
-        }
-        (account, id) => {
-            let mut violations = account.err().unwrap_or_default();
-            violations.extend(id.err());
-            Err(ApiError::validation(violations))
-        }
-    }
-}
-
 /// AXP `createAco` / `createMSTeams`: 202 with the element.
 async fn create(
     State(state): State<AppState>,
@@ -281,7 +172,7 @@ async fn create(
         .validate(t)
         .map_err(ApiError::validation)?;
     let p = state
-        .provisioning(&prefer, &service::OUTCOMES, state.element_delay_ms)
+        .provisioning(&prefer, crate::jobs::element::kind(t))
         .await?;
     let element = service::create(&state.db, &state.clock, &account, t, body, &p).await?;
     state.jobs.wake();
@@ -328,7 +219,7 @@ async fn replace(
         .validate(t)
         .map_err(ApiError::validation)?;
     let p = state
-        .provisioning(&prefer, &service::OUTCOMES, state.element_delay_ms)
+        .provisioning(&prefer, crate::jobs::element::kind(t))
         .await?;
     let element = service::replace(&state.db, &state.clock, &account, t, &id, body, &p).await?;
     state.jobs.wake();

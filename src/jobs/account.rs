@@ -2,21 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Outcome;
+use super::{Cause, Ending, JobKind, Schedule};
 use crate::domain::AccountId;
 use crate::domain::feature::{Action, Feature, FeatureAction, Status, status_str};
 use crate::domain::prefer::Prefer;
 use crate::store::jobs::{Job, Transition};
 use crate::store::{self, StoreError, Tx};
-
-/// Provisions one feature change.
-pub const FEATURE: &str = "account.feature";
-/// Propagates an account rename.
-pub const RENAME: &str = "account.rename";
-
-/// The resource kinds in the transition journal.
-pub const FEATURE_RESOURCE: &str = "account.feature";
-pub const RENAME_RESOURCE: &str = RENAME;
 
 /// The payload of a feature job.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -34,13 +25,6 @@ pub struct RenameJob {
     pub generation: i64,
     #[serde(default)]
     pub prefer: Prefer,
-}
-
-/// Where a job starts: its delay and attempts.
-#[derive(Debug, Clone, Copy)]
-pub struct Schedule {
-    pub run_at: i64,
-    pub max_attempts: i32,
 }
 
 fn feature_resource(f: Feature) -> String {
@@ -69,16 +53,25 @@ pub async fn start_feature(
         &Transition {
             at: now,
             account_id: account.as_str(),
-            resource_kind: FEATURE_RESOURCE,
+            resource_kind: JobKind::AccountFeature,
             resource_id: &resource,
             from: previous.as_ref().map(|(p, _)| status_str(p.status)),
             to: status_str(status.status),
             message: Some(&status.message),
-            cause: "request",
+            cause: Cause::Request,
         },
     )
     .await?;
-    super::enqueue(tx, FEATURE, account, &resource, &job, schedule, now).await?;
+    super::enqueue(
+        tx,
+        JobKind::AccountFeature,
+        account,
+        &resource,
+        &job,
+        schedule,
+        now,
+    )
+    .await?;
     Ok(())
 }
 
@@ -96,16 +89,25 @@ pub async fn start_rename(
         &Transition {
             at: now,
             account_id: account.as_str(),
-            resource_kind: RENAME_RESOURCE,
+            resource_kind: JobKind::AccountRename,
             resource_id: "name",
             from: None,
             to: status_str(Status::InProgress),
             message: None,
-            cause: "request",
+            cause: Cause::Request,
         },
     )
     .await?;
-    super::enqueue(tx, RENAME, account, "name", &job, schedule, now).await?;
+    super::enqueue(
+        tx,
+        JobKind::AccountRename,
+        account,
+        "name",
+        &job,
+        schedule,
+        now,
+    )
+    .await?;
     Ok(())
 }
 
@@ -121,14 +123,14 @@ pub fn prefer_of(job: &Job) -> Prefer {
 pub(super) async fn apply_feature(
     tx: &mut Tx,
     job: &Job,
-    outcome: &Outcome,
-    cause: &str,
+    ending: &Ending,
+    cause: Cause,
     now: i64,
 ) -> Result<(), StoreError> {
     let payload: FeatureJob = serde_json::from_value(job.payload.clone())?;
-    let status = match outcome {
-        Outcome::Succeeded(_) => FeatureAction::completed(payload.action),
-        Outcome::Failed(_) => FeatureAction::failed(payload.action),
+    let status = match ending {
+        Ending::Succeeded(_) => FeatureAction::completed(payload.action),
+        Ending::Failed(_) => FeatureAction::failed(payload.action),
     };
     // A later operation may have taken the feature over; then this result is stale.
     if store::accounts::finish_feature(
@@ -141,16 +143,16 @@ pub(super) async fn apply_feature(
     )
     .await?
     {
-        let detail = match outcome {
-            Outcome::Failed(why) => format!("{}: {why}", status.message),
-            Outcome::Succeeded(_) => status.message.clone(),
+        let detail = match ending {
+            Ending::Failed(why) => format!("{}: {why}", status.message),
+            Ending::Succeeded(_) => status.message.clone(),
         };
         store::jobs::record_transition(
             tx,
             &Transition {
                 at: now,
                 account_id: job.account_id.as_str(),
-                resource_kind: FEATURE_RESOURCE,
+                resource_kind: JobKind::AccountFeature,
                 resource_id: &job.resource_id,
                 from: Some(status_str(
                     FeatureAction::in_progress(payload.action).status,
@@ -168,26 +170,26 @@ pub(super) async fn apply_feature(
 pub(super) async fn apply_rename(
     tx: &mut Tx,
     job: &Job,
-    outcome: &Outcome,
-    cause: &str,
+    ending: &Ending,
+    cause: Cause,
     now: i64,
 ) -> Result<(), StoreError> {
     let payload: RenameJob = serde_json::from_value(job.payload.clone())?;
-    let status = match outcome {
-        Outcome::Succeeded(_) => Status::Completed,
-        Outcome::Failed(_) => Status::Failed,
+    let status = match ending {
+        Ending::Succeeded(_) => Status::Completed,
+        Ending::Failed(_) => Status::Failed,
     };
     if store::accounts::finish_rename(tx, &job.account_id, status, payload.generation, now).await? {
-        let message = match outcome {
-            Outcome::Failed(why) => Some(why.as_str()),
-            Outcome::Succeeded(_) => None,
+        let message = match ending {
+            Ending::Failed(why) => Some(why.as_str()),
+            Ending::Succeeded(_) => None,
         };
         store::jobs::record_transition(
             tx,
             &Transition {
                 at: now,
                 account_id: job.account_id.as_str(),
-                resource_kind: RENAME_RESOURCE,
+                resource_kind: JobKind::AccountRename,
                 resource_id: "name",
                 from: Some(status_str(Status::InProgress)),
                 to: status_str(status),

@@ -2,24 +2,19 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Outcome;
-use super::account::Schedule;
+use super::Schedule;
+use super::{Cause, Ending, JobKind};
 use crate::domain::AccountId;
 use crate::domain::element::{ElementStatus, ElementType};
 use crate::domain::prefer::Prefer;
 use crate::store::jobs::{Job, Transition};
 use crate::store::{self, StoreError, Tx};
 
-/// Configures an Avaya Cloud Office element.
-pub const ACO: &str = "voice.aco";
-/// Configures a Microsoft Teams element.
-pub const MSTEAMS: &str = "voice.msteams";
-
 /// The job kind of an element type.
-pub fn kind(t: ElementType) -> &'static str {
+pub fn kind(t: ElementType) -> JobKind {
     match t {
-        ElementType::Aco => ACO,
-        ElementType::MsTeams => MSTEAMS,
+        ElementType::Aco => JobKind::VoiceAco,
+        ElementType::MsTeams => JobKind::VoiceMsTeams,
     }
 }
 
@@ -45,7 +40,7 @@ pub struct Change<'a> {
     pub from: Option<&'a str>,
     pub to: &'a str,
     pub message: Option<&'a str>,
-    pub cause: &'a str,
+    pub cause: Cause,
 }
 
 /// Journals an element's status change.
@@ -98,14 +93,14 @@ pub(super) async fn apply(
     tx: &mut Tx,
     job: &Job,
     t: ElementType,
-    outcome: &Outcome,
-    cause: &str,
+    ending: &Ending,
+    cause: Cause,
     now: i64,
 ) -> Result<(), StoreError> {
     let payload: ElementJob = serde_json::from_value(job.payload.clone())?;
-    let (status, message) = match outcome {
-        Outcome::Succeeded(_) => (ElementStatus::Success, None),
-        Outcome::Failed(why) => (ElementStatus::Failed, Some(why.as_str())),
+    let (status, message) = match ending {
+        Ending::Succeeded(_) => (ElementStatus::Success, None),
+        Ending::Failed(why) => (ElementStatus::Failed, Some(why.as_str())),
     };
     if store::elements::finish(
         tx,

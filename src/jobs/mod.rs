@@ -8,37 +8,30 @@ pub mod element;
 pub mod number;
 pub mod org;
 pub mod runner;
+pub mod schedule;
 pub mod simulator;
 
+pub use crate::domain::lifecycle::{Cause, JobKind};
 pub use runner::{JobSettings, Jobs};
+pub use schedule::{Delays, Provisioning, Schedule};
 pub use simulator::{Decision, Provisioner, Simulator};
 
 use crate::domain::element::ElementType;
+use crate::domain::lifecycle::Outcome;
 use crate::store::{StoreError, Tx, jobs::Job};
-
-/// Every job kind and the outcomes a rule or `Prefer` may name for it. Emulator rules
-/// are keyed by these kinds.
-pub const KINDS: [(&str, &[&str]); 6] = [
-    (account::FEATURE, &["COMPLETED", "FAILED"]),
-    (account::RENAME, &["COMPLETED", "FAILED"]),
-    (element::ACO, &["SUCCESS", "FAILED"]),
-    (element::MSTEAMS, &["SUCCESS", "FAILED"]),
-    (number::ACTIVATION, &["ACTIVE", "INACTIVE", "FAILED"]),
-    (org::NODE, &["COMPLETED", "FAILED"]),
-];
 
 /// Enqueues a job of `kind` on a resource of `account`, in the caller's transaction.
 pub async fn enqueue(
     tx: &mut Tx,
-    kind: &str,
+    kind: JobKind,
     account: &crate::domain::AccountId,
     resource_id: &str,
     payload: &impl serde::Serialize,
-    schedule: account::Schedule,
+    schedule: Schedule,
     now: i64,
 ) -> Result<(), StoreError> {
     let job = crate::store::jobs::NewJob {
-        kind: kind.to_owned(),
+        kind,
         account_id: account.clone(),
         resource_id: resource_id.to_owned(),
         payload: serde_json::to_value(payload)?,
@@ -49,36 +42,36 @@ pub async fn enqueue(
     Ok(())
 }
 
-/// How one run of a job ended, as the provisioner decided.
+/// How a job ended, as the provisioner decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Ending {
     /// The work is done; with the success outcome a preference or rule named, if any.
-    Succeeded(Option<String>),
+    Succeeded(Option<Outcome>),
     /// The work failed for good; the message says why.
     Failed(String),
 }
 
-/// Applies a job's terminal outcome to its resource, in the transaction that finishes
+/// Applies a job's ending to its resource, in the transaction that finishes
 /// the job. Unknown kinds (a newer version's jobs seen by an older binary) fail.
 pub async fn apply(
     tx: &mut Tx,
     job: &Job,
-    outcome: &Outcome,
-    cause: &str,
+    ending: &Ending,
+    cause: Cause,
     now: i64,
 ) -> Result<(), StoreError> {
-    match job.kind.as_str() {
-        account::FEATURE => account::apply_feature(tx, job, outcome, cause, now).await,
-        account::RENAME => account::apply_rename(tx, job, outcome, cause, now).await,
-        element::ACO => element::apply(tx, job, ElementType::Aco, outcome, cause, now).await,
-        element::MSTEAMS => {
-            element::apply(tx, job, ElementType::MsTeams, outcome, cause, now).await
+    let Some(kind) = job.kind() else {
+        tracing::error!(kind = %job.kind, job = %job.id, "a job of unknown kind was failed");
+        return Ok(());
+    };
+    match kind {
+        JobKind::AccountFeature => account::apply_feature(tx, job, ending, cause, now).await,
+        JobKind::AccountRename => account::apply_rename(tx, job, ending, cause, now).await,
+        JobKind::VoiceAco => element::apply(tx, job, ElementType::Aco, ending, cause, now).await,
+        JobKind::VoiceMsTeams => {
+            element::apply(tx, job, ElementType::MsTeams, ending, cause, now).await
         }
-        number::ACTIVATION => number::apply(tx, job, outcome, cause, now).await,
-        org::NODE => org::apply(tx, job, outcome, cause, now).await,
-        other => {
-            tracing::error!(kind = other, job = %job.id, "a job of unknown kind was failed");
-            Ok(())
-        }
+        JobKind::NumberActivation => number::apply(tx, job, ending, cause, now).await,
+        JobKind::OrgNode => org::apply(tx, job, ending, cause, now).await,
     }
 }

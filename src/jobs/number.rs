@@ -2,17 +2,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Outcome;
+use super::{Cause, Ending, JobKind};
 use crate::domain::AccountId;
+use crate::domain::lifecycle::Outcome;
 use crate::domain::number::{NumberStatus, NumberType, VERIFICATION_MESSAGE};
 use crate::domain::prefer::Prefer;
 use crate::store::jobs::{Job, Transition};
 use crate::store::{self, StoreError, Tx};
 
-use super::account::Schedule;
-
-/// Activates a number with its carrier.
-pub const ACTIVATION: &str = "number.activation";
+use super::Schedule;
 
 /// The payload of an activation job.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -28,7 +26,7 @@ pub async fn journal(
     account: &AccountId,
     id: &str,
     change: (Option<NumberStatus>, NumberStatus, Option<&str>),
-    cause: &str,
+    cause: Cause,
     now: i64,
 ) -> Result<(), StoreError> {
     let (from, to, message) = change;
@@ -37,7 +35,7 @@ pub async fn journal(
         &Transition {
             at: now,
             account_id: account.as_str(),
-            resource_kind: ACTIVATION,
+            resource_kind: JobKind::NumberActivation,
             resource_id: id,
             from: from.map(NumberStatus::as_str),
             to: to.as_str(),
@@ -57,7 +55,16 @@ pub async fn start(
     schedule: Schedule,
     now: i64,
 ) -> Result<(), StoreError> {
-    super::enqueue(tx, ACTIVATION, account, id, &job, schedule, now).await?;
+    super::enqueue(
+        tx,
+        JobKind::NumberActivation,
+        account,
+        id,
+        &job,
+        schedule,
+        now,
+    )
+    .await?;
     Ok(())
 }
 
@@ -67,8 +74,8 @@ pub async fn start(
 pub(super) async fn apply(
     tx: &mut Tx,
     job: &Job,
-    outcome: &Outcome,
-    cause: &str,
+    ending: &Ending,
+    cause: Cause,
     now: i64,
 ) -> Result<(), StoreError> {
     let payload: ActivationJob = serde_json::from_value(job.payload.clone())?;
@@ -84,16 +91,16 @@ pub(super) async fn apply(
         .map(|e| e.number_type)
         .unwrap_or(NumberType::Unknown);
     let needs_documents = entry.as_ref().is_some_and(|e| e.documentation_required);
-    let (status, message) = match outcome {
-        Outcome::Failed(why) => (NumberStatus::Failed, Some(why.as_str())),
-        Outcome::Succeeded(Some(o)) if o == "INACTIVE" => {
+    let (status, message) = match ending {
+        Ending::Failed(why) => (NumberStatus::Failed, Some(why.as_str())),
+        Ending::Succeeded(Some(Outcome::Inactive)) => {
             (NumberStatus::Inactive, Some(VERIFICATION_MESSAGE))
         }
-        Outcome::Succeeded(Some(o)) if o == "ACTIVE" => (NumberStatus::Active, None),
-        Outcome::Succeeded(_) if needs_documents => {
+        Ending::Succeeded(Some(Outcome::Active)) => (NumberStatus::Active, None),
+        Ending::Succeeded(_) if needs_documents => {
             (NumberStatus::Inactive, Some(VERIFICATION_MESSAGE))
         }
-        Outcome::Succeeded(_) => (NumberStatus::Active, None),
+        Ending::Succeeded(_) => (NumberStatus::Active, None),
     };
     let done = store::numbers::finish_activation(
         tx,

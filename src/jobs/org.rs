@@ -2,22 +2,19 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Outcome;
-use super::account::Schedule;
+use super::Schedule;
+use super::{Cause, Ending, JobKind};
 use crate::domain::AccountId;
-use crate::domain::feature::IN_PROGRESS_MESSAGE;
+use crate::domain::feature::{Action, IN_PROGRESS_MESSAGE, Status, status_str};
 use crate::domain::prefer::Prefer;
 use crate::store::jobs::{Job, Transition};
 use crate::store::{self, StoreError, Tx};
-
-/// Provisions an organization node.
-pub const NODE: &str = "org.node";
 
 /// The payload of a node job.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NodeJob {
     pub generation: i64,
-    pub action: String,
+    pub action: Action,
     #[serde(default)]
     pub prefer: Prefer,
 }
@@ -27,9 +24,9 @@ pub async fn journal(
     tx: &mut Tx,
     account: &AccountId,
     id: &str,
-    to: &str,
+    to: Status,
     message: &str,
-    cause: &str,
+    cause: Cause,
     now: i64,
 ) -> Result<(), StoreError> {
     store::jobs::record_transition(
@@ -37,10 +34,10 @@ pub async fn journal(
         &Transition {
             at: now,
             account_id: account.as_str(),
-            resource_kind: NODE,
+            resource_kind: JobKind::OrgNode,
             resource_id: id,
-            from: (to != "IN_PROGRESS").then_some("IN_PROGRESS"),
-            to,
+            from: (to != Status::InProgress).then_some(status_str(Status::InProgress)),
+            to: status_str(to),
             message: Some(message),
             cause,
         },
@@ -62,28 +59,28 @@ pub async fn start(
         tx,
         account,
         id,
-        "IN_PROGRESS",
+        Status::InProgress,
         IN_PROGRESS_MESSAGE,
-        "request",
+        Cause::Request,
         now,
     )
     .await?;
-    super::enqueue(tx, NODE, account, id, &job, schedule, now).await?;
+    super::enqueue(tx, JobKind::OrgNode, account, id, &job, schedule, now).await?;
     Ok(())
 }
 
 pub(super) async fn apply(
     tx: &mut Tx,
     job: &Job,
-    outcome: &Outcome,
-    cause: &str,
+    ending: &Ending,
+    cause: Cause,
     now: i64,
 ) -> Result<(), StoreError> {
     let payload: NodeJob = serde_json::from_value(job.payload.clone())?;
     // The seeds' words: "Completed successfully" / "Operation failed".
-    let (status, message) = match outcome {
-        Outcome::Succeeded(_) => ("COMPLETED", "Completed successfully"),
-        Outcome::Failed(_) => ("FAILED", "Operation failed"),
+    let (status, message) = match ending {
+        Ending::Succeeded(_) => (Status::Completed, "Completed successfully"),
+        Ending::Failed(_) => (Status::Failed, "Operation failed"),
     };
     if store::org::finish_node(
         tx,
@@ -96,9 +93,9 @@ pub(super) async fn apply(
     )
     .await?
     {
-        let detail = match outcome {
-            Outcome::Failed(why) => format!("{message}: {why}"),
-            Outcome::Succeeded(_) => message.to_owned(),
+        let detail = match ending {
+            Ending::Failed(why) => format!("{message}: {why}"),
+            Ending::Succeeded(_) => message.to_owned(),
         };
         journal(
             tx,

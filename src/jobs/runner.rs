@@ -8,19 +8,19 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use super::simulator::{Decision, Provisioner};
-use super::{Outcome, account, apply};
+use super::{Cause, Ending, account, apply};
 
 /// Ends a job as failed and applies that to its resource, if the claim still holds.
 async fn fail(
     tx: &mut crate::store::Tx,
     job: &Job,
     why: String,
-    cause: &str,
+    cause: Cause,
     now: i64,
 ) -> Result<bool, StoreError> {
     let ok = store::jobs::finish(tx, job, Finish::Failed, Some(&why), now).await?;
     if ok {
-        apply(tx, job, &Outcome::Failed(why), cause, now).await?;
+        apply(tx, job, &Ending::Failed(why), cause, now).await?;
     }
     Ok(ok)
 }
@@ -43,6 +43,8 @@ pub struct JobSettings {
     pub max_backoff: Duration,
     /// How often an idle worker looks for due jobs (enqueues here wake it at once).
     pub poll: Duration,
+    /// The simulated time each kind of work takes, unless asked otherwise.
+    pub delays: super::Delays,
 }
 
 impl Default for JobSettings {
@@ -53,6 +55,7 @@ impl Default for JobSettings {
             base_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(30),
             poll: Duration::from_millis(100),
+            delays: super::Delays::default(),
         }
     }
 }
@@ -198,11 +201,12 @@ impl Jobs {
     async fn process(&self, job: Job) -> Result<(), StoreError> {
         let inner = &self.0;
         let prefer = account::prefer_of(&job);
-        let rule = if inner.provisioner.honours_rules() {
-            let mut tx = inner.db.read().await?;
-            store::emulator::rule(&mut tx, &job.kind).await?
-        } else {
-            None
+        let rule = match job.kind() {
+            Some(kind) if inner.provisioner.honours_rules() => {
+                let mut tx = inner.db.read().await?;
+                store::emulator::rule(&mut tx, kind).await?
+            }
+            _ => None,
         };
         let draw = if inner.provisioner.needs_draw(&prefer, rule.as_ref()) {
             let mut tx = inner.db.write().await?;
@@ -220,7 +224,7 @@ impl Jobs {
             // Claimed again after crashes more often than it may be tried.
             (
                 Decision::Fail(format!("gave up after {} attempts", job.max_attempts)),
-                "worker",
+                Cause::Worker,
             )
         } else {
             inner.provisioner.decide(&job, &prefer, rule.as_ref(), draw)
@@ -231,7 +235,7 @@ impl Jobs {
             Decision::Succeed(named) => {
                 let ok = store::jobs::finish(&mut tx, &job, Finish::Succeeded, None, now).await?;
                 if ok {
-                    apply(&mut tx, &job, &Outcome::Succeeded(named), cause, now).await?;
+                    apply(&mut tx, &job, &Ending::Succeeded(named), cause, now).await?;
                 }
                 ok
             }

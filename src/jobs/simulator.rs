@@ -5,6 +5,7 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::domain::lifecycle::{Cause, Outcome};
 use crate::domain::prefer::Prefer;
 use crate::store::emulator::Rule;
 use crate::store::jobs::Job;
@@ -14,15 +15,12 @@ use crate::store::jobs::Job;
 pub enum Decision {
     /// Succeed; with the success outcome a preference or rule named, if one did
     /// (`INACTIVE` for a number whose documents are pending, say).
-    Succeed(Option<String>),
+    Succeed(Option<Outcome>),
     /// Fail for good with this message.
     Fail(String),
     /// Fail transiently; the job is retried with backoff.
     Retry(String),
 }
-
-/// Why a decision was taken, as the transition journal records it.
-pub type Cause = &'static str;
 
 /// What decides the outcome of each kind of work (account feature, rename, and the
 /// resources of later APIs). The engine calls it between the claim and the finish; an
@@ -48,11 +46,6 @@ pub trait Provisioner: Send + Sync + 'static {
 #[derive(Debug, Clone, Default)]
 pub struct Simulator {
     pub emulator: bool,
-}
-
-/// Outcomes that end a resource in failure.
-pub fn is_failure(outcome: &str) -> bool {
-    matches!(outcome, "FAILED" | "DELETE_FAILED")
 }
 
 /// The `n`th number in [0, 1) of the sequence of `seed`: the same seed and the same
@@ -95,30 +88,30 @@ impl Provisioner for Simulator {
                 "simulated transient failure {} of {n} (Prefer: retries={n})",
                 job.attempts
             );
-            return (Decision::Retry(why), "prefer");
+            return (Decision::Retry(why), Cause::Prefer);
         }
-        if let Some(o) = prefer.outcome.as_deref() {
-            return if is_failure(o) {
+        if let Some(o) = prefer.outcome {
+            return if o.is_failure() {
                 (
                     Decision::Fail(format!("simulated failure (Prefer: outcome={o})")),
-                    "prefer",
+                    Cause::Prefer,
                 )
             } else {
-                (Decision::Succeed(Some(o.to_owned())), "prefer")
+                (Decision::Succeed(Some(o)), Cause::Prefer)
             };
         }
         if let Some(rule) = rule.filter(|_| self.emulator) {
-            if let Some(o) = rule.outcome.as_deref() {
-                return if is_failure(o) {
+            if let Some(o) = rule.outcome {
+                return if o.is_failure() {
                     (
                         Decision::Fail(format!(
                             "simulated failure (rule for {}: outcome={o})",
                             rule.resource_kind
                         )),
-                        "rule",
+                        Cause::Rule,
                     )
                 } else {
-                    (Decision::Succeed(Some(o.to_owned())), "rule")
+                    (Decision::Succeed(Some(o)), Cause::Rule)
                 };
             }
             if let Some(x) = draw
@@ -130,10 +123,10 @@ impl Provisioner for Simulator {
                         "simulated failure (rule for {}: failure probability {p})",
                         rule.resource_kind
                     )),
-                    "rule",
+                    Cause::Rule,
                 );
             }
         }
-        (Decision::Succeed(None), "worker")
+        (Decision::Succeed(None), Cause::Worker)
     }
 }

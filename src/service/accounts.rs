@@ -7,11 +7,10 @@ use crate::clock::Clock;
 use crate::domain::account::{Account, AccountBody};
 use crate::domain::audit::{Author, Event};
 use crate::domain::feature::{Action, Feature, FeatureAction, Status, diff};
-use crate::domain::prefer::Prefer;
 use crate::domain::{AccountId, Code, FeatureGrants, Violation};
-use crate::jobs::account::{self as account_jobs, FeatureJob, RenameJob, Schedule};
-use crate::store::emulator::Rule;
-use crate::store::{self, Db, Tx, accounts::NAME_CONFLICT};
+use crate::jobs::account::{self as account_jobs, FeatureJob, RenameJob};
+use crate::jobs::{JobKind, Provisioning};
+use crate::store::{self, Conflict, Db, StoreError, Tx};
 
 use super::ServiceError;
 
@@ -23,44 +22,6 @@ pub struct Actor {
     /// Who the audit records name.
     pub author: Author,
 }
-
-/// How the work a write starts is scheduled.
-#[derive(Debug, Clone, Default)]
-pub struct Provisioning {
-    /// The request's `Prefer` header (emulator mode only; default otherwise).
-    pub prefer: Prefer,
-    /// The simulated time a feature change takes, unless `prefer` or a rule says
-    /// otherwise.
-    pub delay_ms: i64,
-    pub max_attempts: i32,
-    /// The emulator's rules by job kind (emulator mode only).
-    pub rules: BTreeMap<String, Rule>,
-}
-
-impl Provisioning {
-    /// When a job of `kind` runs: the request's preference, else the emulator's rule,
-    /// else the default delay.
-    pub fn schedule(&self, kind: &str, now: i64) -> Schedule {
-        let delay = self
-            .prefer
-            .delay_ms
-            .or_else(|| self.rules.get(kind).and_then(|r| r.delay_ms))
-            .unwrap_or(self.delay_ms);
-        Schedule {
-            run_at: now + delay,
-            max_attempts: self.max_attempts.max(1),
-        }
-    }
-
-    /// True when work of `kind` may finish within the request: nothing asks for a
-    /// delay or another outcome, so the simulator would succeed at once anyway.
-    pub fn is_immediate(&self, kind: &str) -> bool {
-        self.prefer == Prefer::default() && !self.rules.contains_key(kind) && self.delay_ms == 0
-    }
-}
-
-/// The terminal statuses a `Prefer: outcome=` may name for account work.
-pub const OUTCOMES: [&str; 2] = ["COMPLETED", "FAILED"];
 
 fn name_taken(name: &str) -> ServiceError {
     ServiceError::Conflict {
@@ -87,7 +48,7 @@ async fn start_operation(
             generation,
             prefer: p.prefer.clone(),
         };
-        account_jobs::start_feature(tx, id, job, p.schedule(account_jobs::FEATURE, now), now)
+        account_jobs::start_feature(tx, id, job, p.schedule(JobKind::AccountFeature, now), now)
             .await?;
     }
     if rename {
@@ -95,7 +56,8 @@ async fn start_operation(
             generation,
             prefer: p.prefer.clone(),
         };
-        account_jobs::start_rename(tx, id, job, p.schedule(account_jobs::RENAME, now), now).await?;
+        account_jobs::start_rename(tx, id, job, p.schedule(JobKind::AccountRename, now), now)
+            .await?;
     }
     Ok(())
 }
@@ -142,8 +104,8 @@ pub async fn create(
         let mut tx = db.write().await?;
         match store::accounts::insert(&mut tx, &account, now).await {
             Ok(()) => {}
-            Err(e) if e.is_conflict_on(NAME_CONFLICT) => return Err(name_taken(&body.name)),
-            Err(e) if e.is_conflict_on("account_id") || e.is_conflict_on("pkey") => continue,
+            Err(StoreError::Conflict(Conflict::AccountName)) => return Err(name_taken(&body.name)),
+            Err(StoreError::Conflict(Conflict::AccountId)) => continue,
             Err(e) => return Err(e.into()),
         }
         // A new account has no profiles yet: any reference is to a missing one.
@@ -226,7 +188,7 @@ pub async fn replace(
 
     match store::accounts::update(&mut tx, id, &body, now).await {
         Ok(()) => {}
-        Err(e) if e.is_conflict_on(NAME_CONFLICT) => return Err(name_taken(&body.name)),
+        Err(StoreError::Conflict(Conflict::AccountName)) => return Err(name_taken(&body.name)),
         Err(e) => return Err(e.into()),
     }
     // A rename that is still running or failed is carried into this operation (and
@@ -264,7 +226,7 @@ async fn resolve_refs(
         None => Ok(None),
         Some(refs) => {
             let ids: Vec<String> = refs.into_iter().map(|r| r.profile_id).collect();
-            Ok(Some(super::org::resolve_profiles(tx, id, &ids).await?))
+            Ok(Some(super::profiles::resolve_profiles(tx, id, &ids).await?))
         }
     }
 }

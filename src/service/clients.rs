@@ -1,6 +1,6 @@
 //! Creating clients: credentials that the token endpoint accepts.
 
-use crate::auth::secret;
+use crate::auth::{Auth, secret};
 use crate::clock::Clock;
 use crate::domain::{AccountId, Code, FeatureGrants, Role, Violation};
 use crate::store::{self, Db, credentials::Client};
@@ -71,4 +71,40 @@ pub async fn create(
         client,
         client_secret,
     })
+}
+
+/// Revokes a live client of `account` (404 otherwise) and its refresh tokens, with an
+/// audit record, and forgets it in this instance's caches; other instances stop
+/// accepting its tokens within the client cache's lifetime.
+pub async fn revoke(
+    db: &Db,
+    clock: &Clock,
+    auth: &Auth,
+    account: &AccountId,
+    client_id: &str,
+    author: &crate::domain::audit::Author,
+) -> Result<(), ServiceError> {
+    let now = clock.now_ms();
+    let mut tx = db.write().await?;
+    if !store::credentials::revoke_client(&mut tx, account, client_id, now).await? {
+        return Err(ServiceError::NotFound {
+            what: "Client",
+            key: "clientId",
+            id: client_id.to_owned(),
+        });
+    }
+    let data = serde_json::json!({"clientId": client_id});
+    super::audit(
+        &mut tx,
+        account,
+        crate::domain::audit::Event::Deleted,
+        author,
+        "CLIENT",
+        data,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    auth.forget_client(client_id);
+    Ok(())
 }

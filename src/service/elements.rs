@@ -4,18 +4,14 @@ use crate::clock::Clock;
 use crate::domain::element::{Element, ElementBody, ElementStatus, ElementType};
 use crate::domain::{AccountId, Code, Violation};
 use crate::jobs::element::{self as element_jobs, Change, ElementJob, ElementRef};
-use crate::store::elements::{NAME_CONFLICT, TYPE_CONFLICT};
-use crate::store::{self, Db, StoreError, Tx};
+use crate::store::{self, Conflict, Db, StoreError, Tx};
 
 use super::ServiceError;
-use super::accounts::Provisioning;
-
-/// The terminal statuses a `Prefer: outcome=` may name for element work.
-pub const OUTCOMES: [&str; 2] = ["SUCCESS", "FAILED"];
+use crate::jobs::{Cause, Provisioning};
 
 fn conflict(e: StoreError, t: ElementType) -> ServiceError {
-    if e.is_conflict_on(TYPE_CONFLICT) {
-        ServiceError::Conflict {
+    match e {
+        StoreError::Conflict(Conflict::ElementType) => ServiceError::Conflict {
             detail: format!(
                 "Only one instance of {} element can be created for an account.",
                 match t {
@@ -24,18 +20,16 @@ fn conflict(e: StoreError, t: ElementType) -> ServiceError {
                 }
             ),
             violations: Vec::new(),
-        }
-    } else if e.is_conflict_on(NAME_CONFLICT) {
-        ServiceError::Conflict {
+        },
+        StoreError::Conflict(Conflict::ElementName) => ServiceError::Conflict {
             detail: "A resource with the same unique constraint values already exists.".to_owned(),
             violations: vec![Violation::new(
                 "name",
                 Code::Duplicate,
                 t.name_taken_message(),
             )],
-        }
-    } else {
-        e.into()
+        },
+        e => e.into(),
     }
 }
 
@@ -59,7 +53,7 @@ async fn provision(
         from: from.map(ElementStatus::as_str),
         to: element.status.as_str(),
         message: None,
-        cause: "request",
+        cause: Cause::Request,
     };
     element_jobs::journal(tx, e, change, now).await?;
     if element.status == ElementStatus::InProgress {
@@ -173,7 +167,7 @@ pub async fn delete(
         from: None,
         to: "DELETED",
         message: None,
-        cause: "request",
+        cause: Cause::Request,
     };
     element_jobs::journal(&mut tx, e, change, now).await?;
     tx.commit().await?;

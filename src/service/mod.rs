@@ -7,6 +7,7 @@ pub mod clients;
 pub mod elements;
 pub mod numbers;
 pub mod org;
+pub mod profiles;
 
 use crate::domain::audit::{Author, Event};
 use crate::domain::{AccountId, Violation};

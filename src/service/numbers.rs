@@ -8,14 +8,10 @@ use crate::domain::number::{
 use crate::domain::phone::E164;
 use crate::domain::{AccountId, Code, Violation};
 use crate::jobs::number::{self as number_jobs, ActivationJob};
-use crate::store::numbers::NUMBER_CONFLICT;
-use crate::store::{self, Db};
+use crate::store::{self, Conflict, Db, StoreError};
 
 use super::ServiceError;
-use super::accounts::Provisioning;
-
-/// The terminal statuses a `Prefer: outcome=` may name for an activation.
-pub const OUTCOMES: [&str; 3] = ["ACTIVE", "INACTIVE", "FAILED"];
+use crate::jobs::{Cause, JobKind, Provisioning};
 
 fn already_added() -> ServiceError {
     ServiceError::Conflict {
@@ -89,10 +85,7 @@ pub async fn add(
         // Another request added it first. If it was this account's, that is the same
         // 409 as a sequential repeat; else the number is simply not available. The
         // failed statement ends the transaction on PostgreSQL, so look in a new one.
-        Err(e)
-            if e.is_conflict_on(NUMBER_CONFLICT)
-                || e.is_conflict_on("phone_number.phone_number") =>
-        {
+        Err(StoreError::Conflict(Conflict::PhoneNumber)) => {
             drop(tx);
             let mut read = db.read().await?;
             return Err(
@@ -108,7 +101,15 @@ pub async fn add(
         return Err(ServiceError::Invalid(vec![not_available(number)]));
     }
     let change = (None, NumberStatus::InProgress, None);
-    number_jobs::journal(&mut tx, account, &n.phone_number_id, change, "request", now).await?;
+    number_jobs::journal(
+        &mut tx,
+        account,
+        &n.phone_number_id,
+        change,
+        Cause::Request,
+        now,
+    )
+    .await?;
     let job = ActivationJob {
         generation: 1,
         prefer: p.prefer.clone(),
@@ -118,7 +119,7 @@ pub async fn add(
         account,
         &n.phone_number_id,
         job,
-        p.schedule(number_jobs::ACTIVATION, now),
+        p.schedule(JobKind::NumberActivation, now),
         now,
     )
     .await?;
@@ -165,12 +166,12 @@ pub async fn release(
         &store::jobs::Transition {
             at: now,
             account_id: account.as_str(),
-            resource_kind: number_jobs::ACTIVATION,
+            resource_kind: JobKind::NumberActivation,
             resource_id: id,
             from: None,
             to: "RELEASED",
             message: None,
-            cause: "request",
+            cause: Cause::Request,
         },
     )
     .await?;
@@ -241,7 +242,7 @@ pub async fn change_status(
         account,
         id,
         (Some(from), to, message),
-        "admin",
+        Cause::Admin,
         now,
     )
     .await?;

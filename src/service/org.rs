@@ -1,22 +1,16 @@
-//! Profiles and organization nodes.
+//! Organization nodes.
 
 use crate::clock::Clock;
-use crate::domain::account::ProfileRef;
 use crate::domain::audit::{Author, Event};
-use crate::domain::feature::IN_PROGRESS_MESSAGE;
-use crate::domain::org::{Hierarchy, Node, NodeRequest, ProfileBody, profile_url};
+use crate::domain::feature::{Action, IN_PROGRESS_MESSAGE, Status};
+use crate::domain::org::{Hierarchy, Node, NodeRequest};
 use crate::domain::{AccountId, Code, Violation};
 use crate::jobs::org::{self as org_jobs, NodeJob};
-use crate::store::org::{
-    NODE_NAME_CONFLICT, NODE_NAME_CONFLICT_PG, PROFILE_NAME_CONFLICT, Profile,
-};
-use crate::store::{self, Db, Tx};
+use crate::store::{self, Conflict, Db, StoreError, Tx};
 
 use super::ServiceError;
-use super::accounts::Provisioning;
-
-/// The terminal statuses a `Prefer: outcome=` may name for node work.
-pub const OUTCOMES: [&str; 2] = ["COMPLETED", "FAILED"];
+use super::profiles::resolve_profiles;
+use crate::jobs::{Cause, JobKind, Provisioning};
 
 /// 404 for a node, in the spec's words.
 pub fn node_not_found(id: &str) -> ServiceError {
@@ -25,185 +19,6 @@ pub fn node_not_found(id: &str) -> ServiceError {
         key: "organizationNodeId",
         id: id.to_owned(),
     }
-}
-
-/// 404 for a profile.
-pub fn profile_not_found(id: &str) -> ServiceError {
-    ServiceError::NotFound {
-        what: "Profile",
-        key: "profileId",
-        id: id.to_owned(),
-    }
-}
-
-/// Resolves profile references against the account: each must exist (400 on
-/// `profiles[i].profileId` otherwise); `name` and `url` are filled from the profile.
-pub async fn resolve_profiles(
-    tx: &mut Tx,
-    account: &AccountId,
-    ids: &[String],
-) -> Result<Vec<ProfileRef>, ServiceError> {
-    let known = store::org::profiles(tx, account).await?;
-    let mut violations = Vec::new();
-    let mut out = Vec::with_capacity(ids.len());
-    for (i, id) in ids.iter().enumerate() {
-        match known.iter().find(|p| &p.profile_id == id) {
-            Some(p) => out.push(reference(account, p)),
-            None => violations.push(Violation::new(
-                format!("profiles[{i}].profileId"),
-                Code::InvalidValue,
-                format!("no profile {id} in account {account}"),
-            )),
-        }
-    }
-    if violations.is_empty() {
-        Ok(out)
-    } else {
-        Err(ServiceError::Invalid(violations))
-    }
-}
-
-/// A profile reference as shown: the id, the url in the user API, the current name.
-pub fn reference(account: &AccountId, p: &Profile) -> ProfileRef {
-    ProfileRef {
-        profile_id: p.profile_id.clone(),
-        url: Some(profile_url(account.as_str(), &p.profile_id)),
-        name: Some(p.profile_name.clone()),
-    }
-}
-
-fn profile_name_taken(name: &str) -> ServiceError {
-    ServiceError::Conflict {
-        detail: format!("Profile with profileName:{name} already exists"),
-        violations: vec![Violation::new(
-            "profileName",
-            Code::Duplicate,
-            "must be unique within the account",
-        )],
-    }
-}
-
-/// Creates a profile with a generated 6-letter id.
-pub async fn create_profile(
-    db: &Db,
-    clock: &Clock,
-    account: &AccountId,
-    body: ProfileBody,
-    author: &Author,
-) -> Result<Profile, ServiceError> {
-    for _ in 0..8 {
-        let id = AccountId::generate().to_string();
-        let mut tx = db.write().await?;
-        match store::org::insert_profile(&mut tx, account, &id, &body, clock.now_ms(), false).await
-        {
-            Ok(()) => {
-                let data = serde_json::json!({"profileId": id, "profileName": body.profile_name, "description": body.description});
-                super::audit(
-                    &mut tx,
-                    account,
-                    Event::Created,
-                    author,
-                    "PROFILE",
-                    data,
-                    clock.now_ms(),
-                )
-                .await?;
-                tx.commit().await?;
-                return Ok(Profile {
-                    profile_id: id,
-                    profile_name: body.profile_name,
-                    description: body.description,
-                });
-            }
-            Err(e) if e.is_conflict_on(PROFILE_NAME_CONFLICT) => {
-                return Err(profile_name_taken(&body.profile_name));
-            }
-            Err(e) if e.is_conflict_on("pkey") || e.is_conflict_on("profile.profile_id") => {
-                continue;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(anyhow::anyhow!("could not find a free profile id").into())
-}
-
-/// Replaces a profile's fields; references show the new name at once.
-pub async fn update_profile(
-    db: &Db,
-    clock: &Clock,
-    account: &AccountId,
-    id: &str,
-    body: ProfileBody,
-    author: &Author,
-) -> Result<Profile, ServiceError> {
-    let mut tx = db.write().await?;
-    match store::org::update_profile(&mut tx, account, id, &body, clock.now_ms()).await {
-        Ok(true) => {}
-        Ok(false) => return Err(profile_not_found(id)),
-        Err(e) if e.is_conflict_on(PROFILE_NAME_CONFLICT) => {
-            return Err(profile_name_taken(&body.profile_name));
-        }
-        Err(e) => return Err(e.into()),
-    }
-    let data = serde_json::json!({"profileId": id, "profileName": body.profile_name, "description": body.description});
-    super::audit(
-        &mut tx,
-        account,
-        Event::Updated,
-        author,
-        "PROFILE",
-        data,
-        clock.now_ms(),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Profile {
-        profile_id: id.to_owned(),
-        profile_name: body.profile_name,
-        description: body.description,
-    })
-}
-
-/// Deletes a profile nothing references (409 naming the referrers otherwise).
-pub async fn delete_profile(
-    db: &Db,
-    clock: &Clock,
-    account: &AccountId,
-    id: &str,
-    author: &Author,
-) -> Result<(), ServiceError> {
-    let mut tx = db.write().await?;
-    if store::org::profile(&mut tx, account, id).await?.is_none() {
-        return Err(profile_not_found(id));
-    }
-    let (by_account, nodes) = store::org::profile_referrers(&mut tx, account, id).await?;
-    if by_account || !nodes.is_empty() {
-        let mut referrers = Vec::new();
-        if by_account {
-            referrers.push(format!("account {account}"));
-        }
-        if !nodes.is_empty() {
-            referrers.push(format!("organization nodes {}", nodes.join(", ")));
-        }
-        return Err(ServiceError::Conflict {
-            detail: format!("Profile {id} is referenced by {}.", referrers.join(" and ")),
-            violations: Vec::new(),
-        });
-    }
-    store::org::delete_profile(&mut tx, account, id).await?;
-    let data = serde_json::json!({"profileId": id});
-    super::audit(
-        &mut tx,
-        account,
-        Event::Deleted,
-        author,
-        "PROFILE",
-        data,
-        clock.now_ms(),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
 }
 
 fn node_name_taken(name: &str) -> ServiceError {
@@ -266,11 +81,18 @@ pub async fn create_node(
         parent_id,
         country_code: req.country_code,
     };
-    match store::org::insert_node(&mut tx, account, &node, "ADD", IN_PROGRESS_MESSAGE, now).await {
+    match store::org::insert_node(
+        &mut tx,
+        account,
+        &node,
+        Action::Add,
+        IN_PROGRESS_MESSAGE,
+        now,
+    )
+    .await
+    {
         Ok(()) => {}
-        Err(e)
-            if e.is_conflict_on(NODE_NAME_CONFLICT) || e.is_conflict_on(NODE_NAME_CONFLICT_PG) =>
-        {
+        Err(StoreError::Conflict(Conflict::NodeName)) => {
             return Err(node_name_taken(&req.name));
         }
         Err(e) => return Err(e.into()),
@@ -278,7 +100,7 @@ pub async fn create_node(
     store::org::set_node_profiles(&mut tx, account, &node.node_id, &req.profile_ids).await?;
     let job = NodeJob {
         generation: 1,
-        action: "ADD".to_owned(),
+        action: Action::Add,
         prefer: p.prefer.clone(),
     };
     org_jobs::start(
@@ -286,7 +108,7 @@ pub async fn create_node(
         account,
         &node.node_id,
         job,
-        p.schedule(org_jobs::NODE, now),
+        p.schedule(JobKind::OrgNode, now),
         now,
     )
     .await?;
@@ -339,8 +161,8 @@ pub async fn replace_node(
     }
     resolve_profiles(&mut tx, account, &req.profile_ids).await?;
     let action = match store::org::node_status(&mut tx, account, id).await? {
-        Some((a, s, _, _)) if a == "ADD" && s == "FAILED" => "ADD",
-        _ => "UPDATE",
+        Some(s) if s.action == Action::Add && s.status == Status::Failed => Action::Add,
+        _ => Action::Update,
     };
     let node = Node {
         node_id: id.to_owned(),
@@ -354,10 +176,7 @@ pub async fn replace_node(
         {
             Ok(Some(g)) => g,
             Ok(None) => return Err(node_not_found(id)),
-            Err(e)
-                if e.is_conflict_on(NODE_NAME_CONFLICT)
-                    || e.is_conflict_on(NODE_NAME_CONFLICT_PG) =>
-            {
+            Err(StoreError::Conflict(Conflict::NodeName)) => {
                 return Err(node_name_taken(&req.name));
             }
             Err(e) => return Err(e.into()),
@@ -373,7 +192,7 @@ pub async fn replace_node(
         account,
         id,
         job,
-        p.schedule(org_jobs::NODE, now),
+        p.schedule(JobKind::OrgNode, now),
         now,
     )
     .await?;
@@ -420,7 +239,16 @@ pub async fn delete_node(
     }
     store::org::delete_node(&mut tx, account, id).await?;
     store::jobs::cancel_for(&mut tx, account, id, now).await?;
-    org_jobs::journal(&mut tx, account, id, "DELETED", "Deleted", "request", now).await?;
+    org_jobs::journal(
+        &mut tx,
+        account,
+        id,
+        Status::Deleted,
+        "Deleted",
+        Cause::Request,
+        now,
+    )
+    .await?;
     let data = serde_json::json!({"organizationNodeId": id});
     super::audit(
         &mut tx,

@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use super::{Result, StoreError, Tx, on_conn};
+use super::{Result, StoreError, Tx, on_conn, parse_enum};
 use crate::domain::AccountId;
 use crate::domain::account::{Account, AccountBody};
 use std::collections::BTreeMap;
@@ -11,9 +11,6 @@ use crate::domain::feature::{
     AccountStatus, Action, Feature, FeatureAction, Status, action_str, status_str,
 };
 use crate::domain::listing::{Filter, Match, OrderBy, Page};
-
-/// The conflict key of the platform-wide unique account name.
-pub const NAME_CONFLICT: &str = "name_key";
 
 /// A field the account list can be filtered on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +64,7 @@ impl TryFrom<AccountRow> for Account {
 
 const COLUMNS: &str = "account_id, is_default, enabled, doc, created_at";
 
-/// Inserts a new account. A taken name is `StoreError::Conflict` on [`NAME_CONFLICT`].
+/// Inserts a new account. A taken name is `Conflict::AccountName`.
 pub async fn insert(tx: &mut Tx, account: &Account, now: i64) -> Result<()> {
     let doc = serde_json::to_string(&account.body)?;
     on_conn!(tx, |c| {
@@ -426,12 +423,6 @@ struct FeatureRow {
     status: String,
     message: String,
     generation: i64,
-}
-
-fn parse_enum<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
-    Ok(serde_json::from_value(serde_json::Value::String(
-        s.to_owned(),
-    ))?)
 }
 
 /// Every feature's latest status and the generation that set it.

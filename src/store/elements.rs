@@ -6,11 +6,6 @@ use super::{Result, StoreError, Tx, on_conn};
 use crate::domain::AccountId;
 use crate::domain::element::{Element, ElementStatus, ElementType};
 
-/// The conflict key of "one element of each type per account".
-pub const TYPE_CONFLICT: &str = "element_type";
-/// The conflict key of "names unique within the account".
-pub const NAME_CONFLICT: &str = "name_key";
-
 #[derive(FromRow)]
 struct ElementRow {
     element_id: String,

@@ -2,35 +2,70 @@
 
 use sqlx::FromRow;
 
-use super::{Result, Tx, on_conn};
+use super::{Result, StoreError, Tx, on_conn};
 use crate::domain::AccountId;
+use crate::domain::lifecycle::{JobKind, Outcome};
 
-/// A lifecycle rule for one resource kind.
-#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+/// A lifecycle rule for one kind of work.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule {
-    pub resource_kind: String,
+    pub resource_kind: JobKind,
     pub delay_ms: Option<i64>,
-    pub outcome: Option<String>,
+    /// One of the kind's outcomes.
+    pub outcome: Option<Outcome>,
     pub failure_ppm: i64,
+}
+
+#[derive(FromRow)]
+struct RuleRow {
+    resource_kind: String,
+    delay_ms: Option<i64>,
+    outcome: Option<String>,
+    failure_ppm: i64,
+}
+
+impl RuleRow {
+    /// The rule, or `None` for a kind this version does not know (a newer version's
+    /// rule on a shared database, which this one cannot apply anyway).
+    fn into_rule(self) -> Result<Option<Rule>> {
+        let Some(kind) = JobKind::parse(&self.resource_kind) else {
+            return Ok(None);
+        };
+        let outcome = match self.outcome {
+            None => None,
+            Some(o) => Some(Outcome::parse(&o).ok_or_else(|| {
+                StoreError::Corrupt(format!("rule for {kind}: unknown outcome {o}"))
+            })?),
+        };
+        Ok(Some(Rule {
+            resource_kind: kind,
+            delay_ms: self.delay_ms,
+            outcome,
+            failure_ppm: self.failure_ppm,
+        }))
+    }
 }
 
 /// Every rule.
 pub async fn rules(tx: &mut Tx) -> Result<Vec<Rule>> {
-    Ok(on_conn!(tx, |c| {
+    let rows: Vec<RuleRow> = on_conn!(tx, |c| {
         sqlx::query_as("select resource_kind, delay_ms, outcome, failure_ppm from emulator_rule order by resource_kind")
             .fetch_all(&mut *c)
             .await
-    })?)
+    })?;
+    let rules = rows.into_iter().map(RuleRow::into_rule);
+    rules.filter_map(Result::transpose).collect()
 }
 
 /// The rule of one kind, if set.
-pub async fn rule(tx: &mut Tx, kind: &str) -> Result<Option<Rule>> {
-    Ok(on_conn!(tx, |c| {
+pub async fn rule(tx: &mut Tx, kind: JobKind) -> Result<Option<Rule>> {
+    let row: Option<RuleRow> = on_conn!(tx, |c| {
         sqlx::query_as("select resource_kind, delay_ms, outcome, failure_ppm from emulator_rule where resource_kind = $1")
-            .bind(kind)
+            .bind(kind.as_str())
             .fetch_optional(&mut *c)
             .await
-    })?)
+    })?;
+    Ok(row.map(RuleRow::into_rule).transpose()?.flatten())
 }
 
 /// Sets the rule of a kind.
@@ -41,9 +76,9 @@ pub async fn put_rule(tx: &mut Tx, rule: &Rule, now: i64) -> Result<()> {
              on conflict (resource_kind) do update set delay_ms = excluded.delay_ms, outcome = excluded.outcome,
                  failure_ppm = excluded.failure_ppm, updated_at = excluded.updated_at",
         )
-        .bind(&rule.resource_kind)
+        .bind(rule.resource_kind.as_str())
         .bind(rule.delay_ms)
-        .bind(&rule.outcome)
+        .bind(rule.outcome.map(Outcome::as_str))
         .bind(rule.failure_ppm)
         .bind(now)
         .execute(&mut *c)
@@ -54,10 +89,10 @@ pub async fn put_rule(tx: &mut Tx, rule: &Rule, now: i64) -> Result<()> {
 }
 
 /// Removes the rule of a kind; false if there was none.
-pub async fn delete_rule(tx: &mut Tx, kind: &str) -> Result<bool> {
+pub async fn delete_rule(tx: &mut Tx, kind: JobKind) -> Result<bool> {
     let n = on_conn!(tx, |c| {
         sqlx::query("delete from emulator_rule where resource_kind = $1")
-            .bind(kind)
+            .bind(kind.as_str())
             .execute(&mut *c)
             .await
             .map(|r| r.rows_affected())

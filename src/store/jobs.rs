@@ -5,11 +5,12 @@ use sqlx::FromRow;
 
 use super::{Backend, Result, StoreError, Tx, on_conn};
 use crate::domain::AccountId;
+use crate::domain::lifecycle::{Cause, JobKind};
 
 /// A job to enqueue, in the same transaction as the change that needs it.
 #[derive(Debug, Clone)]
 pub struct NewJob {
-    pub kind: String,
+    pub kind: JobKind,
     pub account_id: AccountId,
     pub resource_id: String,
     pub payload: Value,
@@ -22,6 +23,7 @@ pub struct NewJob {
 #[derive(Debug, Clone)]
 pub struct Job {
     pub id: String,
+    /// The stored kind's name: one this version may not know (see [`Job::kind`]).
     pub kind: String,
     pub account_id: AccountId,
     pub resource_id: String,
@@ -62,6 +64,14 @@ impl TryFrom<JobRow> for Job {
     }
 }
 
+impl Job {
+    /// The job's kind; `None` for a kind this version does not know (a newer
+    /// version's job on a shared database).
+    pub fn kind(&self) -> Option<JobKind> {
+        JobKind::parse(&self.kind)
+    }
+}
+
 /// Writes a pending job; returns its id.
 pub async fn enqueue(tx: &mut Tx, job: &NewJob, now: i64) -> Result<String> {
     let id = uuid::Uuid::new_v4().to_string();
@@ -72,7 +82,7 @@ pub async fn enqueue(tx: &mut Tx, job: &NewJob, now: i64) -> Result<String> {
              values ($1, $2, $3, $4, $5, 'pending', 0, $6, $7, $8, $8)",
         )
         .bind(&id)
-        .bind(&job.kind)
+        .bind(job.kind.as_str())
         .bind(job.account_id.as_str())
         .bind(&job.resource_id)
         .bind(&payload)
@@ -235,12 +245,12 @@ pub async fn next_due(tx: &mut Tx) -> Result<Option<i64>> {
 pub struct Transition<'a> {
     pub at: i64,
     pub account_id: &'a str,
-    pub resource_kind: &'a str,
+    pub resource_kind: JobKind,
     pub resource_id: &'a str,
     pub from: Option<&'a str>,
     pub to: &'a str,
     pub message: Option<&'a str>,
-    pub cause: &'a str,
+    pub cause: Cause,
 }
 
 /// Journals a transition, in the transaction that makes it.
@@ -252,12 +262,12 @@ pub async fn record_transition(tx: &mut Tx, t: &Transition<'_>) -> Result<()> {
         )
         .bind(t.at)
         .bind(t.account_id)
-        .bind(t.resource_kind)
+        .bind(t.resource_kind.as_str())
         .bind(t.resource_id)
         .bind(t.from)
         .bind(t.to)
         .bind(t.message)
-        .bind(t.cause)
+        .bind(t.cause.as_str())
         .execute(&mut *c)
         .await
         .map(|r| r.rows_affected())

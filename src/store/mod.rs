@@ -40,13 +40,103 @@ macro_rules! on_conn {
 }
 pub(crate) use on_conn;
 
+/// A uniqueness rule of the schema that a write broke. The database names the rule
+/// in its own way (PostgreSQL the index, SQLite the columns); [`Conflict::of`] is the
+/// one place that reads those names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conflict {
+    /// Account names are unique across the platform, ignoring case.
+    AccountName,
+    /// A generated account id that is taken (try another).
+    AccountId,
+    /// One element of each type per account.
+    ElementType,
+    /// Element names are unique within the account, ignoring case.
+    ElementName,
+    /// A phone number is held by at most one account.
+    PhoneNumber,
+    /// Profile names are unique within the account, ignoring case.
+    ProfileName,
+    /// A generated profile id that is taken (try another).
+    ProfileId,
+    /// Node names are unique within the account, ignoring case.
+    NodeName,
+    /// Another rule; the database's name for it.
+    Other(String),
+}
+
+/// Each rule with its PostgreSQL index name and SQLite's column list (the migrations
+/// of both backends create the same indexes).
+const CONFLICTS: [(Conflict, &str, &str); 8] = [
+    (
+        Conflict::AccountName,
+        "account_name_key",
+        "account.name_key",
+    ),
+    (Conflict::AccountId, "account_pkey", "account.account_id"),
+    (
+        Conflict::ElementType,
+        "voice_element_element_type",
+        "voice_element.account_id, voice_element.element_type",
+    ),
+    (
+        Conflict::ElementName,
+        "voice_element_name_key",
+        "voice_element.account_id, voice_element.name_key",
+    ),
+    (
+        Conflict::PhoneNumber,
+        "phone_number_number",
+        "phone_number.phone_number",
+    ),
+    (
+        Conflict::ProfileName,
+        "profile_profile_key",
+        "profile.account_id, profile.profile_key",
+    ),
+    (
+        Conflict::ProfileId,
+        "profile_pkey",
+        "profile.account_id, profile.profile_id",
+    ),
+    (
+        Conflict::NodeName,
+        "org_node_name_key",
+        "org_node.account_id, org_node.name_key",
+    ),
+];
+
+impl Conflict {
+    /// The rule a unique violation names: PostgreSQL's constraint, or SQLite's
+    /// message (`UNIQUE constraint failed: table.column, ...`).
+    fn of(db: &dyn sqlx::error::DatabaseError) -> Self {
+        let named = match db.constraint() {
+            Some(constraint) => CONFLICTS.iter().find(|(_, pg, _)| *pg == constraint),
+            None => {
+                let columns = db
+                    .message()
+                    .strip_prefix("UNIQUE constraint failed: ")
+                    .unwrap_or_default();
+                CONFLICTS.iter().find(|(_, _, sqlite)| *sqlite == columns)
+            }
+        };
+        match named {
+            Some((conflict, _, _)) => conflict.clone(),
+            None => Conflict::Other(
+                db.constraint()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| db.message().to_owned()),
+            ),
+        }
+    }
+}
+
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// A uniqueness rule of the database refused the write. The string names the
-    /// constraint (PostgreSQL) or the column (SQLite); see [`StoreError::is_conflict_on`].
-    #[error("conflict: {0}")]
-    Conflict(String),
+    /// A uniqueness rule of the database refused the write.
+    #[error("conflict: {0:?}")]
+    Conflict(Conflict),
     /// A stored value could not be read back (a bug or a hand-edited database).
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
@@ -64,11 +154,6 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// True for a uniqueness conflict on the index or column named `key`.
-    pub fn is_conflict_on(&self, key: &str) -> bool {
-        matches!(self, StoreError::Conflict(c) if c.contains(key))
-    }
-
     /// True when the database cannot serve now and a retry may succeed.
     pub fn is_unavailable(&self) -> bool {
         match self {
@@ -87,17 +172,21 @@ impl From<sqlx::Error> for StoreError {
         if let Some(db) = e.as_database_error()
             && db.is_unique_violation()
         {
-            let what = db
-                .constraint()
-                .map(str::to_owned)
-                .unwrap_or_else(|| db.message().to_owned());
-            return StoreError::Conflict(what);
+            return StoreError::Conflict(Conflict::of(db));
         }
         if availability::is_unavailable(&e) {
             return StoreError::Unavailable(e);
         }
         StoreError::Backend(e)
     }
+}
+
+/// A stored enum's name read back through its serde names, the same ones it was
+/// written with (`ADD`, `IN_PROGRESS`...): an unknown one is corrupt data.
+pub(crate) fn parse_enum<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
+    Ok(serde_json::from_value(serde_json::Value::String(
+        s.to_owned(),
+    ))?)
 }
 
 impl From<serde_json::Error> for StoreError {

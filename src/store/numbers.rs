@@ -14,9 +14,6 @@ use crate::domain::number::{
     InventoryEntry, NumberSettings, NumberStatus, NumberType, PhoneNumber,
 };
 
-/// The conflict key of "a number has one holder at a time".
-pub const NUMBER_CONFLICT: &str = "phone_number_number";
-
 #[derive(FromRow)]
 struct InventoryRow {
     phone_number: String,

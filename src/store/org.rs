@@ -2,16 +2,10 @@
 
 use sqlx::FromRow;
 
-use super::{Result, Tx, on_conn};
+use super::{Result, Tx, on_conn, parse_enum};
 use crate::domain::AccountId;
+use crate::domain::feature::{Action, Status, action_str, status_str};
 use crate::domain::org::{Node, ProfileBody};
-
-/// The conflict key of profile names.
-pub const PROFILE_NAME_CONFLICT: &str = "profile_key";
-/// The conflict key of node names.
-pub const NODE_NAME_CONFLICT: &str = "org_node.name_key";
-/// The same key as PostgreSQL names it.
-pub const NODE_NAME_CONFLICT_PG: &str = "org_node_name_key";
 
 /// A stored profile.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
@@ -179,18 +173,32 @@ pub async fn nodes(tx: &mut Tx, account: &AccountId) -> Result<Vec<Node>> {
 }
 
 /// A node's latest operation: (action, status, message, generation).
-pub async fn node_status(
-    tx: &mut Tx,
-    account: &AccountId,
-    id: &str,
-) -> Result<Option<(String, String, String, i64)>> {
-    Ok(on_conn!(tx, |c| {
+pub async fn node_status(tx: &mut Tx, account: &AccountId, id: &str) -> Result<Option<NodeState>> {
+    let row: Option<(String, String, String, i64)> = on_conn!(tx, |c| {
         sqlx::query_as("select action, status, message, generation from org_node where account_id = $1 and node_id = $2")
             .bind(account.as_str())
             .bind(id)
             .fetch_optional(&mut *c)
             .await
-    })?)
+    })?;
+    row.map(|(action, status, message, generation)| {
+        Ok(NodeState {
+            action: parse_enum(&action)?,
+            status: parse_enum(&status)?,
+            message,
+            generation,
+        })
+    })
+    .transpose()
+}
+
+/// Where a node's latest operation stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeState {
+    pub action: Action,
+    pub status: Status,
+    pub message: String,
+    pub generation: i64,
 }
 
 /// Inserts a node, its operation starting.
@@ -198,7 +206,7 @@ pub async fn insert_node(
     tx: &mut Tx,
     account: &AccountId,
     n: &Node,
-    action: &str,
+    action: Action,
     message: &str,
     now: i64,
 ) -> Result<()> {
@@ -214,7 +222,7 @@ pub async fn insert_node(
         .bind(n.name.to_lowercase())
         .bind(&n.parent_id)
         .bind(&n.country_code)
-        .bind(action)
+        .bind(action_str(action))
         .bind(message)
         .bind(now)
         .execute(&mut *c)
@@ -229,7 +237,7 @@ pub async fn replace_node(
     tx: &mut Tx,
     account: &AccountId,
     n: &Node,
-    action: &str,
+    action: Action,
     message: &str,
     now: i64,
 ) -> Result<Option<i64>> {
@@ -245,7 +253,7 @@ pub async fn replace_node(
         .bind(n.name.to_lowercase())
         .bind(&n.parent_id)
         .bind(&n.country_code)
-        .bind(action)
+        .bind(action_str(action))
         .bind(message)
         .bind(now)
         .fetch_optional(&mut *c)
@@ -259,7 +267,7 @@ pub async fn finish_node(
     account: &AccountId,
     id: &str,
     generation: i64,
-    status: &str,
+    status: Status,
     message: &str,
     now: i64,
 ) -> Result<bool> {
@@ -271,7 +279,7 @@ pub async fn finish_node(
         .bind(account.as_str())
         .bind(id)
         .bind(generation)
-        .bind(status)
+        .bind(status_str(status))
         .bind(message)
         .bind(now)
         .execute(&mut *c)

@@ -1,0 +1,69 @@
+//! Resets: everything, or one account with all it owns.
+
+use crate::auth::Auth;
+use crate::clock::Clock;
+use crate::domain::{AccountId, Code, Violation};
+use crate::service::ServiceError;
+use crate::store::{self, Db};
+
+/// What a reset removes.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    /// Every account but the default one with all they own, every job, the journal,
+    /// the rules, the seed and the saved clock.
+    Everything,
+    /// One account (not the default one) with all it owns, its jobs and journal.
+    Account(AccountId),
+}
+
+/// Resets `scope`, forgets every cached credential, and under `--demo` seeds the
+/// demo data again.
+pub async fn reset(
+    db: &Db,
+    clock: &Clock,
+    auth: &Auth,
+    demo: bool,
+    scope: &Scope,
+) -> Result<(), ServiceError> {
+    match scope {
+        Scope::Everything => {
+            let mut tx = db.write().await?;
+            store::emulator::reset_all(&mut tx).await?;
+            store::numbers::recount_available(&mut tx).await?;
+            tx.commit().await?;
+            clock.restore(0, None);
+            super::clock::persist(db, clock).await?;
+        }
+        Scope::Account(id) => {
+            let mut read = db.read().await?;
+            let target = store::accounts::get(&mut read, id).await?;
+            drop(read);
+            match target {
+                None => {
+                    return Err(ServiceError::NotFound {
+                        what: "Account",
+                        key: "AccountId",
+                        id: id.to_string(),
+                    });
+                }
+                Some(a) if a.is_default => {
+                    return Err(ServiceError::Invalid(vec![Violation::new(
+                        "accountId",
+                        Code::InvalidValue,
+                        "the default account is reset only with everything else (omit accountId)",
+                    )]));
+                }
+                Some(_) => {}
+            }
+            let mut tx = db.write().await?;
+            store::emulator::reset_account(&mut tx, id).await?;
+            store::numbers::recount_available(&mut tx).await?;
+            tx.commit().await?;
+        }
+    }
+    auth.forget_all();
+    if demo {
+        crate::bootstrap::seed_demo(db, clock.now_ms()).await?;
+    }
+    Ok(())
+}
