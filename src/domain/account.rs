@@ -7,9 +7,10 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::feature::{AccountFeatures, Feature, Features};
+use super::feature::{Feature, Features};
 use super::ids::AccountId;
 use super::role::FeatureGrants;
+use super::schemas::{AccountFeatures, AddressType};
 use super::violation::{Code, Violation, Violations, check_len, check_max_items};
 
 /// The spec's pattern for account names.
@@ -194,36 +195,6 @@ pub struct Address {
     pub zip: String,
     /// Whether this is the account's default address; exactly one is.
     pub is_default: bool,
-}
-
-// Documentation of `ADDRESS_TYPES`.
-/// The address types the spec enumerates.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code, clippy::upper_case_acronyms)]
-pub enum AddressType {
-    OFFICE,
-    APARTMENT,
-    BASEMENT,
-    BUILDING,
-    DEPARTMENT,
-    FLOOR,
-    FRONT,
-    KEY,
-    LOBBY,
-    LOT,
-    LOWER,
-    PENTHOUSE,
-    PIER,
-    REAR,
-    ROOM,
-    SIDE,
-    SLIP,
-    SPACE,
-    STOP,
-    SUITE,
-    TRAILER,
-    UNIT,
-    UPPER,
 }
 
 /// A free-form name/value pair of an account.

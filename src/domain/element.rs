@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::account::check_domain_name;
 use super::phone::E164;
+use super::schemas::DidNumber;
 use super::violation::{Code, Violation, Violations, check_len, check_max_items};
 
 /// The spec's pattern for element names.
@@ -163,13 +164,6 @@ pub struct ElementIn {
     #[schema(nullable = false, max_length = 255)]
     client_id: Option<String>,
 }
-
-/// A DID number in E.164 form (documentation of the items of `didNumbers`; the
-/// server also refuses more than 13 characters and numbers no numbering plan has).
-#[derive(utoipa::ToSchema)]
-#[schema(value_type = String, pattern = r"^\+[1-9]\d{3,13}$", example = "+16062128688")]
-#[allow(dead_code)]
-pub struct DidNumber(String);
 
 /// The environments of an Avaya Cloud Office element (documentation of `environment`).
 #[derive(utoipa::ToSchema)]

@@ -12,6 +12,7 @@ pub mod org;
 pub mod phone;
 pub mod prefer;
 pub mod role;
+pub mod schemas;
 pub mod time;
 pub mod violation;
 

@@ -6,6 +6,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use super::phone::E164;
+use super::schemas::AvailableNumberType;
 use super::violation::{Code, Violation, Violations, check_len};
 
 /// The spec's message for a number whose activation waits for documents.
@@ -111,16 +112,6 @@ impl NumberStatus {
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|x| x.as_str() == s)
     }
-}
-
-/// The type of an available number.
-// Documentation of the types `NumberType::parse_inventory` takes.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code, clippy::upper_case_acronyms)]
-#[schema(example = "LOCAL")]
-pub enum AvailableNumberType {
-    LOCAL,
-    TOLLFREE,
 }
 
 /// An ISO country code as the voice spec writes it: two upper-case letters.

@@ -17,14 +17,14 @@ use super::auth::Caller;
 use super::error::{ApiError, Problem, Result};
 use super::extract::{Body, PathParams, PreferHeader, QueryParams};
 use super::listing::{self, Links, Pagination};
+use super::openapi::schemas::{AvailableParams, CountriesParams, PageParams, SearchParams};
 use super::reach::{
     IdKind, account_in_reach, account_in_reach_read, resource_path, resource_path_read,
 };
 use crate::domain::listing::{PageRules, parse_filter, parse_order_by};
 use crate::domain::number::{
-    AvailableNumberType, AvailableOut, NewPhoneNumber, NumberSettings, NumberSettingsIn,
-    NumberStatus, NumberType, PhoneNumberIn, PhoneNumberOut, check_account_or_any, check_country,
-    check_fragment,
+    AvailableOut, NewPhoneNumber, NumberSettings, NumberSettingsIn, NumberStatus, NumberType,
+    PhoneNumberIn, PhoneNumberOut, check_account_or_any, check_country, check_fragment,
 };
 use crate::domain::{AccountId, Code, Violation};
 use crate::jobs::JobKind;
@@ -259,37 +259,6 @@ struct NumberPage {
     #[schema(value_type = Vec<PhoneNumberOut>)]
     phone_numbers: Vec<Value>,
     links: Links,
-}
-
-/// `pageNumber` and `pageSize` of the voice lists (documentation of what
-/// `listing::page` reads with [`NUMBER_PAGES`]).
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query, rename_all = "camelCase")]
-#[allow(dead_code)]
-struct PageParams {
-    /// The page to return, from 1.
-    #[param(minimum = 1, maximum = 1000000, default = 1, example = 1)]
-    page_number: Option<u32>,
-    /// The most numbers a page holds.
-    #[param(minimum = 1, maximum = 50, default = 5, example = 5)]
-    page_size: Option<u32>,
-}
-
-/// `filter` of `searchPhoneNumbers` (documentation of what `number_query` reads).
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query, rename_all = "camelCase")]
-#[allow(dead_code)]
-struct SearchParams {
-    /// Expressions on `phoneNumber`, `displayName`, `countryCode`, `type` or `status`,
-    /// joined by commas, every one must hold: `field:value` (the whole value ignoring
-    /// case, or with a `*` wildcard at its start and/or end) or `field=value` (exact,
-    /// case-sensitive).
-    #[param(
-        max_length = 255,
-        pattern = r"^(phoneNumber|displayName|countryCode|type|status)(=[^,]*|:\*?[^*,]+\*?)(,(phoneNumber|displayName|countryCode|type|status)(=[^,]*|:\*?[^*,]+\*?))*$",
-        example = "countryCode:US"
-    )]
-    filter: Option<String>,
 }
 
 /// `orderBy` of `searchPhoneNumbers`: its values come from [`ORDER_FIELDS`].
@@ -681,46 +650,10 @@ struct AvailablePage {
     links: Links,
 }
 
-/// The query of `listAvailablePhoneNumbers` (documentation of what
-/// `available_numbers` reads; the page parameters are [`PageParams`]).
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query, rename_all = "camelCase")]
-#[allow(dead_code)]
-struct AvailableParams {
-    /// The ISO country code of the numbers.
-    #[param(min_length = 2, max_length = 2, pattern = "^[A-Z]{2}$", example = "US")]
-    country_code: String,
-    /// The type of the numbers.
-    #[param(rename = "type", inline)]
-    number_type: AvailableNumberType,
-    /// The area code of the numbers, compared exactly: the NANP area code (`330`),
-    /// elsewhere the national destination code.
-    #[param(min_length = 1, max_length = 5, example = "330")]
-    area_code: Option<String>,
-    /// Digits the numbers contain, optionally after a leading `+`.
-    #[param(
-        min_length = 1,
-        max_length = 15,
-        pattern = r"^\+?[0-9]+$",
-        example = "+1647"
-    )]
-    phone_number: Option<String>,
-}
-
 /// The countries with available numbers: ISO codes, sorted.
 #[derive(Serialize, utoipa::ToSchema)]
 #[schema(example = json!(["CA", "US"]))]
 struct Countries(Vec<String>);
-
-/// `type` of `getAvailableCountries`.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-struct CountriesParams {
-    /// The type of the numbers.
-    #[param(rename = "type", inline)]
-    number_type: AvailableNumberType,
-}
 
 fn required_type(query: &QueryParams, violations: &mut Vec<Violation>) -> Option<NumberType> {
     match query.get("type") {

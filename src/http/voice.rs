@@ -14,6 +14,7 @@ use super::auth::Caller;
 use super::error::Problem;
 use super::error::{ApiError, Result};
 use super::extract::{Body, PathParams, PreferHeader};
+use super::openapi::schemas::ElementList;
 use super::reach::{
     IdKind, account_in_reach, account_in_reach_read, resource_path, resource_path_read,
 };
@@ -236,13 +237,6 @@ async fn remove(
     let (account, id) = resource_path(&state, &caller, &params, "elementId", IdKind::Uuid).await?;
     service::delete(&state.db, &state.clock, &account, t, &id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Every element of an account, of both types.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-struct ElementList<'a> {
-    elements: Vec<ElementOut<'a>>,
 }
 
 /// Extension: every element of the account, across types.
