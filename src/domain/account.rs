@@ -25,9 +25,7 @@ pub const ADDRESS_NAME_PATTERN: &str =
     r"^[a-zA-Z\p{L}0-9]+([ ]*[a-zA-Z\p{L}0-9-\_\*\=\+\$\:\;\&\~\,\?\%\!\|\{\}\`\.\']+)*$";
 /// The spec's pattern for zip codes.
 pub const ZIP_PATTERN: &str = r"^[A-Za-z0-9\p{L}_ -]*$";
-/// The spec's pattern for UUIDs.
-pub const UUID_PATTERN: &str =
-    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+pub use super::ids::UUID_PATTERN;
 /// The spec's pattern for account property names and keys and node type names.
 pub const LABEL_PATTERN: &str = r"^[a-zA-Z0-9\p{L}\-\_\.\ ]+$";
 /// The spec's pattern for profile ids.

@@ -16,6 +16,6 @@ pub mod schemas;
 pub mod time;
 pub mod violation;
 
-pub use ids::AccountId;
+pub use ids::{AccountId, ElementId, PhoneNumberId};
 pub use role::{FeatureGrants, Role};
 pub use violation::{Code, Violation, Violations};

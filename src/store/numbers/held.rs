@@ -3,9 +3,9 @@
 
 use sqlx::FromRow;
 
-use crate::domain::AccountId;
 use crate::domain::listing::{Filter, Match, OrderBy, Page};
 use crate::domain::number::{NumberSettings, NumberStatus, NumberType, PhoneNumber};
+use crate::domain::{AccountId, PhoneNumberId};
 use crate::store::{Result, StoreError, Tx, on_conn};
 
 #[derive(FromRow)]
@@ -76,14 +76,18 @@ pub async fn insert(tx: &mut Tx, n: &PhoneNumber, now: i64) -> Result<()> {
 }
 
 /// The number `id` of `account` and its generation.
-pub async fn get(tx: &mut Tx, account: &AccountId, id: &str) -> Result<Option<(PhoneNumber, i64)>> {
+pub async fn get(
+    tx: &mut Tx,
+    account: &AccountId,
+    id: &PhoneNumberId,
+) -> Result<Option<(PhoneNumber, i64)>> {
     let sql = format!(
         "select {NUMBER_COLUMNS} from phone_number where account_id = $1 and phone_number_id = $2"
     );
     let row: Option<NumberRow> = on_conn!(tx, |c| {
         sqlx::query_as(&sql)
             .bind(account.as_str())
-            .bind(id)
+            .bind(id.as_str())
             .fetch_optional(&mut *c)
             .await
     })?;
@@ -113,7 +117,7 @@ pub async fn get_by_number(
 pub async fn replace_settings(
     tx: &mut Tx,
     account: &AccountId,
-    id: &str,
+    id: &PhoneNumberId,
     s: &NumberSettings,
     now: i64,
 ) -> Result<bool> {
@@ -124,7 +128,7 @@ pub async fn replace_settings(
              where account_id = $1 and phone_number_id = $2",
         )
         .bind(account.as_str())
-        .bind(id)
+        .bind(id.as_str())
         .bind(&s.display_name)
         .bind(s.is_calling_party_number)
         .bind(&s.preferred_media_location)
@@ -142,7 +146,7 @@ pub async fn replace_settings(
 pub async fn finish_activation(
     tx: &mut Tx,
     account: &AccountId,
-    id: &str,
+    id: &PhoneNumberId,
     generation: i64,
     status: NumberStatus,
     t: NumberType,
@@ -155,7 +159,7 @@ pub async fn finish_activation(
              where account_id = $1 and phone_number_id = $2 and generation = $3 and status = 'INPROGRESS'",
         )
         .bind(account.as_str())
-        .bind(id)
+        .bind(id.as_str())
         .bind(generation)
         .bind(status.as_str())
         .bind(t.as_str())
@@ -173,7 +177,7 @@ pub async fn finish_activation(
 pub async fn transition(
     tx: &mut Tx,
     account: &AccountId,
-    id: &str,
+    id: &PhoneNumberId,
     from: NumberStatus,
     to: NumberStatus,
     message: Option<&str>,
@@ -186,7 +190,7 @@ pub async fn transition(
              where account_id = $1 and phone_number_id = $2 and status = $3",
         )
         .bind(account.as_str())
-        .bind(id)
+        .bind(id.as_str())
         .bind(from.as_str())
         .bind(to.as_str())
         .bind(message)
@@ -202,12 +206,12 @@ pub async fn transition(
 pub async fn status_before_disable(
     tx: &mut Tx,
     account: &AccountId,
-    id: &str,
+    id: &PhoneNumberId,
 ) -> Result<Option<NumberStatus>> {
     let s: Option<Option<String>> = on_conn!(tx, |c| {
         sqlx::query_scalar("select status_before_disable from phone_number where account_id = $1 and phone_number_id = $2")
             .bind(account.as_str())
-            .bind(id)
+            .bind(id.as_str())
             .fetch_optional(&mut *c)
             .await
     })?;
@@ -215,11 +219,15 @@ pub async fn status_before_disable(
 }
 
 /// Deletes a number; its E.164 string if it existed.
-pub async fn delete(tx: &mut Tx, account: &AccountId, id: &str) -> Result<Option<String>> {
+pub async fn delete(
+    tx: &mut Tx,
+    account: &AccountId,
+    id: &PhoneNumberId,
+) -> Result<Option<String>> {
     Ok(on_conn!(tx, |c| {
         sqlx::query_scalar("delete from phone_number where account_id = $1 and phone_number_id = $2 returning phone_number")
             .bind(account.as_str())
-            .bind(id)
+            .bind(id.as_str())
             .fetch_optional(&mut *c)
             .await
     })?)
@@ -330,24 +338,33 @@ pub async fn list(
     Ok((numbers, total))
 }
 
-/// What `find_many` looks numbers up by.
-#[derive(Debug, Clone, Copy)]
-pub enum Key {
-    Id,
-    Number,
-}
-
-/// The account's numbers among `values` (ids or E.164 numbers), in no set order.
-pub async fn find_many(
+/// The account's numbers with these ids, in no set order.
+pub async fn find_by_ids(
     tx: &mut Tx,
     account: &AccountId,
-    key: Key,
-    values: &[String],
+    ids: &[PhoneNumberId],
 ) -> Result<Vec<PhoneNumber>> {
-    let column = match key {
-        Key::Id => "phone_number_id",
-        Key::Number => "phone_number",
-    };
+    let ids: Vec<&str> = ids.iter().map(PhoneNumberId::as_str).collect();
+    find_many(tx, account, "phone_number_id", &ids).await
+}
+
+/// The account's numbers among these E.164 numbers, in no set order.
+pub async fn find_by_numbers(
+    tx: &mut Tx,
+    account: &AccountId,
+    numbers: &[String],
+) -> Result<Vec<PhoneNumber>> {
+    let numbers: Vec<&str> = numbers.iter().map(String::as_str).collect();
+    find_many(tx, account, "phone_number", &numbers).await
+}
+
+/// The account's numbers whose `column` is among `values`.
+async fn find_many(
+    tx: &mut Tx,
+    account: &AccountId,
+    column: &str,
+    values: &[&str],
+) -> Result<Vec<PhoneNumber>> {
     let mut out = Vec::with_capacity(values.len());
     // Chunks keep the statement within both backends' parameter limits.
     for chunk in values.chunks(500) {
@@ -359,7 +376,7 @@ pub async fn find_many(
         let rows: Vec<NumberRow> = on_conn!(tx, |c| {
             let mut q = sqlx::query_as(&sql).bind(account.as_str());
             for v in chunk {
-                q = q.bind(v);
+                q = q.bind(*v);
             }
             q.fetch_all(&mut *c).await
         })?;

@@ -15,8 +15,8 @@ mod search;
 mod search_rows;
 
 pub use held::{
-    Key, NumberField, NumberQuery, delete, find_many, finish_activation, get, get_by_number,
-    insert, list, replace_settings, status_before_disable, transition,
+    NumberField, NumberQuery, delete, find_by_ids, find_by_numbers, finish_activation, get,
+    get_by_number, insert, list, replace_settings, status_before_disable, transition,
 };
 pub use import::{InventoryLoad, recount_available, reindex_available};
 pub use inventory::{

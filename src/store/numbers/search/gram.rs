@@ -5,17 +5,23 @@
 //! the fragment's range of the suffix index (`number_suffix`), read whole and sorted.
 
 use super::{Scope, entries_of, fetch_page};
+use crate::domain::number::SearchFragment;
 use crate::store::numbers::inventory::InventoryRow;
 use crate::store::{Result, Tx, dialect, on_conn};
 
 /// The total and the page of the numbers that contain the three digits `f`.
-pub(super) async fn page(tx: &mut Tx, s: Scope, f: &str) -> Result<(i64, Vec<InventoryRow>)> {
+pub(super) async fn page(
+    tx: &mut Tx,
+    s: Scope,
+    f: &SearchFragment,
+) -> Result<(i64, Vec<InventoryRow>)> {
     let Scope {
         mut binds,
         group,
         limit,
         offset,
     } = s;
+    let f = f.as_str();
     binds.push(f.to_owned());
     let gram = binds.len();
     // The total; the rows of the fragment's suffix range, which spans every area code;
@@ -64,7 +70,7 @@ pub(super) async fn page(tx: &mut Tx, s: Scope, f: &str) -> Result<(i64, Vec<Inv
     let rows = match walked {
         Some(rows) => rows,
         None => {
-            // The HTTP layer admits only digits, which sort before ':'.
+            // A fragment holds only digits here, which sort before ':'.
             binds.push(format!("{f}:"));
             let n = binds.len();
             // Each number has exactly one `first` row per three-character string it

@@ -14,17 +14,17 @@ mod unfiltered;
 
 use super::inventory::{INVENTORY_COLUMNS, InventoryRow, inventory};
 use crate::domain::listing::Page;
-use crate::domain::number::{InventoryEntry, NumberType};
+use crate::domain::number::{CountryCode, InventoryEntry, NumberType, SearchFragment};
 use crate::store::{Result, Tx, on_conn};
 
 /// What the available-number search asks.
 #[derive(Debug, Clone)]
 pub struct AvailableQuery {
-    pub country_code: String,
+    pub country_code: CountryCode,
     pub number_type: NumberType,
     pub area_code: Option<String>,
     /// Digits (and `+`) the number must contain.
-    pub fragment: Option<String>,
+    pub fragment: Option<SearchFragment>,
     pub page: Page,
 }
 
@@ -44,9 +44,9 @@ pub async fn search_available(
     q: &AvailableQuery,
 ) -> Result<(Vec<InventoryEntry>, i64)> {
     let scope = Scope::of(q);
-    let (total, rows) = match q.fragment.as_deref() {
+    let (total, rows) = match &q.fragment {
         None => unfiltered::page(tx, scope).await?,
-        Some(f) if f.starts_with('+') => prefix::page(tx, scope, f).await?,
+        Some(f) if f.is_leading() => prefix::page(tx, scope, f).await?,
         Some(f) if f.len() == INDEXED_FRAGMENT_MIN => gram::page(tx, scope, f).await?,
         Some(f) if f.len() > INDEXED_FRAGMENT_MIN => suffix::page(tx, scope, f).await?,
         Some(f) => scan::page(tx, scope, f).await?,
@@ -71,8 +71,10 @@ struct Scope {
 
 impl Scope {
     fn of(q: &AvailableQuery) -> Self {
-        let mut binds: Vec<String> =
-            vec![q.country_code.clone(), q.number_type.as_str().to_owned()];
+        let mut binds: Vec<String> = vec![
+            q.country_code.as_str().to_owned(),
+            q.number_type.as_str().to_owned(),
+        ];
         let mut group = String::from("country_code = $1 and number_type = $2");
         if let Some(a) = &q.area_code {
             binds.push(a.clone());

@@ -3,18 +3,24 @@
 //! a sum of `inventory_gram_count` rows instead).
 
 use super::{INDEXED_FRAGMENT_MIN, Scope, fetch_page_of, fetch_total};
+use crate::domain::number::SearchFragment;
 use crate::store::numbers::inventory::{INVENTORY_COLUMNS, InventoryRow};
 use crate::store::{Result, Tx};
 
 /// The total and the page of the numbers that start with `f`.
-pub(super) async fn page(tx: &mut Tx, s: Scope, f: &str) -> Result<(i64, Vec<InventoryRow>)> {
+pub(super) async fn page(
+    tx: &mut Tx,
+    s: Scope,
+    f: &SearchFragment,
+) -> Result<(i64, Vec<InventoryRow>)> {
     let Scope {
         mut binds,
         group,
         limit,
         offset,
     } = s;
-    // The HTTP layer admits only + and digits, which sort before ':'.
+    let f = f.as_str();
+    // A fragment holds only + and digits, which sort before ':'.
     binds.push(f.to_owned());
     binds.push(format!("{f}:"));
     let n = binds.len();

@@ -3,17 +3,23 @@
 
 use super::{Scope, fetch_page, fetch_total};
 use crate::domain::listing::Match;
+use crate::domain::number::SearchFragment;
 use crate::store::numbers::inventory::{INVENTORY_COLUMNS, InventoryRow};
 use crate::store::{Result, Tx};
 
 /// The total and the page of the numbers that contain `f`, one or two digits.
-pub(super) async fn page(tx: &mut Tx, s: Scope, f: &str) -> Result<(i64, Vec<InventoryRow>)> {
+pub(super) async fn page(
+    tx: &mut Tx,
+    s: Scope,
+    f: &SearchFragment,
+) -> Result<(i64, Vec<InventoryRow>)> {
     let Scope {
         mut binds,
         group,
         limit,
         offset,
     } = s;
+    let f = f.as_str();
     binds.push(
         Match::Contains(f.to_owned())
             .like_pattern()

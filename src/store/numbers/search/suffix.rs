@@ -2,18 +2,24 @@
 //! counted and sorted (a few hundred rows at most for typical numbers).
 
 use super::{Scope, entries_of, fetch_page_of, fetch_total};
+use crate::domain::number::SearchFragment;
 use crate::store::numbers::inventory::InventoryRow;
 use crate::store::{Result, Tx};
 
 /// The total and the page of the numbers that contain `f`, four characters or more.
-pub(super) async fn page(tx: &mut Tx, s: Scope, f: &str) -> Result<(i64, Vec<InventoryRow>)> {
+pub(super) async fn page(
+    tx: &mut Tx,
+    s: Scope,
+    f: &SearchFragment,
+) -> Result<(i64, Vec<InventoryRow>)> {
     let Scope {
         mut binds,
         group,
         limit,
         offset,
     } = s;
-    // The HTTP layer admits only digits, which sort before ':'.
+    let f = f.as_str();
+    // A fragment holds only digits here, which sort before ':'.
     binds.push(f.to_owned());
     binds.push(format!("{f}:"));
     let n = binds.len();
