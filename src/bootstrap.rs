@@ -276,10 +276,11 @@ pub async fn seed_demo(db: &Db, now: i64) -> anyhow::Result<()> {
     let mut tx = db.write().await?;
     for account in [&aqwsde.account_id, &abcdef.account_id] {
         for (id, name) in DEMO_PROFILES {
-            let body = crate::domain::org::ProfileBody {
-                profile_name: name.to_owned(),
-                description: None,
-            };
+            let input: crate::domain::org::ProfileIn =
+                serde_json::from_value(serde_json::json!({ "profileName": name }))?;
+            let body = crate::domain::org::ProfileBody::try_from(input).map_err(|v| {
+                anyhow::anyhow!("invalid demo profile {name}: {}", serde_json::json!(v))
+            })?;
             store::org::insert_profile(&mut tx, account, id, &body, now, true).await?;
         }
     }

@@ -239,9 +239,24 @@ pub struct PhoneNumberIn {
 /// A validated request to add a number.
 #[derive(Debug, Clone)]
 pub struct NewPhoneNumber {
-    pub phone_number: E164,
-    pub country_code: Option<String>,
-    pub settings: NumberSettings,
+    phone_number: E164,
+    country_code: Option<String>,
+    settings: NumberSettings,
+}
+
+impl NewPhoneNumber {
+    pub fn phone_number(&self) -> &E164 {
+        &self.phone_number
+    }
+
+    /// The country the request names, if any (checked against the number's own).
+    pub fn country_code(&self) -> Option<&str> {
+        self.country_code.as_deref()
+    }
+
+    pub fn settings(&self) -> &NumberSettings {
+        &self.settings
+    }
 }
 
 fn check_settings(v: &mut Violations, display_name: &Option<String>, location: &Option<String>) {

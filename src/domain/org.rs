@@ -97,10 +97,30 @@ pub struct NodeIn {
 /// account by the service.
 #[derive(Debug, Clone)]
 pub struct NodeRequest {
-    pub name: String,
-    pub parent_path: String,
-    pub country_code: Option<String>,
-    pub profile_ids: Vec<String>,
+    name: String,
+    parent_path: String,
+    country_code: Option<String>,
+    profile_ids: Vec<String>,
+}
+
+impl NodeRequest {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The parent path as sent (either root form; see [`Hierarchy::in_seed_form`]).
+    pub fn parent_path(&self) -> &str {
+        &self.parent_path
+    }
+
+    pub fn country_code(&self) -> Option<&str> {
+        self.country_code.as_deref()
+    }
+
+    /// The referenced profiles' ids, in order.
+    pub fn profile_ids(&self) -> &[String] {
+        &self.profile_ids
+    }
 }
 
 impl TryFrom<NodeIn> for NodeRequest {
@@ -349,8 +369,18 @@ pub struct ProfileIn {
 /// A validated profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfileBody {
-    pub profile_name: String,
-    pub description: Option<String>,
+    profile_name: String,
+    description: Option<String>,
+}
+
+impl ProfileBody {
+    pub fn profile_name(&self) -> &str {
+        &self.profile_name
+    }
+
+    pub fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
 }
 
 impl TryFrom<ProfileIn> for ProfileBody {

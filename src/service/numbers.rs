@@ -43,7 +43,7 @@ pub async fn add(
     p: &Provisioning,
 ) -> Result<PhoneNumber, ServiceError> {
     let now = clock.now_ms();
-    let number = new.phone_number.as_str();
+    let number = new.phone_number().as_str();
     let mut tx = db.write().await?;
     if store::numbers::get_by_number(&mut tx, account, number)
         .await?
@@ -61,8 +61,8 @@ pub async fn add(
     if held_by.is_some() {
         return Err(ServiceError::Invalid(vec![not_available(number)]));
     }
-    if let Some(c) = &new.country_code
-        && c != &entry.country_code
+    if let Some(c) = new.country_code()
+        && c != entry.country_code
     {
         return Err(ServiceError::Invalid(vec![Violation::new(
             "countryCode",
@@ -76,7 +76,7 @@ pub async fn add(
         phone_number: number.to_owned(),
         country_code: entry.country_code.clone(),
         number_type: NumberType::Unknown,
-        settings: new.settings,
+        settings: new.settings().clone(),
         status: NumberStatus::InProgress,
         status_message: None,
     };

@@ -67,12 +67,12 @@ pub async fn create_node(
     let root = account_name(&mut tx, account).await?;
     let nodes = store::org::nodes(&mut tx, account).await?;
     let h = Hierarchy::new(&root, &nodes);
-    let parent_id = parent_of(&h, &req.parent_path)?;
+    let parent_id = parent_of(&h, req.parent_path())?;
     // The record names the parent as every answer does, whichever root form was sent.
     let parent_path = h
-        .in_seed_form(&req.parent_path)
-        .unwrap_or_else(|| req.parent_path.clone());
-    resolve_profiles(&mut tx, account, &req.profile_ids).await?;
+        .in_seed_form(req.parent_path())
+        .unwrap_or_else(|| req.parent_path().to_owned());
+    resolve_profiles(&mut tx, account, req.profile_ids()).await?;
     let ids: Vec<&str> = nodes.iter().map(|n| n.node_id.as_str()).collect();
     let node_id = loop {
         let id = AccountId::generate().to_string();
@@ -82,9 +82,9 @@ pub async fn create_node(
     };
     let node = Node {
         node_id,
-        name: req.name.clone(),
+        name: req.name().to_owned(),
         parent_id,
-        country_code: req.country_code,
+        country_code: req.country_code().map(str::to_owned),
     };
     match store::org::insert_node(
         &mut tx,
@@ -98,11 +98,11 @@ pub async fn create_node(
     {
         Ok(()) => {}
         Err(StoreError::Conflict(Conflict::NodeName)) => {
-            return Err(node_name_taken(&req.name));
+            return Err(node_name_taken(req.name()));
         }
         Err(e) => return Err(e.into()),
     }
-    store::org::set_node_profiles(&mut tx, account, &node.node_id, &req.profile_ids).await?;
+    store::org::set_node_profiles(&mut tx, account, &node.node_id, req.profile_ids()).await?;
     let job = NodeJob {
         generation: 1,
         action: Action::Add,
@@ -123,7 +123,7 @@ pub async fn create_node(
         Event::Created,
         author,
         "ORGANIZATION_NODE",
-        node_data(&node, &parent_path, &req.profile_ids),
+        node_data(&node, &parent_path, req.profile_ids()),
         now,
     )
     .await?;
@@ -154,10 +154,10 @@ pub async fn replace_node(
     if !nodes.iter().any(|n| n.node_id == id) {
         return Err(node_not_found(id));
     }
-    let parent_id = parent_of(&h, &req.parent_path)?;
+    let parent_id = parent_of(&h, req.parent_path())?;
     let parent_path = h
-        .in_seed_form(&req.parent_path)
-        .unwrap_or_else(|| req.parent_path.clone());
+        .in_seed_form(req.parent_path())
+        .unwrap_or_else(|| req.parent_path().to_owned());
     if let Some(parent) = &parent_id
         && h.is_within(parent, id)
     {
@@ -167,16 +167,16 @@ pub async fn replace_node(
             "a node cannot be moved under itself or one of its descendants",
         )]));
     }
-    resolve_profiles(&mut tx, account, &req.profile_ids).await?;
+    resolve_profiles(&mut tx, account, req.profile_ids()).await?;
     let action = match store::org::node_status(&mut tx, account, id).await? {
         Some(s) if s.action == Action::Add && s.status == Status::Failed => Action::Add,
         _ => Action::Update,
     };
     let node = Node {
         node_id: id.to_owned(),
-        name: req.name.clone(),
+        name: req.name().to_owned(),
         parent_id,
-        country_code: req.country_code,
+        country_code: req.country_code().map(str::to_owned),
     };
     let generation =
         match store::org::replace_node(&mut tx, account, &node, action, IN_PROGRESS_MESSAGE, now)
@@ -185,11 +185,11 @@ pub async fn replace_node(
             Ok(Some(g)) => g,
             Ok(None) => return Err(node_not_found(id)),
             Err(StoreError::Conflict(Conflict::NodeName)) => {
-                return Err(node_name_taken(&req.name));
+                return Err(node_name_taken(req.name()));
             }
             Err(e) => return Err(e.into()),
         };
-    store::org::set_node_profiles(&mut tx, account, id, &req.profile_ids).await?;
+    store::org::set_node_profiles(&mut tx, account, id, req.profile_ids()).await?;
     let job = NodeJob {
         generation,
         action: action.to_owned(),
@@ -210,7 +210,7 @@ pub async fn replace_node(
         Event::Updated,
         author,
         "ORGANIZATION_NODE",
-        node_data(&node, &parent_path, &req.profile_ids),
+        node_data(&node, &parent_path, req.profile_ids()),
         now,
     )
     .await?;

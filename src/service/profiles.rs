@@ -81,7 +81,7 @@ pub async fn create_profile(
         match store::org::insert_profile(&mut tx, account, &id, &body, clock.now_ms(), false).await
         {
             Ok(()) => {
-                let data = serde_json::json!({"profileId": id, "profileName": body.profile_name, "description": body.description});
+                let data = serde_json::json!({"profileId": id, "profileName": body.profile_name(), "description": body.description()});
                 super::audit(
                     &mut tx,
                     account,
@@ -95,12 +95,12 @@ pub async fn create_profile(
                 tx.commit().await?;
                 return Ok(Profile {
                     profile_id: id,
-                    profile_name: body.profile_name,
-                    description: body.description,
+                    profile_name: body.profile_name().to_owned(),
+                    description: body.description().map(str::to_owned),
                 });
             }
             Err(StoreError::Conflict(Conflict::ProfileName)) => {
-                return Err(profile_name_taken(&body.profile_name));
+                return Err(profile_name_taken(body.profile_name()));
             }
             Err(StoreError::Conflict(Conflict::ProfileId)) => {
                 continue;
@@ -125,11 +125,11 @@ pub async fn update_profile(
         Ok(true) => {}
         Ok(false) => return Err(profile_not_found(id)),
         Err(StoreError::Conflict(Conflict::ProfileName)) => {
-            return Err(profile_name_taken(&body.profile_name));
+            return Err(profile_name_taken(body.profile_name()));
         }
         Err(e) => return Err(e.into()),
     }
-    let data = serde_json::json!({"profileId": id, "profileName": body.profile_name, "description": body.description});
+    let data = serde_json::json!({"profileId": id, "profileName": body.profile_name(), "description": body.description()});
     super::audit(
         &mut tx,
         account,
@@ -143,8 +143,8 @@ pub async fn update_profile(
     tx.commit().await?;
     Ok(Profile {
         profile_id: id.to_owned(),
-        profile_name: body.profile_name,
-        description: body.description,
+        profile_name: body.profile_name().to_owned(),
+        description: body.description().map(str::to_owned),
     })
 }
 
