@@ -12,6 +12,7 @@ mod crash;
 mod elements;
 mod emulator;
 mod errors;
+mod events;
 mod hostile;
 mod jobs;
 mod metrics;
