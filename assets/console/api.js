@@ -1,8 +1,12 @@
 // The console's only way to the server: the public API, with the signed-in client's
-// token and appkey. The session lives in sessionStorage (this tab only, gone when it
-// closes); the client secret is never stored: an expired access token is renewed with
-// the refresh token the token endpoint issued, and when that fails the console returns
-// to the sign-in form saying why.
+// token and appkey. The session lives in sessionStorage only (this tab, gone when it
+// closes or on sign-out), never in localStorage or a cookie. It keeps the client
+// secret too: every grant of the token endpoint that renews access (client
+// credentials, and refresh_token, which also asks for the secret) needs it, and the
+// alternative, a sign-in form every `--access-token-ttl` (15 minutes), makes a poor
+// console. So an access token about to expire, or refused, is replaced by re-running
+// the client-credentials grant; when that fails (the client was revoked, its secret
+// changed), the console returns to the sign-in form saying why.
 
 import { h, mount } from "./dom.js";
 
@@ -55,7 +59,6 @@ function store(base, t) {
   const s = {
     ...base,
     token: t.access_token,
-    refresh: t.refresh_token,
     expiresAt: Date.now() + (t.expires_in || 0) * 1000,
     roles: c.roles || [],
     subject: c.sub || base.clientId,
@@ -64,23 +67,23 @@ function store(base, t) {
   return s;
 }
 
+const clientCredentials = (s) => grant(s.accountId, s.appkey, {
+  grant_type: "client_credentials", client_id: s.clientId, client_secret: s.secret,
+});
+
 /** Client credentials at the real token endpoint. */
 export async function signIn({ accountId, clientId, secret, appkey }) {
-  const t = await grant(accountId, appkey, {
-    grant_type: "client_credentials", client_id: clientId, client_secret: secret,
-  });
-  return store({ accountId, clientId, appkey }, t);
+  const base = { accountId, clientId, secret, appkey };
+  return store(base, await clientCredentials(base));
 }
 
-let refreshing = null;
-/** A new access token from the refresh token (each refresh token works once). */
+let renewing = null;
+/** A new access token: the client-credentials grant again, once for all callers. */
 async function renew() {
   const s = session();
-  if (!s || !s.refresh) throw new Error("no session");
-  refreshing ??= grant(s.accountId, s.appkey, {
-    grant_type: "refresh_token", client_id: s.clientId, refresh_token: s.refresh,
-  }).then((t) => store(s, t)).finally(() => { refreshing = null; });
-  return refreshing;
+  if (!s || !s.secret) throw new Error("no session");
+  renewing ??= clientCredentials(s).then((t) => store(s, t)).finally(() => { renewing = null; });
+  return renewing;
 }
 
 /** True for a platform Administrator. */
@@ -96,7 +99,8 @@ async function headersFor(extra) {
 async function renewOrSignOut() {
   try { return await renew(); } catch (e) {
     signOut();
-    onSignedOut("Your session expired and could not be renewed (" + (e.detail || e.message) + "). Sign in again.");
+    const why = e instanceof Problem ? `${e.title}: ${e.detail}` : e.message;
+    onSignedOut(`Your session expired and could not be renewed (${why}). Sign in again.`);
     throw new Problem(401, { title: "Unauthorized", detail: "The session expired." });
   }
 }

@@ -62,7 +62,7 @@ export async function accountsPage(ctx) {
         h("td", { class: "actions" }, a.accountId === ctx.account ? h("span", { class: "muted" }, "working account") :
           h("button", { type: "button", class: "secondary", onclick: () => ctx.setAccount(a.accountId) }, `Work in ${a.name}`))))));
   const filterForm = ctx.admin ? form("Filter accounts", [
-    field("Filter by name (or a filter expression)", "filter", { placeholder: "SyncG or accountId=ABCDEF" }),
+    field("Filter by name (or a filter expression)", "filter", { placeholder: "SyncG or accountId=ABCDEF", size: 32 }),
     h("button", { type: "submit" }, "Filter"),
   ], (f) => { filter = values(f).filter; page = 1; load(); }) : "";
   await load();
@@ -101,11 +101,13 @@ export async function accountPage(ctx, id) {
   });
   await load();
   const reload = debounce(load);
+  // The header follows the working account; another account is followed here.
+  const stop = id !== ctx.account ? follow(`${ACC}/${enc(id)}/events`, (t) => { if (t.resourceKind.startsWith("account.")) reload(); }) : undefined;
   return {
+    stop,
     el: h("div", {}, h("p", {}, h("a", { href: "#/accounts" }, "← Accounts")), h("h1", {}, `Account ${id}`),
       id !== ctx.account ? h("p", {}, h("button", { type: "button", class: "secondary", onclick: () => ctx.setAccount(id) }, "Make this the working account")) : "",
       box, body),
-    // Live only for the working account (the stream follows it).
     onEvent: (t) => { if (t.accountId === id && t.resourceKind.startsWith("account.")) reload(); },
   };
 }
@@ -154,7 +156,7 @@ export async function orgPage(ctx) {
           kids.length ? h("button", { type: "button", class: "toggle", "aria-expanded": String(open), "aria-label": `${open ? "Collapse" : "Expand"} ${label}`,
             onclick: () => { open ? collapsed.add(path) : collapsed.delete(path); render(); } }, open ? "−" : "+") : h("span", { class: "spacer" }),
           n ? h("span", {}, label) : h("strong", {}, label),
-          n?.st ? h("span", {}, badge(n.st.status), n.st.status === "FAILED" ? ` ${n.st.message || ""}` : "") : "",
+          n?.st ? h("span", { class: "muted" }, `${n.st.action} `, badge(n.st.status), n.st.status === "FAILED" ? ` ${n.st.message || ""}` : "") : "",
           n ? h("button", { type: "button", class: "link", onclick: () => edit(n) }, h("span", {}, "Edit"), h("span", { class: "skip" }, ` ${n.name}`)) : ""),
         kids.length && open ? h("ul", {}, kids.map((k) => item(k.name, pathOf(k), k))) : "");
     };
@@ -319,7 +321,7 @@ export async function voicePage(ctx) {
     f.querySelector("input").focus();
   }
   const filterForm = form("Filter phone numbers", [
-    field("Filter", "filter", { placeholder: "status:ACTIVE,countryCode:US" }),
+    field("Filter", "filter", { placeholder: "status:ACTIVE,countryCode:US", size: 32 }),
     h("button", { type: "submit" }, "Filter numbers"),
   ], (f) => { filter = values(f).filter; page = 1; loadNumbers(); });
 
@@ -387,7 +389,7 @@ export async function auditPage(ctx) {
     const res = await call("POST", `${ACC}/${enc(account)}/audit-records:search`, { body: filterOf(f), query: { pageNumber: page, pageSize: 20 } });
     mount(out, res.auditRecords.length === 0 ? h("p", {}, "No audit record matches.") :
       h("table", {}, h("thead", {}, h("tr", {}, ["Date", "Event", "Author", "IP address", "Data"].map((c) => h("th", { scope: "col" }, c)))),
-        h("tbody", {}, res.auditRecords.map((r) => h("tr", {}, h("td", {}, r.date), h("td", {}, r.event), h("td", {}, r.author), h("td", {}, r.ipAddress),
+        h("tbody", {}, res.auditRecords.map((r) => h("tr", {}, h("td", { class: "nowrap" }, r.date.slice(0, 19).replace("T", " ")), h("td", {}, r.event), h("td", {}, r.author), h("td", {}, r.ipAddress),
           h("td", {}, h("code", {}, JSON.stringify(r.auditData))))))),
       pager(res.pagination, (p) => { page = p; run(f); }));
   });
@@ -401,7 +403,7 @@ export async function auditPage(ctx) {
     setTimeout(() => URL.revokeObjectURL(url), 10_000);
   });
   const f = form("Search audit records", [
-    field("From", "startDate", { value: start }), field("To", "endDate", { value: end }),
+    field("From", "startDate", { value: start, size: 26 }), field("To", "endDate", { value: end, size: 26 }),
     field("Event", "event", { options: [["", "any"], "CREATED", "UPDATED", "DELETED"] }),
     field("Author", "author"), field("IP address", "ipAddress", { size: 14 }), field("Keyword", "searchKeyword"),
     h("button", { type: "submit" }, "Search records"),

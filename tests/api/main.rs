@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod cli;
 mod clients;
+mod console;
 mod crash;
 mod elements;
 mod emulator;
