@@ -476,11 +476,17 @@ export async function emulatorPage(ctx) {
 
   const feed = h("ol", { class: "feed", reversed: true, "aria-label": "Transitions, newest first" });
   const items = [];
+  let jobsChanged = () => {};
   const stopFeed = follow(`${E}/events`, (t) => {
+    jobsChanged();
     items.unshift(t);
     if (items.length > 100) items.pop();
-    mount(feed, items.map((t) => h("li", {}, h("span", { class: "mono" }, `#${t.seq} ${t.at.slice(11, 23)} `), `${t.accountId} ${t.resourceKind} `, h("span", { class: "mono" }, t.resourceId), ` ${t.from || "new"} → `, badge(t.to), t.message ? ` ${t.message}` : "", ` (${t.cause})`)));
+    drawFeed();
   });
+  // A long journal replays at once: one redraw per burst.
+  const drawFeed = debounce(() => {
+    mount(feed, items.map((t) => h("li", {}, h("span", { class: "mono" }, `#${t.seq} ${t.at.slice(11, 23)} `), `${t.accountId} ${t.resourceKind} `, h("span", { class: "mono" }, t.resourceId), ` ${t.from || "new"} → `, badge(t.to), t.message ? ` ${t.message}` : "", ` (${t.cause})`)));
+  }, 50);
 
   const resetBox = errorBox();
   const resetForm = form("Reset", [field("Account ID (empty: everything)", "accountId", { size: 8 }),
@@ -501,6 +507,7 @@ export async function emulatorPage(ctx) {
 
   await Promise.all([loadClock(), loadRules(), loadJobs()]);
   const reloadJobs = debounce(loadJobs, 300);
+  jobsChanged = reloadJobs;
   const timer = setInterval(loadClock, 5000);
   return {
     el: h("div", {}, h("h1", {}, "Emulator"), box,
@@ -512,7 +519,6 @@ export async function emulatorPage(ctx) {
       h("div", { class: "grid2" },
         h("section", { class: "panel", "aria-labelledby": "rs-h" }, h("h2", { id: "rs-h" }, "Reset"), resetForm, resetBox),
         h("section", { class: "panel", "aria-labelledby": "vf-h" }, h("h2", { id: "vf-h" }, "Verifications"), verifyForm, verifyBox))),
-    onEvent: () => reloadJobs(),
     stop: () => { stopFeed(); clearInterval(timer); },
   };
 }

@@ -78,6 +78,22 @@ backend_tests! {
         assert!(seen.iter().any(|t| t["resourceId"] == "features.voice" && t["to"] == "COMPLETED"), "{seen:?}");
     }
 
+    async fn a_client_sees_no_transition_of_a_feature_it_was_not_granted(b: Backend) {
+        let app = spawn_app(&b).await;
+        let admin = app.admin().await;
+        let created = app.create_client("ABCDEF", &json!({"roles": ["Account Administrator"], "features": ["chat"]})).await;
+        let chat_only = app.login("ABCDEF", created["clientId"].as_str().unwrap(), created["clientSecret"].as_str().unwrap(),
+            created["appkey"].as_str().unwrap()).await;
+        let mut stream = open(&app, "ABCDEF", &chat_only).await;
+        let put = json!({"name": "Demo Contact Center", "domains": [{"domainName": "demo.example.com"}], "accountSize": 100,
+            "features": {"voice": {}, "chat": {}}});
+        assert_eq!(app.put("/api/admin/account/v1/accounts/ABCDEF", &admin, &put).await.status(), 202);
+        app.finish_jobs().await;
+        let seen = read_until(&mut stream, |d| d.iter().any(|t| t["resourceId"] == "features.chat" && t["to"] == "COMPLETED")).await;
+        assert!(seen.iter().any(|t| t["resourceId"] == "features.chat" && t["to"] == "COMPLETED"), "{seen:?}");
+        assert!(!seen.iter().any(|t| t["resourceId"] == "features.voice"), "an ungranted feature's transitions: {seen:?}");
+    }
+
     async fn a_stream_resumes_after_last_event_id(b: Backend) {
         let app = spawn_app(&b).await;
         let demo = app.demo().await;

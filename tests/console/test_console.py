@@ -220,3 +220,35 @@ def test_sign_out_forgets_the_session(page):
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_label("Client secret")).to_be_visible()
     assert page.evaluate("sessionStorage.getItem('ccadmin.session')") is None
+
+
+def test_the_emulator_controls_verify_move_the_clock_and_reset(page, admin_api):
+    # A number that waits for its documents (the seed's), added by another client.
+    added = admin_api.call("POST", "/api/admin/voice/v1/accounts/ABCDEF/phone-numbers", {"phoneNumber": "+16479308804"})
+    sign_in(page, ADMIN)
+    page.get_by_label("Working account").select_option("ABCDEF")
+    page.get_by_role("link", name="Voice").click()
+    row = page.locator('tr[data-number="+16479308804"]')
+    expect(row.locator(".badge")).to_have_text("INACTIVE")
+    expect(row.locator(".status-message")).to_contain_text("Verification needed")
+    page.get_by_role("link", name="Emulator").click()
+    verify = page.get_by_role("form", name="Verify a number's documents")
+    verify.get_by_label("Phone number ID").fill(added["phoneNumberId"])
+    verify.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("status").filter(has_text="+16479308804")).to_contain_text("ACTIVE")
+    # The clock: advance, freeze, unfreeze.
+    before = page.locator("strong.mono").inner_text()
+    page.get_by_label("Advance by").fill("5m")
+    page.get_by_role("button", name="Advance", exact=True).click()
+    expect(page.locator("strong.mono")).not_to_have_text(before)
+    page.get_by_role("button", name="Freeze", exact=True).click()
+    expect(page.locator('.badge[data-status="FROZEN"]')).to_be_visible()
+    page.get_by_role("button", name="Unfreeze").click()
+    expect(page.locator('.badge[data-status="FROZEN"]')).to_have_count(0)
+    # Reset one account: its numbers go back to the inventory.
+    page.get_by_label("Account ID (empty: everything)").fill("ABCDEF")
+    page.get_by_role("button", name="Reset").click()
+    page.get_by_role("button", name="Click again to reset").click()
+    expect(page.get_by_text("Account ABCDEF reset.")).to_be_visible()
+    page.get_by_role("link", name="Voice").click()
+    expect(page.get_by_text("No phone numbers.")).to_be_visible()
