@@ -143,6 +143,8 @@ export function follow(path, onEvent, onState = () => {}) {
         const extra = last !== null ? { "Last-Event-ID": String(last) } : {};
         const res = await fetch(path, { headers: await headersFor(extra), signal: ctl.signal });
         if (res.status === 401) { await renewOrSignOut(); continue; }
+        // Refused for good (another account's path, an account gone): stop following.
+        if (res.status === 403 || res.status === 404) { onState(false); return; }
         if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
         onState(true);
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
