@@ -161,7 +161,13 @@ export async function orgPage(ctx) {
         kids.length && open ? h("ul", {}, kids.map((k) => item(k.name, pathOf(k), k))) : "");
     };
     mount(treeEl, nodes.length === 0 ? h("p", {}, "No organization nodes yet.") : "", h("ul", { class: "tree" }, item(root, root, null)));
-    mount(parentSelect, field("Parent", "parentPath", { options: paths(), value: root }));
+    // The create form's parent list changes only when the paths do, keeping the choice.
+    const list = paths();
+    const current = parentSelect.querySelector("select");
+    if (!current || [...current.options].map((o) => o.value).join("\n") !== list.join("\n")) {
+      const keep = current && list.includes(current.value) ? current.value : root;
+      mount(parentSelect, field("Parent", "parentPath", { options: list, value: keep }));
+    }
   };
   const load = async () => attempt(box, null, async () => { await loadAll(); render(); });
 
@@ -248,10 +254,15 @@ export async function voicePage(ctx) {
   // Elements.
   const elementsEl = h("div", { class: "grid2", "aria-live": "polite" });
   const editing = {};
+  const shown = {}; // per type: [what the section shows, the section]
   const loadElements = async () => attempt(box, null, async () => {
     const { elements } = await call("GET", `${V}/elements`);
-    mount(elementsEl, Object.entries(ELEMENT_TYPES).map(([type, t]) => {
+    const sections = Object.entries(ELEMENT_TYPES).map(([type, t]) => {
       const e = elements.find((x) => x.elementType === type);
+      // A form being filled in is never rebuilt under the user's hands: a section in
+      // the same create or edit state keeps its DOM (and its error box).
+      const state = e && !editing[type] ? `view ${JSON.stringify(e)}` : e ? `edit ${e.elementId}` : "create";
+      if (shown[type] && shown[type][0] === state && !state.startsWith("view")) return shown[type][1];
       const ebox = errorBox();
       const section = h("section", { class: "panel", "aria-label": t.title, "data-element-type": type }, h("h3", {}, t.title));
       if (e && !editing[type]) {
@@ -277,8 +288,14 @@ export async function voicePage(ctx) {
         }));
         section.append(e ? "" : h("p", { class: "muted" }, "None yet."), f, ebox);
       }
+      shown[type] = [state, section];
       return section;
-    }));
+    });
+    // Only changed sections are replaced: a kept one stays attached, focus and all.
+    sections.forEach((section, i) => {
+      const old = elementsEl.children[i];
+      if (old !== section) old ? old.replaceWith(section) : elementsEl.append(section);
+    });
   });
 
   // Numbers.

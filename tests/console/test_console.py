@@ -81,6 +81,13 @@ def test_a_number_added_from_the_search_turns_active_without_a_reload(page, admi
     admin_api.call("POST", "/api/admin/voice/v1/accounts/ABCDEF/phone-numbers", {"phoneNumber": theirs})
     expect(page.locator(f'tr[data-number="{theirs}"] .badge')).to_have_text("ACTIVE")
     assert page.evaluate("window.__sameDocument") is True, "the page was reloaded"
+    # The voice filter.
+    page.get_by_label("Filter", exact=True).fill(f"phoneNumber={theirs}")
+    page.get_by_role("button", name="Filter numbers").click()
+    expect(page.locator("tr[data-number]")).to_have_count(1)
+    page.get_by_label("Filter", exact=True).fill("")
+    page.get_by_role("button", name="Filter numbers").click()
+    expect(page.locator("tr[data-number]")).to_have_count(2)
     # Edit, then release.
     row.get_by_role("button", name=f"Edit {number}").click()
     page.get_by_label("Display name").fill("Front desk")
@@ -161,15 +168,18 @@ def test_a_node_created_under_syncg_appears_in_the_tree(page, admin_api):
     check_page(page, "organization")
 
 
-def test_a_conflict_is_shown_next_to_its_field(page):
+def test_a_conflict_is_shown_next_to_its_field(page, admin_api):
     sign_in(page, ACCOUNT_ADMIN)
     page.get_by_role("link", name="Voice").click()
-    aco = page.get_by_role("form", name="Create Avaya Cloud Office element")
-    aco.get_by_label("Name").fill("Shared Name")
-    aco.get_by_role("button", name="Create Avaya Cloud Office element").click()
-    expect(page.locator('[data-element-type="ACO"] .badge')).to_have_text("SUCCESS")
+    # Typing in the Teams form while another client creates the ACO element: the ACO
+    # section changes live, the form being typed in is left alone.
     teams = page.get_by_role("form", name="Create Microsoft Teams element")
     teams.get_by_label("Name").fill("Shared Name")
+    admin_api.call("POST", "/api/admin/voice/v1/accounts/ABCDEF/aco-elements",
+                   {"name": "Shared Name", "environment": "Production"})
+    expect(page.locator('[data-element-type="ACO"] .badge')).to_have_text("SUCCESS")
+    expect(teams.get_by_label("Name")).to_have_value("Shared Name")
+    expect(teams.get_by_label("Name")).to_be_focused()
     teams.get_by_label("Name").press("Enter")
     section = page.locator('[data-element-type="MSTeams"]')
     expect(section.get_by_role("alert")).to_contain_text("Conflict (409)")
@@ -178,6 +188,16 @@ def test_a_conflict_is_shown_next_to_its_field(page):
     error = page.locator("#" + name.get_attribute("aria-describedby"))
     expect(error).to_contain_text("already exists")
     check_page(page, "voice-conflict")
+    # Edit the ACO element, then delete it.
+    aco_section = page.locator('[data-element-type="ACO"]')
+    aco_section.get_by_role("button", name="Edit Avaya Cloud Office element").click()
+    edit = page.get_by_role("form", name="Edit Avaya Cloud Office element")
+    edit.get_by_label("Description").fill("Edited in the console")
+    edit.get_by_role("button", name="Save element").click()
+    expect(aco_section).to_contain_text("Edited in the console")
+    aco_section.get_by_role("button", name="Delete Avaya Cloud Office element").click()
+    aco_section.get_by_role("button", name="Click again to delete").click()
+    expect(page.get_by_role("form", name="Create Avaya Cloud Office element")).to_be_visible()
 
 
 def test_audit_records_are_searched_and_exported(page):
