@@ -5,8 +5,9 @@
 #      data, with an Administrator's token and appkey) and fails on any 5xx, any status
 #      the document does not declare, any body or content type that does not match it,
 #      and any request that takes longer than the timeout (a hang).
-# The emulator controls (/_ccadmin: reset, the endless event stream) are left out
-# here; tests/api/emulator.rs covers them.
+# The emulator controls (/_ccadmin: reset, the endless event stream) and the account's
+# endless event stream (…/events) are left out here; tests/api/emulator.rs and
+# tests/api/events.rs cover them.
 #
 #   scripts/contract.sh                     # the binary the test build made
 #   CONTRACT_EXAMPLES=200 scripts/contract.sh
@@ -73,7 +74,7 @@ echo "==> schemathesis: $EXAMPLES examples per operation"
 # introspection (SystemError: AST constructor recursion depth mismatch).
 "$VENV/bin/schemathesis" --config-file scripts/contract.toml run "$BASE/openapi.json" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
-  --exclude-path-regex '^/_ccadmin' \
+  --exclude-path-regex '^/_ccadmin|/events$' \
   --include-path-regex "$INCLUDE" \
   --header "Authorization: Bearer $TOKEN" --header "appkey: demo-admin-appkey" \
   --max-examples "$EXAMPLES" --request-timeout 10 --workers 1 \

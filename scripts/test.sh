@@ -28,6 +28,13 @@ if [ "$#" -eq 0 ] && [ "${CONTRACT:-1}" != "0" ]; then
   scripts/contract.sh
 fi
 
+# The web console in a real browser (chromium driven by Playwright), likewise only on a
+# full run.
+if [ "$#" -eq 0 ] && [ "${CONSOLE:-1}" != "0" ]; then
+  echo "==> console: the web console in chromium"
+  scripts/console.sh
+fi
+
 if [ -z "${TEST_DATABASE_URL:-}" ]; then
   echo "==> note: the PostgreSQL run was skipped (set TEST_DATABASE_URL to include it)"
 fi

@@ -188,7 +188,7 @@ async fn settle_jobs(State(state): State<AppState>, caller: Caller) -> Result<Js
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = EmulatorTransition)]
-struct TransitionOut {
+pub(super) struct TransitionOut {
     /// Its place in the journal, increasing.
     #[schema(example = 2)]
     seq: i64,
@@ -264,7 +264,7 @@ async fn list_transitions(
     Ok(Json(TransitionList { transitions: out }))
 }
 
-fn transition_out(t: store::jobs::TransitionRow) -> TransitionOut {
+pub(super) fn transition_out(t: store::jobs::TransitionRow) -> TransitionOut {
     TransitionOut {
         seq: t.seq,
         at: time::rfc3339(t.at),
@@ -689,22 +689,8 @@ async fn events(
         impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
     >,
 > {
-    use axum::response::sse::{Event, KeepAlive, Sse};
     caller.require_administrator()?;
-    let resume = match headers.get("last-event-id").and_then(|v| v.to_str().ok()) {
-        Some(id) => Some(("Last-Event-ID", id)),
-        None => query.get("after").map(|a| ("after", a)),
-    };
-    let after = match resume {
-        None => 0,
-        Some((field, s)) => s.parse::<i64>().map_err(|_| {
-            ApiError::validation(vec![Violation::new(
-                field,
-                Code::InvalidType,
-                "must be an integer",
-            )])
-        })?,
-    };
+    let after = super::events::resume_point(&query, &headers)?.unwrap_or(0);
     let q = TransitionQuery {
         account_id: query.get("accountId").map(str::to_owned),
         resource_kind: query.get("resourceKind").map(str::to_owned),
@@ -712,40 +698,7 @@ async fn events(
         after,
         limit: 100,
     };
-    let start = (state, q, std::collections::VecDeque::<Event>::new());
-    let stream = futures_util::stream::unfold(start, |(state, mut q, mut queue)| async move {
-        let mut shutdown = state.shutdown.clone();
-        loop {
-            if let Some(event) = queue.pop_front() {
-                return Some((Ok(event), (state, q, queue)));
-            }
-            if *shutdown.borrow() {
-                return None;
-            }
-            let rows = match state.db.read().await {
-                Ok(mut tx) => store::jobs::transitions(&mut tx, &q).await,
-                Err(e) => Err(e),
-            };
-            let rows = rows.unwrap_or_else(|e| {
-                // The stream stays open; the next poll tries again.
-                tracing::warn!(error = %e, "reading the transition journal for events failed");
-                Vec::new()
-            });
-            for t in rows {
-                q.after = t.seq;
-                let out = transition_out(t);
-                let event = Event::default().event("transition").id(out.seq.to_string());
-                queue.push_back(event.json_data(&out).unwrap_or_default());
-            }
-            if queue.is_empty() {
-                tokio::select! {
-                    _ = tokio::time::sleep(std::time::Duration::from_millis(100)) => {}
-                    _ = shutdown.changed() => {}
-                }
-            }
-        }
-    });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+    Ok(super::events::transition_stream(state, q, |_| true))
 }
 
 /// The number whose documents are accepted.

@@ -4,8 +4,10 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod clients;
+pub mod console;
 pub mod emulator;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod health;
 pub mod listing;
@@ -96,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(metrics::router())
         .merge(openapi::router())
+        .merge(console::router())
         .merge(auth::router())
         .merge(accounts::router())
         .merge(clients::router())
@@ -103,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .merge(numbers::router())
         .merge(org::router())
         .merge(audit::router())
+        .merge(events::router())
         .merge(emulator)
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::wrong_method)

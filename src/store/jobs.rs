@@ -226,6 +226,16 @@ pub async fn unfinished(tx: &mut Tx) -> Result<i64> {
     })?)
 }
 
+/// The journal's latest `seq` (0 when it is empty): where a stream that wants only
+/// new transitions starts.
+pub async fn last_seq(tx: &mut Tx) -> Result<i64> {
+    Ok(on_conn!(tx, |c| {
+        sqlx::query_scalar("select coalesce(max(seq), 0) from transition")
+            .fetch_one(&mut *c)
+            .await
+    })?)
+}
+
 /// The earliest `run_at` of a pending job, if any.
 pub async fn next_due(tx: &mut Tx) -> Result<Option<i64>> {
     Ok(on_conn!(tx, |c| {

@@ -192,6 +192,21 @@ const OPS: &[Op] = &[
         Payload::None,
         200,
     ),
+    // The web console: its page, its files, and `/`, which redirects to it (the
+    // client follows, so 200).
+    op("GET", "/", Role::Public, Payload::None, 200),
+    op("GET", "/console", Role::Public, Payload::None, 200),
+    op(
+        "GET",
+        "/console/console.css",
+        Role::Public,
+        Payload::None,
+        200,
+    ),
+    op("GET", "/console/dom.js", Role::Public, Payload::None, 200),
+    op("GET", "/console/api.js", Role::Public, Payload::None, 200),
+    op("GET", "/console/pages.js", Role::Public, Payload::None, 200),
+    op("GET", "/console/app.js", Role::Public, Payload::None, 200),
     // Auth.
     op(
         "POST",
@@ -622,6 +637,14 @@ const OPS: &[Op] = &[
             200,
         )
     },
+    // The account's event stream (extension).
+    op(
+        "GET",
+        "/api/admin/account/v1/accounts/{account}/events",
+        Role::AccountAdmin,
+        Payload::None,
+        200,
+    ),
     // Emulator controls.
     op("GET", "/_ccadmin/jobs", Role::Admin, Payload::None, 200),
     op(
@@ -1731,7 +1754,7 @@ backend_tests! {
         for op in OPS {
             let req = w.request(op, &w.mine, w.creds_for(op.role, &w.mine));
             let ans = w.expect("valid request", &req, op.ok).await;
-            if op.path == "/_ccadmin/events" {
+            if op.path.ends_with("/events") {
                 assert!(ans.content_type.starts_with("text/event-stream"), "{}", ans.content_type);
             }
         }

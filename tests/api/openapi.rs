@@ -8,8 +8,18 @@ use serde_json::Value;
 
 use crate::helpers::*;
 
-/// The routes that serve the page's files; they are not API operations.
-const ASSETS: [&str; 2] = ["/docs/swagger-ui-bundle.js", "/docs/swagger-ui.css"];
+/// The routes that serve the pages' files, and `/`'s redirect to the console; they
+/// are not API operations.
+const ASSETS: [&str; 8] = [
+    "/docs/swagger-ui-bundle.js",
+    "/docs/swagger-ui.css",
+    "/",
+    "/console/console.css",
+    "/console/dom.js",
+    "/console/api.js",
+    "/console/pages.js",
+    "/console/app.js",
+];
 
 async fn document(app: &TestApp) -> Value {
     let res = app
@@ -97,7 +107,14 @@ async fn every_operation_declares_its_security_and_problem_answers() {
         );
     }
 
-    let open = ["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"];
+    let open = [
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/openapi.json",
+        "/docs",
+        "/console",
+    ];
     for (method, path, op) in operations(&doc) {
         let responses = op["responses"].as_object().expect("responses");
         assert!(responses.contains_key("500"), "{method} {path}: no 500");

@@ -79,6 +79,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
         super::org::Api::openapi(),
         super::audit::Api::openapi(),
         super::emulator::Api::openapi(),
+        super::events::Api::openapi(),
+        super::console::Api::openapi(),
     ] {
         doc.merge(part);
     }
