@@ -23,6 +23,7 @@ pub mod jobs;
 pub mod numbers;
 pub mod org;
 pub(crate) mod search_rows;
+pub mod state;
 
 /// Runs `$body` with `$c` bound to the transaction's connection, whichever backend it
 /// is. The body is compiled once per backend, so the same query code serves both.
@@ -299,6 +300,22 @@ impl Db {
         Ok(Tx(match self {
             Db::Sqlite { read, .. } => TxInner::SqliteRead(read.acquire().await?),
             Db::Postgres(pool) => TxInner::PgRead(pool.acquire().await?),
+        }))
+    }
+
+    /// A read-only transaction that sees one consistent state of the database for its
+    /// whole life (an export's). SQLite's deferred `BEGIN` in WAL mode reads one
+    /// snapshot and takes no write lock; PostgreSQL's repeatable read does the same.
+    pub async fn snapshot(&self) -> Result<Tx> {
+        Ok(Tx(match self {
+            Db::Sqlite { read, .. } => TxInner::SqliteWrite(read.begin().await?),
+            Db::Postgres(pool) => {
+                let mut t = pool.begin().await?;
+                sqlx::query("set transaction isolation level repeatable read, read only")
+                    .execute(&mut *t)
+                    .await?;
+                TxInner::PgWrite(t)
+            }
         }))
     }
 
