@@ -3,8 +3,8 @@
 //! polling; these exist so that integrators can test their code against lifecycles.
 
 use axum::extract::State;
-use axum::routing::{get, post};
 use axum::response::IntoResponse;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -1017,6 +1017,13 @@ async fn import_state(
                 format!("the body could not be read: {e}"),
             )])
         })?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::validation(vec![Violation::new(
+            "body",
+            Code::Required,
+            "must not be empty",
+        )]));
+    }
     let imported =
         emulator::state::import(&state.db, state.clock.now_ms(), std::io::Cursor::new(bytes))
             .await

@@ -21,3 +21,4 @@ mod org;
 mod persistence;
 mod process;
 mod soak;
+mod state;
