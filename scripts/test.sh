@@ -28,6 +28,12 @@ if [ "$#" -eq 0 ] && [ "${CONTRACT:-1}" != "0" ]; then
   scripts/contract.sh
 fi
 
+# The pytest recipe of docs/testing.md, run as integrators would: also only on a full run.
+if [ "$#" -eq 0 ] && [ "${EXAMPLES:-1}" != "0" ]; then
+  echo "==> examples: the pytest recipe (examples/python) against the binary"
+  scripts/examples.sh
+fi
+
 if [ -z "${TEST_DATABASE_URL:-}" ]; then
   echo "==> note: the PostgreSQL run was skipped (set TEST_DATABASE_URL to include it)"
 fi
