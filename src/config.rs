@@ -49,6 +49,14 @@ pub enum Command {
     /// Export or import the whole state as a snapshot (docs/state.md).
     #[command(subcommand)]
     State(StateCommand),
+    /// Write a consistent copy of the SQLite database to FILE while the server runs
+    /// (PostgreSQL: use pg_dump, see docs/operations.md).
+    Backup {
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// Where to write the copy; must not exist yet.
+        file: PathBuf,
+    },
 }
 
 /// `ccadmin state ...`.
@@ -109,6 +117,11 @@ pub struct StorageArgs {
     /// Maximum database connections in the pool.
     #[arg(long, env = "CCADMIN_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
+    /// How long a request waits for a free database connection while all are in use,
+    /// in milliseconds; past it the request gets 503. A busy pool is not an outage:
+    /// this is long enough for a burst of writes to queue.
+    #[arg(long, env = "CCADMIN_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 5_000)]
+    pub db_acquire_timeout_ms: u64,
 }
 
 impl Default for StorageArgs {
@@ -118,6 +131,7 @@ impl Default for StorageArgs {
             database_url: None,
             durability: Durability::Normal,
             db_max_connections: 16,
+            db_acquire_timeout_ms: 5_000,
         }
     }
 }
@@ -224,6 +238,10 @@ pub struct ServeArgs {
     /// `/healthz`).
     #[arg(long, env = "CCADMIN_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// How long to keep trying to reach PostgreSQL at start, in seconds, before giving
+    /// up; meanwhile `/readyz` answers 503 and the API 503 with `Retry-After`.
+    #[arg(long, env = "CCADMIN_DB_CONNECT_TIMEOUT", default_value_t = 60)]
+    pub db_connect_timeout: u64,
 }
 
 impl ServeArgs {
@@ -256,6 +274,7 @@ impl Default for ServeArgs {
             element_delay_ms: 0,
             number_delay_ms: 200,
             metrics_token: None,
+            db_connect_timeout: 60,
         }
     }
 }
