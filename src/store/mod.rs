@@ -524,6 +524,19 @@ impl Tx {
         Ok(())
     }
 
+    /// Gives an SQLite write connection back its default page cache (2 MiB) after
+    /// [`Tx::prepare_bulk_load`], for a long-lived server's connection that did one
+    /// bulk load (a state import) and goes on with small writes. PostgreSQL's settings
+    /// ended with their transaction.
+    pub async fn end_bulk_load(&mut self) -> Result<()> {
+        if let TxInner::SqliteWrite(t) = &mut self.0 {
+            sqlx::query("pragma cache_size = -2000")
+                .execute(&mut **t)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// The underlying connection.
     pub fn conn(&mut self) -> Conn<'_> {
         match &mut self.0 {

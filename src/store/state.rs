@@ -881,6 +881,7 @@ impl Load {
         .await?;
         super::numbers::reindex_available(tx).await?;
         super::numbers::recount_available(tx).await?;
+        tx.end_bulk_load().await?;
         Ok(self.counts)
     }
 }
