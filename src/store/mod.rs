@@ -21,12 +21,12 @@ pub mod audit;
 pub mod availability;
 pub(crate) mod bulk;
 pub mod credentials;
+pub(crate) mod dialect;
 pub mod elements;
 pub mod emulator;
 pub mod jobs;
 pub mod numbers;
 pub mod org;
-pub(crate) mod search_rows;
 pub mod state;
 
 /// Runs `$body` with `$c` bound to the transaction's connection, whichever backend it
