@@ -28,6 +28,12 @@ if [ "$#" -eq 0 ] && [ "${CONTRACT:-1}" != "0" ]; then
   scripts/contract.sh
 fi
 
+# The pytest recipe of docs/testing.md, run as integrators would: also only on a full run.
+if [ "$#" -eq 0 ] && [ "${EXAMPLES:-1}" != "0" ]; then
+  echo "==> examples: the pytest recipe (examples/python) against the binary"
+  scripts/examples.sh
+fi
+
 # The web console in a real browser (chromium driven by Playwright), likewise only on a
 # full run.
 if [ "$#" -eq 0 ] && [ "${CONSOLE:-1}" != "0" ]; then

@@ -46,12 +46,40 @@ pub enum Command {
     /// Manage the number inventory.
     #[command(subcommand)]
     Inventory(InventoryCommand),
+    /// Export or import the whole state as a snapshot (docs/state.md).
+    #[command(subcommand)]
+    State(StateCommand),
     /// Write a consistent copy of the SQLite database to FILE while the server runs
     /// (PostgreSQL: use pg_dump, see docs/operations.md).
     Backup {
         #[command(flatten)]
         storage: StorageArgs,
         /// Where to write the copy; must not exist yet.
+        file: PathBuf,
+    },
+}
+
+/// `ccadmin state ...`.
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Write a snapshot of everything to FILE (written to a temporary name, then
+    /// renamed).
+    Export {
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// The snapshot file to write.
+        file: PathBuf,
+        /// Leave the number inventory out (the held numbers' entries stay in).
+        #[arg(long)]
+        no_inventory: bool,
+    },
+    /// Replace everything in the database with the snapshot in FILE, in one
+    /// transaction (migrations are applied first). A server on the same database
+    /// picks the import up within a second.
+    Import {
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// The snapshot file to load.
         file: PathBuf,
     },
 }
@@ -158,8 +186,20 @@ pub struct ServeArgs {
     #[arg(long, env = "CCADMIN_LISTEN", default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
     /// Seed the demo accounts and credentials (idempotent) and print a quick start.
-    #[arg(long, env = "CCADMIN_DEMO")]
+    #[arg(long, env = "CCADMIN_DEMO", conflicts_with = "state")]
     pub demo: bool,
+    /// Load this snapshot (docs/state.md) at start, into an empty database (instead
+    /// of the demo data).
+    #[arg(long, env = "CCADMIN_STATE")]
+    pub state: Option<PathBuf>,
+    /// With --state: replace the data of a database that has some.
+    #[arg(long, env = "CCADMIN_STATE_REPLACE", requires = "state")]
+    pub state_replace: bool,
+    /// Once the server accepts connections, write `HOST:PORT` and a newline to this
+    /// file (through a temporary name and a rename): with `--listen 127.0.0.1:0`, how a
+    /// test harness learns the port.
+    #[arg(long, env = "CCADMIN_PORT_FILE")]
+    pub port_file: Option<PathBuf>,
     /// Lifetime of access tokens, in seconds.
     #[arg(long, env = "CCADMIN_ACCESS_TOKEN_TTL", default_value_t = 900)]
     pub access_token_ttl: u64,
@@ -220,6 +260,9 @@ impl Default for ServeArgs {
                 .parse()
                 .expect("the default listen address is valid"),
             demo: false,
+            state: None,
+            state_replace: false,
+            port_file: None,
             access_token_ttl: 900,
             refresh_token_ttl: 86_400,
             client_cache_ttl_ms: 2_000,

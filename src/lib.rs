@@ -22,6 +22,7 @@ pub mod jobs;
 pub mod service;
 mod startup;
 pub mod store;
+pub mod testing;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -54,6 +55,10 @@ pub struct App {
     shutdown: tokio::sync::watch::Sender<bool>,
     /// Emulator mode: follow the clock other instances persist.
     follow_clock: bool,
+    auth: Arc<Auth>,
+    /// The state's generation at start: an import moves it on (see `follow_state`).
+    generation: i64,
+    port_file: Option<std::path::PathBuf>,
 }
 
 impl App {
@@ -65,6 +70,9 @@ impl App {
         let connect_limit = Duration::from_secs(args.db_connect_timeout);
         let db = startup::open_database(&args.storage, connect_limit).await?;
         let clock = Clock::default();
+        if let Some(path) = &args.state {
+            load_state_at_start(&db, &clock, path, args.state_replace).await?;
+        }
         let bootstrapped =
             bootstrap::bootstrap(&db, &clock, &args.admin, &args.storage.data_dir, args.demo)
                 .await?;
@@ -94,10 +102,12 @@ impl App {
         if args.emulator_mode() {
             emulator::clock::restore(&db, &clock).await?;
         }
+        let generation = emulator::state::generation(&db).await?;
+        let auth = Arc::new(auth);
         let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
         let state = AppState {
             db: db.clone(),
-            auth: Arc::new(auth),
+            auth: auth.clone(),
             clock: clock.clone(),
             jobs: jobs.clone(),
             emulator: args.emulator_mode(),
@@ -119,6 +129,9 @@ impl App {
             workers: args.workers,
             shutdown,
             follow_clock: args.emulator_mode(),
+            auth,
+            generation,
+            port_file: args.port_file.clone(),
         })
     }
 
@@ -159,17 +172,26 @@ impl App {
         let workers = self
             .jobs
             .spawn_workers(self.workers, self.shutdown.subscribe());
-        if self.follow_clock {
+        {
             // Several instances on one database share the emulator's clock: whoever
-            // moves it persists it, the others pick it up within a second.
-            let (db, clock, mut stop) = (
+            // moves it persists it, the others pick it up within a second. A state
+            // import (by any instance or the CLI) is picked up the same way.
+            let (db, clock, auth, mut stop) = (
                 self.db.clone(),
                 self.clock.clone(),
+                self.auth.clone(),
                 self.shutdown.subscribe(),
             );
+            let (emulator, mut seen) = (self.follow_clock, self.generation);
             tokio::spawn(async move {
                 while !*stop.borrow() {
-                    if let Err(e) = emulator::clock::restore(&db, &clock).await {
+                    match emulator::state::follow(&db, &clock, &auth, emulator, seen).await {
+                        Ok(generation) => seen = generation,
+                        Err(e) => {
+                            tracing::debug!(error = %e, "reading the state's generation failed")
+                        }
+                    }
+                    if emulator && let Err(e) = emulator::clock::restore(&db, &clock).await {
                         tracing::debug!(error = %e, "reading the shared clock failed");
                     }
                     tokio::select! {
@@ -189,6 +211,12 @@ impl App {
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
+        if let Some(path) = &self.port_file {
+            // The socket is bound and listening, so a connection made from now on is
+            // queued and served as soon as the server below runs.
+            let addr = self.listener.local_addr()?;
+            write_port_file(path, addr)?;
+        }
         let serve = axum::serve(self.listener, service).with_graceful_shutdown(signal);
         let serve = tokio::spawn(async move { serve.await });
         let mut serve = std::pin::pin!(serve);
@@ -212,6 +240,44 @@ async fn futures_join(handles: Vec<tokio::task::JoinHandle<()>>) {
     for h in handles {
         let _ = h.await;
     }
+}
+
+/// `serve --state`: loads the snapshot at `path` into an empty database, or into one
+/// with data when `replace` says so.
+async fn load_state_at_start(
+    db: &Db,
+    clock: &Clock,
+    path: &std::path::Path,
+    replace: bool,
+) -> anyhow::Result<()> {
+    if !replace && !emulator::state::is_empty(db).await? {
+        anyhow::bail!(
+            "--state {}: the database already has data; --state-replace replaces it with the snapshot",
+            path.display()
+        );
+    }
+    let file = std::fs::File::open(path).with_context(|| format!("--state {}", path.display()))?;
+    let imported = emulator::state::import(db, clock.now_ms(), file)
+        .await
+        .with_context(|| format!("--state {}", path.display()))?;
+    tracing::info!(path = %path.display(), rows = ?imported.rows, "state loaded");
+    Ok(())
+}
+
+/// Writes `HOST:PORT` and a newline to `path` through a temporary file in the same
+/// directory and a rename, so that a reader never sees half of it.
+fn write_port_file(path: &std::path::Path, addr: SocketAddr) -> anyhow::Result<()> {
+    let name = path
+        .file_name()
+        .with_context(|| format!("--port-file {} names no file", path.display()))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    std::fs::write(&tmp, format!("{addr}\n"))
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
 }
 
 /// Opens and migrates the database that `storage` selects.

@@ -8,6 +8,7 @@ use ccadmin::bootstrap::{DEMO_ACCOUNT, demo};
 use ccadmin::clock::Clock;
 use ccadmin::config::{
     AccountCommand, Cli, ClientCommand, Command, InventoryCommand, LogFormat, ServeArgs,
+    StateCommand,
 };
 use ccadmin::domain::account::{AccountBody, AccountIn};
 use ccadmin::domain::{AccountId, FeatureGrants, Role};
@@ -27,6 +28,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Account(cmd) => account(cmd).await,
         Command::Client(cmd) => client(cmd).await,
         Command::Inventory(cmd) => inventory(cmd).await,
+        Command::State(cmd) => state(cmd).await,
         Command::Backup { storage, file } => {
             let bytes = ccadmin::store::backup(&storage.location()?, &file).await?;
             println!("backup written to {} ({bytes} bytes)", file.display());
@@ -222,6 +224,61 @@ async fn inventory(cmd: InventoryCommand) -> anyhow::Result<()> {
                 );
             }
             println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+    }
+}
+
+async fn state(cmd: StateCommand) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use tokio::io::AsyncWriteExt;
+    match cmd {
+        StateCommand::Export {
+            storage,
+            file,
+            no_inventory,
+        } => {
+            let db = ccadmin::open(&storage).await?;
+            // A reader of FILE never sees half a snapshot: written aside, then renamed.
+            let mut tmp_name = std::ffi::OsString::from(".");
+            tmp_name.push(file.file_name().context("FILE names no file")?);
+            tmp_name.push(format!(".{}.tmp", std::process::id()));
+            let tmp = file.with_file_name(tmp_name);
+            let written = async {
+                let out = tokio::fs::File::create(&tmp)
+                    .await
+                    .with_context(|| format!("cannot write {}", tmp.display()))?;
+                let mut out = tokio::io::BufWriter::with_capacity(1 << 20, out);
+                let export =
+                    ccadmin::emulator::state::begin_export(&db, &Clock::default(), !no_inventory)
+                        .await?;
+                let counts = export.write_to(&mut out).await?;
+                out.shutdown().await?;
+                std::fs::rename(&tmp, &file)
+                    .with_context(|| format!("cannot write {}", file.display()))?;
+                anyhow::Ok(counts)
+            }
+            .await;
+            db.close().await;
+            if written.is_err() {
+                let _ = std::fs::remove_file(&tmp);
+            }
+            let counts = written?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json!({"file": file, "rows": counts.0}))?
+            );
+            Ok(())
+        }
+        StateCommand::Import { storage, file } => {
+            let reader = std::fs::File::open(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let db = ccadmin::open(&storage).await?;
+            let imported =
+                ccadmin::emulator::state::import(&db, Clock::default().now_ms(), reader).await;
+            db.close().await;
+            let imported = imported.map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            println!("{}", serde_json::to_string_pretty(&imported)?);
             Ok(())
         }
     }

@@ -135,11 +135,17 @@ impl Tokens {
             }
             *last = Instant::now();
         }
+        self.reload_now(db).await?;
+        Ok(true)
+    }
+
+    /// Re-reads the keys now (after a state import replaced them).
+    pub async fn reload_now(&self, db: &Db) -> Result<(), StoreError> {
         let mut tx = db.read().await?;
         let keys = store::credentials::keys(&mut tx).await?;
         let set = key_set(&keys)?;
         *self.keys.write().unwrap_or_else(|p| p.into_inner()) = set;
-        Ok(true)
+        Ok(())
     }
 }
 

@@ -10,8 +10,7 @@ use crate::jobs::Jobs;
 use crate::service::ServiceError;
 use crate::store::{self, Db, StoreError};
 
-/// The emulator state key of the clock.
-const CLOCK_KEY: &str = "clock";
+use crate::store::emulator::CLOCK_KEY;
 
 /// The last instant the clock may show (9999-12-31T23:59:59.999Z): its arithmetic and
 /// its RFC 3339 rendering need it to stay within years 0 to 9999.
@@ -41,6 +40,26 @@ pub async fn restore(db: &Db, clock: &Clock) -> Result<(), StoreError> {
     {
         clock.restore(offset, frozen);
         clock.set_version(version);
+    }
+    Ok(())
+}
+
+/// Takes the persisted clock whatever its version (after a state import), or real
+/// time when none is persisted.
+pub async fn reload(db: &Db, clock: &Clock) -> Result<(), StoreError> {
+    let mut tx = db.read().await?;
+    let value = store::emulator::state(&mut tx, CLOCK_KEY).await?;
+    drop(tx);
+    match value.and_then(|v| serde_json::from_str::<ClockState>(&v).ok()) {
+        Some(ClockState {
+            offset,
+            frozen,
+            version,
+        }) => {
+            clock.restore(offset, frozen);
+            clock.set_version(version);
+        }
+        None => clock.restore(0, None),
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! polling; these exist so that integrators can test their code against lifecycles.
 
 use axum::extract::State;
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -38,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/_ccadmin/reset", post(reset))
         .route("/_ccadmin/events", get(events))
         .route("/_ccadmin/verifications", post(verify_number))
+        .route("/_ccadmin/state", get(export_state).put(import_state))
 }
 
 /// The tag of every control.
@@ -778,6 +780,220 @@ async fn verify_number(
     ))
 }
 
+/// A state snapshot (docs/state.md): the header, then every table's rows.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = EmulatorState)]
+#[allow(dead_code)]
+struct StateDoc {
+    #[schema(example = "ccadmin-state")]
+    format: String,
+    /// The snapshot format's version (1).
+    #[schema(example = 1)]
+    format_version: i64,
+    /// The latest database migration of the exporting server; a server imports
+    /// snapshots of its own schema version or older.
+    #[schema(example = 13)]
+    schema_version: i64,
+    #[schema(format = DateTime, example = "2025-01-01T12:00:00.000Z")]
+    exported_at: String,
+    /// True when the number inventory is carried whole.
+    inventory: bool,
+    /// The tables in their documented order, each at most once.
+    tables: Vec<StateTable>,
+}
+
+/// One table's rows: column name to value.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = EmulatorStateTable)]
+#[allow(dead_code)]
+struct StateTable {
+    #[schema(example = "account")]
+    table: String,
+    #[schema(value_type = Vec<Object>)]
+    rows: Vec<serde_json::Map<String, Value>>,
+}
+
+/// What an import loaded.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = EmulatorStateImported)]
+struct ImportedOut {
+    #[schema(example = 1)]
+    format_version: i64,
+    #[schema(example = 13)]
+    schema_version: i64,
+    inventory: bool,
+    /// Rows loaded per table.
+    #[schema(value_type = std::collections::BTreeMap<String, u64>)]
+    rows: serde_json::Map<String, Value>,
+}
+
+/// The largest snapshot `PUT /_ccadmin/state` takes (a million inventory numbers are
+/// about 130 MiB); the CLI's `ccadmin state import` has no limit.
+pub const STATE_BODY_LIMIT: usize = 1024 * 1024 * 1024;
+
+/// Download the state (emulator mode).
+///
+/// A snapshot of everything (docs/state.md): accounts with their features, clients
+/// and users (secret hashes, so the same credentials work), signing keys, profiles,
+/// nodes, elements, numbers, audit records, unfinished jobs, the journal, the rules,
+/// seed and clock, and the number inventory unless `inventory=false`. One consistent
+/// read, streamed. Emulator mode only (`--emulator` or `--demo`; otherwise the path is
+/// 404); Administrator only.
+#[utoipa::path(get, path = "/_ccadmin/state", operation_id = "emulatorExportState", tag = EMULATOR,
+    params(("inventory" = Option<bool>, Query,
+        description = "`false` leaves the inventory out, but for the entries of held numbers (default `true`).")),
+    responses((status = 200, description = "The snapshot", body = StateDoc)),
+    extensions(("x-ccadmin-extension" = json!(true))))]
+async fn export_state(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: QueryParams,
+) -> Result<axum::response::Response> {
+    use axum::http::header;
+    use tokio::io::AsyncReadExt;
+    caller.require_administrator()?;
+    let inventory = match query.get("inventory") {
+        None | Some("true") => true,
+        Some("false") => false,
+        Some(_) => {
+            return Err(ApiError::validation(vec![Violation::new(
+                "inventory",
+                Code::InvalidValue,
+                "must be true or false",
+            )]));
+        }
+    };
+    let export = emulator::state::begin_export(&state.db, &state.clock, inventory).await?;
+    let (mut writer, reader) = tokio::io::duplex(64 * 1024);
+    let (failed, failure) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        if let Err(e) = export.write_to(&mut writer).await {
+            tracing::warn!(error = %e, "the state export failed; the download is cut short");
+            let _ = failed.send(());
+        }
+    });
+    // A failure half-way ends the body with an error (the connection is cut), never
+    // with a clean end that would pass for a whole snapshot.
+    let chunks = futures_util::stream::unfold(
+        (reader, Some(failure)),
+        |(mut reader, failure)| async move {
+            let mut buf = vec![0u8; 64 * 1024];
+            match reader.read(&mut buf).await {
+                Ok(0) => {
+                    let failed = match failure {
+                        Some(f) => f.await.is_ok(),
+                        None => false,
+                    };
+                    failed.then(|| {
+                        (
+                            Err(std::io::Error::other("the state export failed")),
+                            (reader, None),
+                        )
+                    })
+                }
+                Ok(n) => {
+                    buf.truncate(n);
+                    Some((Ok(axum::body::Bytes::from(buf)), (reader, failure)))
+                }
+                Err(e) => Some((Err(e), (reader, None))),
+            }
+        },
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"ccadmin-state.json\"",
+            ),
+        ],
+        axum::body::Body::from_stream(chunks),
+    )
+        .into_response())
+}
+
+/// Replace the state (emulator mode).
+///
+/// Replaces everything with the snapshot in the body (docs/state.md), in one
+/// transaction: the default account, credentials and signing keys included, so the
+/// snapshot's credentials work at once and the caller's own token stops working unless
+/// the snapshot holds its client and key. A snapshot without the inventory keeps this
+/// server's inventory, but for the numbers it holds. A body that is not a snapshot, or
+/// a row the database refuses, changes nothing (400, the violation names the place).
+/// Every instance on the database follows within a second. Emulator mode only
+/// (`--emulator` or `--demo`; otherwise the path is 404); Administrator only.
+#[utoipa::path(put, path = "/_ccadmin/state", operation_id = "emulatorImportState", tag = EMULATOR,
+    request_body = StateDoc,
+    responses(
+        (status = 200, description = "Loaded: rows per table", body = ImportedOut),
+        (status = 413, description = "Larger than 1 GiB", body = Problem, content_type = "application/problem+json")),
+    extensions(("x-ccadmin-extension" = json!(true))))]
+async fn import_state(
+    State(state): State<AppState>,
+    caller: Caller,
+    request: axum::extract::Request,
+) -> Result<Json<ImportedOut>> {
+    use axum::http::header;
+    caller.require_administrator()?;
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > STATE_BODY_LIMIT) {
+        return Err(ApiError::PayloadTooLarge {
+            limit: STATE_BODY_LIMIT,
+        });
+    }
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    super::extract::check_json_type(content_type)?;
+    let bytes = axum::body::to_bytes(request.into_body(), STATE_BODY_LIMIT)
+        .await
+        .map_err(|e| {
+            ApiError::validation(vec![Violation::new(
+                "body",
+                Code::InvalidType,
+                format!("the body could not be read: {e}"),
+            )])
+        })?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::validation(vec![Violation::new(
+            "body",
+            Code::Required,
+            "must not be empty",
+        )]));
+    }
+    let imported =
+        emulator::state::import(&state.db, state.clock.now_ms(), std::io::Cursor::new(bytes))
+            .await
+            .map_err(|e| match e {
+                crate::store::state::ImportError::Refused(r) => {
+                    use crate::store::state::RefusalKind;
+                    let code = match r.kind {
+                        RefusalKind::Type => Code::InvalidType,
+                        RefusalKind::Missing => Code::Required,
+                        RefusalKind::Value => Code::InvalidValue,
+                    };
+                    ApiError::validation(vec![Violation::new(r.field, code, r.message)])
+                }
+                crate::store::state::ImportError::Store(e) => e.into(),
+            })?;
+    emulator::state::refresh(&state.db, &state.clock, &state.auth, state.emulator).await?;
+    // Imported jobs may be due already.
+    state.jobs.wake();
+    Ok(Json(ImportedOut {
+        format_version: imported.format_version,
+        schema_version: imported.schema_version,
+        inventory: imported.inventory,
+        rows: imported.rows,
+    }))
+}
+
 /// The operations of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -795,12 +1011,14 @@ async fn verify_number(
         delete_rule,
         put_seed,
         reset,
-        verify_number
+        verify_number,
+        export_state,
+        import_state
     ),
     modifiers(&OptionalResetBody),
     tags((name = "Emulator", description = "Emulator controls (ccadmin extensions): jobs, the \
         journal of status transitions and its live stream, the server's clock, lifecycle \
-        rules, the random seed, resets, and number verifications. They exist only when the \
+        rules, the random seed, resets, number verifications, and state snapshots. They exist only when the \
         server runs with `--emulator` or `--demo` (otherwise every `/_ccadmin` path is 404, \
         before authentication), and need an Administrator's token; see docs/emulator.md."))
 )]

@@ -51,6 +51,17 @@ impl<S: Send + Sync> FromRequest<S> for Body {
     }
 }
 
+/// 415 unless `content_type` is JSON (`application/json` or `application/…+json`).
+pub(crate) fn check_json_type(content_type: Option<&str>) -> Result<(), ApiError> {
+    match media_type(content_type).as_deref() {
+        Some("application/json") => Ok(()),
+        Some(t) if t.starts_with("application/") && t.ends_with("+json") => Ok(()),
+        _ => Err(ApiError::UnsupportedMediaType {
+            expected: "application/json",
+        }),
+    }
+}
+
 fn media_type(content_type: Option<&str>) -> Option<String> {
     content_type.map(|ct| {
         ct.split(';')
@@ -110,13 +121,7 @@ impl Body {
     }
 
     fn check_json_type(&self) -> Result<(), ApiError> {
-        match media_type(self.content_type.as_deref()).as_deref() {
-            Some("application/json") => Ok(()),
-            Some(t) if t.starts_with("application/") && t.ends_with("+json") => Ok(()),
-            _ => Err(ApiError::UnsupportedMediaType {
-                expected: "application/json",
-            }),
-        }
+        check_json_type(self.content_type.as_deref())
     }
 
     /// Parses an `application/x-www-form-urlencoded` body into its fields.

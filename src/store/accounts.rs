@@ -190,6 +190,15 @@ pub async fn exists(tx: &mut Tx, id: &AccountId) -> Result<bool> {
     Ok(n > 0)
 }
 
+/// How many accounts exist, across the platform (a database without any is empty).
+pub async fn count_all(tx: &mut Tx) -> Result<i64> {
+    Ok(on_conn!(tx, |c| sqlx::query_scalar(
+        "select count(*) from account"
+    )
+    .fetch_one(&mut *c)
+    .await)?)
+}
+
 /// The platform's default account, once bootstrap has created it.
 pub async fn default_account(tx: &mut Tx) -> Result<Option<Account>> {
     let sql = format!("select {COLUMNS} from account where is_default");

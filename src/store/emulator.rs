@@ -136,7 +136,8 @@ pub async fn reset_all(tx: &mut Tx) -> Result<()> {
         "delete from job",
         "delete from transition",
         "delete from emulator_rule",
-        "delete from emulator_state",
+        // The generation only ever grows: instances compare it with the last they saw.
+        "delete from emulator_state where key <> 'state_generation'",
         "delete from account where not is_default",
     ];
     on_conn!(tx, |c| {
@@ -168,6 +169,22 @@ pub async fn reset_account(tx: &mut Tx, account: &AccountId) -> Result<bool> {
             .map(|r| r.rows_affected())
     })?;
     Ok(n == 1)
+}
+
+/// The state key of the emulator's clock (its offset, frozen instant and version).
+pub const CLOCK_KEY: &str = "clock";
+
+/// The state key of the state's generation: each snapshot import moves it on, so that
+/// every instance on the database notices and drops what it cached (signing keys,
+/// clients). Not carried by snapshots.
+pub const GENERATION_KEY: &str = "state_generation";
+
+/// The state's generation (0 before any import).
+pub async fn generation(tx: &mut Tx) -> Result<i64> {
+    Ok(state(tx, GENERATION_KEY)
+        .await?
+        .and_then(|g| g.parse().ok())
+        .unwrap_or(0))
 }
 
 /// The state key of the draw counter: how many random draws since the seed was set.

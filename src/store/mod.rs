@@ -27,6 +27,7 @@ pub mod emulator;
 pub mod jobs;
 pub mod numbers;
 pub mod org;
+pub mod state;
 
 /// Runs `$body` with `$c` bound to the transaction's connection, whichever backend it
 /// is. The body is compiled once per backend, so the same query code serves both.
@@ -353,6 +354,22 @@ impl Db {
         }))
     }
 
+    /// A read-only transaction that sees one consistent state of the database for its
+    /// whole life (an export's). SQLite's deferred `BEGIN` in WAL mode reads one
+    /// snapshot and takes no write lock; PostgreSQL's repeatable read does the same.
+    pub async fn snapshot(&self) -> Result<Tx> {
+        Ok(Tx(match self {
+            Db::Sqlite { read, .. } => TxInner::SqliteWrite(read.begin().await?),
+            Db::Postgres { pool, health } => {
+                let mut t = health.guard(pool.begin()).await?;
+                sqlx::query("set transaction isolation level repeatable read, read only")
+                    .execute(&mut *t)
+                    .await?;
+                TxInner::PgWrite(t)
+            }
+        }))
+    }
+
     /// A write transaction. On SQLite it begins `IMMEDIATE`, taking the write lock at
     /// once rather than failing to upgrade a read lock later.
     pub async fn write(&self) -> Result<Tx> {
@@ -503,6 +520,19 @@ impl Tx {
                 }
             }
             TxInner::SqliteRead(_) | TxInner::PgRead(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Gives an SQLite write connection back its default page cache (2 MiB) after
+    /// [`Tx::prepare_bulk_load`], for a long-lived server's connection that did one
+    /// bulk load (a state import) and goes on with small writes. PostgreSQL's settings
+    /// ended with their transaction.
+    pub async fn end_bulk_load(&mut self) -> Result<()> {
+        if let TxInner::SqliteWrite(t) = &mut self.0 {
+            sqlx::query("pragma cache_size = -2000")
+                .execute(&mut **t)
+                .await?;
         }
         Ok(())
     }

@@ -721,6 +721,11 @@ const OPS: &[Op] = &[
         )
     },
     op("GET", "/_ccadmin/events", Role::Admin, Payload::None, 200),
+    op("GET", "/_ccadmin/state", Role::Admin, Payload::None, 200),
+    // A valid body is a whole snapshot, which would replace the world these walks run
+    // in: the walks send none (415, no content type) and check the callers; the
+    // import's own answers are tests/api/state.rs's.
+    op("PUT", "/_ccadmin/state", Role::Admin, Payload::None, 415),
     Op {
         texts: &[("accountId", "")],
         types: &[("accountId", "5")],

@@ -25,3 +25,4 @@ mod outages;
 mod persistence;
 mod process;
 mod soak;
+mod state;
