@@ -51,8 +51,10 @@ pub struct App {
     clock: Clock,
     workers: usize,
     shutdown: tokio::sync::watch::Sender<bool>,
-    /// Emulator mode: follow the clock other instances persist.
+    /// Emulator mode: follow the clock and the faults other instances persist.
     follow_clock: bool,
+    /// The injected faults this instance applies.
+    faults: Arc<emulator::faults::Faults>,
 }
 
 impl App {
@@ -86,8 +88,10 @@ impl App {
             emulator: args.emulator_mode(),
         };
         let jobs = Jobs::new(db.clone(), clock.clone(), settings, simulator);
+        let faults = Arc::new(emulator::faults::Faults::default());
         if args.emulator_mode() {
             emulator::clock::restore(&db, &clock).await?;
+            emulator::faults::refresh(&db, &faults).await?;
         }
         let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
         let state = AppState {
@@ -99,6 +103,11 @@ impl App {
             demo: args.demo,
             shutdown: shutdown_rx,
             metrics: Arc::new(http::metrics::Metrics::new(args.metrics_token.clone())),
+            faults: faults.clone(),
+            requests: Arc::new(emulator::requests::RequestJournal::new(
+                args.journal_max_entries,
+                args.journal_max_bytes,
+            )),
         };
         let listener = TcpListener::bind(args.listen)
             .await
@@ -113,6 +122,7 @@ impl App {
             workers: args.workers,
             shutdown,
             follow_clock: args.emulator_mode(),
+            faults,
         })
     }
 
@@ -154,17 +164,22 @@ impl App {
             .jobs
             .spawn_workers(self.workers, self.shutdown.subscribe());
         if self.follow_clock {
-            // Several instances on one database share the emulator's clock: whoever
-            // moves it persists it, the others pick it up within a second.
-            let (db, clock, mut stop) = (
+            // Several instances on one database share the emulator's clock and faults:
+            // whoever changes them persists them, the others pick them up within a
+            // second (so no request reads the faults from the database).
+            let (db, clock, faults, mut stop) = (
                 self.db.clone(),
                 self.clock.clone(),
+                self.faults.clone(),
                 self.shutdown.subscribe(),
             );
             tokio::spawn(async move {
                 while !*stop.borrow() {
                     if let Err(e) = emulator::clock::restore(&db, &clock).await {
                         tracing::debug!(error = %e, "reading the shared clock failed");
+                    }
+                    if let Err(e) = emulator::faults::refresh(&db, &faults).await {
+                        tracing::debug!(error = %e, "reading the injected faults failed");
                     }
                     tokio::select! {
                         _ = tokio::time::sleep(Duration::from_secs(1)) => {}

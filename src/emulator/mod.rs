@@ -1,8 +1,11 @@
 //! The emulator's operations behind the `/_ccadmin` controls (emulator mode only): the
-//! shared clock, the lifecycle rules and their seed, and resets. Like the services,
-//! each write runs in one transaction here, below HTTP; the handlers in
-//! `http::emulator` parse, call one of these and answer.
+//! shared clock, the lifecycle rules and their seed, injected faults, the request
+//! journal, and resets. Like the services, each write runs in one transaction here,
+//! below HTTP; the handlers in `http::emulator`, `http::faults` and `http::requests`
+//! parse, call one of these and answer.
 
 pub mod clock;
+pub mod faults;
+pub mod requests;
 pub mod reset;
 pub mod rules;

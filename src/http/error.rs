@@ -62,6 +62,10 @@ pub enum ApiError {
     /// 415: the body is not of a media type this operation takes.
     #[error("unsupported media type")]
     UnsupportedMediaType { expected: &'static str },
+    /// Emulator mode: the status of an injected fault, answered instead of running the
+    /// operation (429 and 503 with `Retry-After`).
+    #[error("injected fault {name}: {status}")]
+    InjectedFault { status: StatusCode, name: String },
     /// 500: a failure of ours. Logged with its cause, never sent.
     #[error("internal error: {0}")]
     Internal(#[source] anyhow::Error),
@@ -117,6 +121,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::InjectedFault { status, .. } => *status,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -268,6 +273,15 @@ impl IntoResponse for ApiError {
                 None,
                 None,
             ),
+            ApiError::InjectedFault { status, name } => (
+                "injected-fault",
+                status.canonical_reason().unwrap_or("Injected Fault"),
+                format!(
+                    "Fault '{name}' injected by the emulator (see GET /_ccadmin/faults); the operation did not run."
+                ),
+                None,
+                None,
+            ),
             ApiError::Internal(_) => (
                 "server-error",
                 "Server Error",
@@ -297,6 +311,16 @@ impl IntoResponse for ApiError {
         if let ApiError::TooManyRequests { retry_after } = &self {
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
+        if let ApiError::InjectedFault { status, .. } = &self
+            && matches!(
+                *status,
+                StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+            )
+        {
+            // An injected 429 or 503 says when to retry, as real ones do.
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         if status == StatusCode::UNAUTHORIZED {
             res.headers_mut()

@@ -77,6 +77,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
         super::org::Api::openapi(),
         super::audit::Api::openapi(),
         super::emulator::Api::openapi(),
+        super::faults::Api::openapi(),
+        super::requests::Api::openapi(),
     ] {
         doc.merge(part);
     }

@@ -19,6 +19,7 @@ pub(crate) mod bulk;
 pub mod credentials;
 pub mod elements;
 pub mod emulator;
+pub mod faults;
 pub mod jobs;
 pub mod numbers;
 pub mod org;
