@@ -505,7 +505,7 @@ async fn get_request(
 /// Count recorded requests (emulator mode).
 ///
 /// How many requests of the journal match the body's filters (any subset of
-/// `method`, `path`, `status`, `accountId`; none counts them all), as WireMock's
+/// `method`, `path`, `status`, `accountId`; `{}` counts them all), as WireMock's
 /// `/__admin/requests/count`. Emulator mode only (`--emulator` or `--demo`; otherwise
 /// the path is 404); Administrator only.
 #[utoipa::path(post, path = "/_ccadmin/requests:count", operation_id = "emulatorCountRequests", tag = EMULATOR,
@@ -518,7 +518,7 @@ async fn count_requests(
     body: Body,
 ) -> Result<Json<CountOut>> {
     caller.require_administrator()?;
-    let input: CountIn = body.json_or_default()?;
+    let input: CountIn = body.json()?;
     let mut violations = Vec::new();
     let status = input.status.and_then(|s| status_filter(s, &mut violations));
     if !violations.is_empty() {

@@ -104,7 +104,9 @@ backend_tests! {
         assert_eq!(count(&app, &admin, &json!({"method": "GET", "path": "*/accounts/*", "status": 200, "accountId": "ABCDEF"})).await, 2);
         assert_eq!(count(&app, &admin, &json!({"path": "/api/auth/*"})).await, 2);
         let res = app.call(Method::POST, "/_ccadmin/requests:count", Some(&admin), None).await;
-        assert_eq!(status_json(res).await, (200, json!({"count": 7})));
+        let (status, body) = status_json(res).await;
+        assert_eq!(status, 415, "a JSON body is required: {{}} for all");
+        assert_problem(&body, 415, "unsupported-media-type", "Unsupported Media Type");
 
         let res = app.call(Method::DELETE, "/_ccadmin/requests", Some(&admin), None).await;
         assert_eq!(res.status(), 204);
