@@ -15,7 +15,11 @@ const ACCOUNT: &str = "/api/admin/account/v1/accounts/ABCDEF";
 const NUMBERS: &str = "/api/admin/voice/v1/accounts/ABCDEF/phone-numbers";
 
 async fn put_fault(app: &TestApp, admin: &Creds, name: &str, body: &Value) -> Value {
-    let (status, out) = status_json(app.put(&format!("/_ccadmin/faults/{name}"), admin, body).await).await;
+    let (status, out) = status_json(
+        app.put(&format!("/_ccadmin/faults/{name}"), admin, body)
+            .await,
+    )
+    .await;
     assert_eq!(status, 200, "{out}");
     out
 }
@@ -251,13 +255,20 @@ impl Instance {
     async fn start(app: &TestApp) -> Self {
         let mut args = app.args.clone();
         args.listen = "127.0.0.1:0".parse().expect("a valid address");
-        let server = ccadmin::App::build(&args).await.expect("the second server builds");
+        let server = ccadmin::App::build(&args)
+            .await
+            .expect("the second server builds");
         let address = format!("http://127.0.0.1:{}", server.port());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server.run_until_stopped(async {
             let _ = stopped.await;
         }));
-        Self { address, http: reqwest::Client::new(), stop, task }
+        Self {
+            address,
+            http: reqwest::Client::new(),
+            stop,
+            task,
+        }
     }
 
     async fn get(&self, path: &str, creds: &Creds) -> reqwest::Response {
@@ -272,7 +283,10 @@ impl Instance {
 
     async fn stop(self) {
         let _ = self.stop.send(());
-        self.task.await.expect("the server task ends").expect("the server stops cleanly");
+        self.task
+            .await
+            .expect("the server task ends")
+            .expect("the server stops cleanly");
     }
 }
 

@@ -726,7 +726,13 @@ const OPS: &[Op] = &[
         Payload::None,
         204,
     ),
-    op("DELETE", "/_ccadmin/faults", Role::Admin, Payload::None, 204),
+    op(
+        "DELETE",
+        "/_ccadmin/faults",
+        Role::Admin,
+        Payload::None,
+        204,
+    ),
     // The request journal: the entry is read before the journal is cleared.
     op(
         "GET",
@@ -757,7 +763,13 @@ const OPS: &[Op] = &[
             200,
         )
     },
-    op("DELETE", "/_ccadmin/requests", Role::Admin, Payload::None, 204),
+    op(
+        "DELETE",
+        "/_ccadmin/requests",
+        Role::Admin,
+        Payload::None,
+        204,
+    ),
     Op {
         texts: &[("accountId", "")],
         types: &[("accountId", "5")],

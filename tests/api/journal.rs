@@ -10,13 +10,15 @@ use crate::helpers::*;
 const NUMBERS: &str = "/api/admin/voice/v1/accounts/ABCDEF/phone-numbers";
 
 async fn journal(app: &TestApp, admin: &Creds, query: &str) -> Vec<Value> {
-    let (status, body) = status_json(app.get(&format!("/_ccadmin/requests{query}"), admin).await).await;
+    let (status, body) =
+        status_json(app.get(&format!("/_ccadmin/requests{query}"), admin).await).await;
     assert_eq!(status, 200, "{body}");
     body["requests"].as_array().expect("requests").clone()
 }
 
 async fn count(app: &TestApp, admin: &Creds, filter: &Value) -> u64 {
-    let (status, body) = status_json(app.post("/_ccadmin/requests:count", admin, filter).await).await;
+    let (status, body) =
+        status_json(app.post("/_ccadmin/requests:count", admin, filter).await).await;
     assert_eq!(status, 200, "{body}");
     body["count"].as_u64().expect("a count")
 }
