@@ -97,14 +97,15 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
     parts.extensions.insert(slot.clone());
     let path = parts.uri.path().to_owned();
     let request = message(&parts.headers, &head, complete);
+    let now = state.clock.now_ms();
     let mut pending = Pending {
         journal: state.requests.clone(),
         started,
         slot,
         entry: Entry {
             id: uuid::Uuid::new_v4().to_string(),
-            time: time::rfc3339(state.clock.now_ms()),
-            time_ms: state.clock.now_ms(),
+            time: time::rfc3339(now),
+            time_ms: now,
             method: parts.method.as_str().to_owned(),
             account_id: path_account(&path).map(str::to_owned),
             client_id: None,
@@ -171,29 +172,33 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
 /// Reads a request body's first [`BODY_CAP`] bytes (and a little more) ahead of the
 /// handler, and gives back a body that yields the same bytes: whole when it ended, or
 /// the part read followed by the rest (read errors included) as the handler reads on.
-async fn read_head(body: AxumBody) -> (Vec<u8>, bool, AxumBody) {
+async fn read_head(body: AxumBody) -> (Bytes, bool, AxumBody) {
     let mut stream = body.into_data_stream();
     let mut chunks: Vec<Bytes> = Vec::new();
     let mut len = 0;
     while len <= BODY_CAP {
         match stream.next().await {
             None => {
-                let head = chunks.concat();
-                let body = AxumBody::from(head.clone());
-                return (head, true, body);
+                // One chunk (or none) is the usual case: no copy then.
+                let head = match chunks.len() {
+                    0 => Bytes::new(),
+                    1 => chunks.swap_remove(0),
+                    _ => Bytes::from(chunks.concat()),
+                };
+                return (head.clone(), true, AxumBody::from(head));
             }
             Some(Ok(chunk)) => {
                 len += chunk.len();
                 chunks.push(chunk);
             }
             Some(Err(e)) => {
-                let head = chunks.concat();
+                let head = Bytes::from(chunks.concat());
                 let items = chunks.into_iter().map(Ok).chain(std::iter::once(Err(e)));
                 return (head, false, AxumBody::from_stream(stream::iter(items)));
             }
         }
     }
-    let head = chunks.concat();
+    let head = Bytes::from(chunks.concat());
     let items = stream::iter(chunks.into_iter().map(Ok::<_, axum::Error>));
     (head, false, AxumBody::from_stream(items.chain(stream)))
 }
