@@ -5,9 +5,56 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
+use axum::http::{HeaderName, HeaderValue};
 use serde::Serialize;
+use serde::ser::SerializeMap;
 
 use crate::domain::fault::PathPattern;
+
+/// Headers as recorded, secret values already replaced: kept as the request had them
+/// (no copy of names or values) and turned into text only when read.
+#[derive(Debug, Clone, Default)]
+pub struct Headers(pub Vec<(HeaderName, HeaderValue)>);
+
+impl Headers {
+    /// The first value of `name`, if it is text.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n.as_str() == name)
+            .and_then(|(_, v)| v.to_str().ok())
+    }
+
+    fn weight(&self) -> usize {
+        self.0
+            .iter()
+            .map(|(n, v)| n.as_str().len() + v.len() + 32)
+            .sum()
+    }
+}
+
+/// An object of lower-case names, a repeated header's values joined by `, `.
+impl Serialize for Headers {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut names: Vec<&HeaderName> = Vec::new();
+        for (n, _) in &self.0 {
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
+        let mut map = s.serialize_map(Some(names.len()))?;
+        for name in names {
+            let values: Vec<String> = self
+                .0
+                .iter()
+                .filter(|(n, _)| n == name)
+                .map(|(_, v)| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .collect();
+            map.serialize_entry(name.as_str(), &values.join(", "))?;
+        }
+        map.end()
+    }
+}
 
 /// One side of an exchange: headers and body.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -16,8 +63,8 @@ use crate::domain::fault::PathPattern;
 pub struct Message {
     /// Header names (lower case) and values, secrets as `***`; a repeated header's
     /// values joined by `, `.
-    #[schema(example = json!({"content-type": "application/json", "authorization": "***"}))]
-    pub headers: serde_json::Map<String, serde_json::Value>,
+    #[schema(value_type = Object, example = json!({"content-type": "application/json", "authorization": "***"}))]
+    pub headers: Headers,
     /// The body as text (not valid UTF-8: replaced characters), at most 64 KiB of it,
     /// secrets as `***`; absent when empty.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -97,13 +144,7 @@ pub struct Entry {
 impl Entry {
     /// Roughly the memory it takes, for the journal's byte bound.
     fn weight(&self) -> usize {
-        let message = |m: &Message| {
-            m.body.as_ref().map_or(0, String::len)
-                + m.headers
-                    .iter()
-                    .map(|(k, v)| k.len() + v.as_str().map_or(8, str::len) + 16)
-                    .sum::<usize>()
-        };
+        let message = |m: &Message| m.body.as_ref().map_or(0, String::len) + m.headers.weight();
         256 + self.path.len()
             + self.query.as_ref().map_or(0, String::len)
             + message(&self.request)
@@ -241,7 +282,7 @@ mod tests {
 
     fn entry(i: usize, body: usize) -> Entry {
         let message = Message {
-            headers: serde_json::Map::new(),
+            headers: Headers::default(),
             body: Some("x".repeat(body)),
             body_size: Some(body as u64),
             body_truncated: false,

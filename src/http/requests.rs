@@ -14,7 +14,7 @@ use axum::Json;
 use axum::Router;
 use axum::body::{Body as AxumBody, Bytes, HttpBody};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -29,7 +29,7 @@ use super::faults::DropConnection;
 use crate::domain::fault::PathPattern;
 use crate::domain::redaction::{self, MASK};
 use crate::domain::{Code, Violation, time};
-use crate::emulator::requests::{Entry, FaultNote, Filter, Message, RequestJournal};
+use crate::emulator::requests::{Entry, FaultNote, Filter, Headers, Message, RequestJournal};
 
 /// How much of each body the journal keeps.
 pub const BODY_CAP: usize = 64 * 1024;
@@ -224,7 +224,6 @@ impl Pending {
             .response
             .headers
             .get("content-type")
-            .and_then(|v| v.as_str())
             .map(str::to_owned);
         let (body, truncated) = body_text(bytes, complete, content_type.as_deref());
         entry.response.body = body;
@@ -284,7 +283,7 @@ impl Drop for Tee {
 
 fn empty_message() -> Message {
     Message {
-        headers: serde_json::Map::new(),
+        headers: Headers::default(),
         body: None,
         body_size: None,
         body_truncated: false,
@@ -313,23 +312,20 @@ fn message(headers_in: &HeaderMap, head: &[u8], complete: bool) -> Message {
     }
 }
 
-/// Headers as the journal keeps them: lower-case names, repeated values joined, secret
-/// ones masked.
-fn headers(map: &HeaderMap) -> serde_json::Map<String, serde_json::Value> {
-    let mut out = serde_json::Map::new();
-    for name in map.keys() {
-        let value = if redaction::is_secret_header(name.as_str()) {
-            MASK.to_owned()
-        } else {
-            map.get_all(name)
-                .iter()
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        out.insert(name.as_str().to_owned(), serde_json::Value::String(value));
-    }
-    out
+/// Headers as the journal keeps them, secret ones masked.
+fn headers(map: &HeaderMap) -> Headers {
+    Headers(
+        map.iter()
+            .map(|(name, value)| {
+                let value = if redaction::is_secret_header(name.as_str()) {
+                    HeaderValue::from_static(MASK)
+                } else {
+                    value.clone()
+                };
+                (name.clone(), value)
+            })
+            .collect(),
+    )
 }
 
 /// The text the journal keeps of a body: at most [`BODY_CAP`] bytes, secrets masked
