@@ -46,6 +46,14 @@ pub enum Command {
     /// Manage the number inventory.
     #[command(subcommand)]
     Inventory(InventoryCommand),
+    /// Write a consistent copy of the SQLite database to FILE while the server runs
+    /// (PostgreSQL: use pg_dump, see docs/operations.md).
+    Backup {
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// Where to write the copy; must not exist yet.
+        file: PathBuf,
+    },
 }
 
 /// `ccadmin inventory ...`.
@@ -81,6 +89,11 @@ pub struct StorageArgs {
     /// Maximum database connections in the pool.
     #[arg(long, env = "CCADMIN_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
+    /// How long a request waits for a free database connection while all are in use,
+    /// in milliseconds; past it the request gets 503. A busy pool is not an outage:
+    /// this is long enough for a burst of writes to queue.
+    #[arg(long, env = "CCADMIN_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 5_000)]
+    pub db_acquire_timeout_ms: u64,
 }
 
 impl Default for StorageArgs {
@@ -90,6 +103,7 @@ impl Default for StorageArgs {
             database_url: None,
             durability: Durability::Normal,
             db_max_connections: 16,
+            db_acquire_timeout_ms: 5_000,
         }
     }
 }
@@ -192,6 +206,10 @@ pub struct ServeArgs {
     /// the oldest entries dropped first; 0 turns recording off.
     #[arg(long, env = "CCADMIN_JOURNAL_MAX_BYTES", default_value_t = 64 * 1024 * 1024)]
     pub journal_max_bytes: usize,
+    /// How long to keep trying to reach PostgreSQL at start, in seconds, before giving
+    /// up; meanwhile `/readyz` answers 503 and the API 503 with `Retry-After`.
+    #[arg(long, env = "CCADMIN_DB_CONNECT_TIMEOUT", default_value_t = 60)]
+    pub db_connect_timeout: u64,
 }
 
 impl ServeArgs {
@@ -223,6 +241,7 @@ impl Default for ServeArgs {
             metrics_token: None,
             journal_max_entries: 10_000,
             journal_max_bytes: 64 * 1024 * 1024,
+            db_connect_timeout: 60,
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod http;
 pub mod inventory;
 pub mod jobs;
 pub mod service;
+mod startup;
 pub mod store;
 
 use std::future::Future;
@@ -60,7 +61,11 @@ pub struct App {
 impl App {
     /// Opens the database, applies migrations, bootstraps, and binds the socket.
     pub async fn build(args: &ServeArgs) -> anyhow::Result<Self> {
-        let db = open(&args.storage).await?;
+        // Bound first, so that while the database is unreachable the socket answers
+        // `/readyz` 503 (and the API 503) rather than refusing connections.
+        let (listener, starting) = startup::bind(args.listen)?;
+        let connect_limit = Duration::from_secs(args.db_connect_timeout);
+        let db = startup::open_database(&args.storage, connect_limit).await?;
         let clock = Clock::default();
         let bootstrapped =
             bootstrap::bootstrap(&db, &clock, &args.admin, &args.storage.data_dir, args.demo)
@@ -102,16 +107,17 @@ impl App {
             emulator: args.emulator_mode(),
             demo: args.demo,
             shutdown: shutdown_rx,
-            metrics: Arc::new(http::metrics::Metrics::new(args.metrics_token.clone())),
+            metrics: Arc::new(http::metrics::Metrics::new(
+                args.metrics_token.clone(),
+                jobs.worker_errors(),
+            )),
             faults: faults.clone(),
             requests: Arc::new(emulator::requests::RequestJournal::new(
                 args.journal_max_entries,
                 args.journal_max_bytes,
             )),
         };
-        let listener = TcpListener::bind(args.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        starting.stop().await;
         Ok(Self {
             listener,
             router: http::router(state),
@@ -231,9 +237,14 @@ pub async fn open(storage: &config::StorageArgs) -> anyhow::Result<Db> {
     {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let db = Db::connect(&location, storage.durability, storage.db_max_connections)
-        .await
-        .context("cannot open the database")?;
+    let db = Db::connect(
+        &location,
+        storage.durability,
+        storage.db_max_connections,
+        Duration::from_millis(storage.db_acquire_timeout_ms),
+    )
+    .await
+    .context("cannot open the database")?;
     db.migrate().await.context("cannot apply migrations")?;
     Ok(db)
 }

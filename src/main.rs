@@ -27,14 +27,22 @@ async fn main() -> anyhow::Result<()> {
         Command::Account(cmd) => account(cmd).await,
         Command::Client(cmd) => client(cmd).await,
         Command::Inventory(cmd) => inventory(cmd).await,
+        Command::Backup { storage, file } => {
+            let bytes = ccadmin::store::backup(&storage.location()?, &file).await?;
+            println!("backup written to {} ({bytes} bytes)", file.display());
+            Ok(())
+        }
     }
 }
 
 fn init_tracing(format: LogFormat) {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    // Colour codes only for a person at a terminal: a log file or collector would
+    // keep them as escape sequences.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),

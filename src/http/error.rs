@@ -17,6 +17,10 @@ const UNAUTHORIZED_DETAIL: &str = "This operation requires authentication. See h
 const FORBIDDEN_DETAIL: &str = "According to the access control policy the current user and/or accountId does not have permission to access this resource.";
 const NOT_FOUND_DETAIL: &str = "Either there is no API method associated with the URL path of the request, or the request refers to one or more resources that were not found.";
 
+/// The seconds a 503 asks a client to wait before trying again: about how long the
+/// database watch and the pool take to notice that the database is back.
+pub const RETRY_AFTER_UNAVAILABLE: u64 = 2;
+
 /// Result of a handler.
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 
@@ -66,6 +70,11 @@ pub enum ApiError {
     /// operation (429 and 503 with `Retry-After`).
     #[error("injected fault {name}: {status}")]
     InjectedFault { status: StatusCode, name: String },
+    /// 503: the database cannot serve now (unreachable, out of disk, read-only, no
+    /// connection free in time), or the server is still connecting to it. Logged with
+    /// its cause, never sent; the answer carries `Retry-After`.
+    #[error("unavailable: {0}")]
+    Unavailable(#[source] anyhow::Error),
     /// 500: a failure of ours. Logged with its cause, never sent.
     #[error("internal error: {0}")]
     Internal(#[source] anyhow::Error),
@@ -104,9 +113,18 @@ impl ApiError {
         }
     }
 
-    /// 500 from any failure.
+    /// 500 from any failure; 503 when a storage outage is its cause.
     pub fn internal(e: impl Into<anyhow::Error>) -> Self {
-        ApiError::Internal(e.into())
+        let e = e.into();
+        let outage = e.chain().any(|c| {
+            c.downcast_ref::<StoreError>()
+                .is_some_and(StoreError::is_unavailable)
+        });
+        if outage {
+            ApiError::Unavailable(e)
+        } else {
+            ApiError::Internal(e)
+        }
     }
 
     /// The HTTP status of this answer.
@@ -122,6 +140,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::InjectedFault { status, .. } => *status,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -129,7 +148,7 @@ impl ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::Internal(e.into())
+        ApiError::internal(e)
     }
 }
 
@@ -282,6 +301,15 @@ impl IntoResponse for ApiError {
                 None,
                 None,
             ),
+            ApiError::Unavailable(_) => (
+                "service-unavailable",
+                "Service Unavailable",
+                format!(
+                    "The service cannot reach its database right now; try again in {RETRY_AFTER_UNAVAILABLE} seconds."
+                ),
+                None,
+                None,
+            ),
             ApiError::Internal(_) => (
                 "server-error",
                 "Server Error",
@@ -292,6 +320,10 @@ impl IntoResponse for ApiError {
         };
         match &self {
             ApiError::Internal(e) => tracing::error!(%instance, error = ?e, "request failed"),
+            // An outage is the operator's to see, once per request, without a backtrace.
+            ApiError::Unavailable(e) => {
+                tracing::warn!(%instance, error = %format!("{e:#}"), "request refused: database unavailable")
+            }
             _ => tracing::info!(%instance, status = status.as_u16(), %detail, "request refused"),
         }
         let problem = Problem {
@@ -308,9 +340,18 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if let ApiError::TooManyRequests { retry_after } = &self {
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        match &self {
+            ApiError::TooManyRequests { retry_after } => {
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            ApiError::Unavailable(_) => {
+                res.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(RETRY_AFTER_UNAVAILABLE),
+                );
+            }
+            _ => {}
         }
         if let ApiError::InjectedFault { status, .. } = &self
             && matches!(
@@ -363,7 +404,7 @@ impl From<crate::service::ServiceError> for ApiError {
             },
             S::Conflict { detail, violations } => ApiError::Conflict { detail, violations },
             S::Store(e) => e.into(),
-            S::Other(e) => ApiError::Internal(e),
+            S::Other(e) => ApiError::internal(e),
         }
     }
 }

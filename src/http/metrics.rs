@@ -73,9 +73,25 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// Empty metrics; `token`, if given, is required to scrape them.
-    pub fn new(token: Option<String>) -> Self {
+    /// Empty metrics, with the job workers' `errors`; `token`, if given, is required to
+    /// scrape them.
+    pub fn new(token: Option<String>, errors: &crate::jobs::backoff::WorkerErrors) -> Self {
         let mut registry = Registry::with_prefix("ccadmin");
+        registry.register(
+            "job_worker_errors",
+            "Job worker attempts that failed with a database error",
+            errors.errors.clone(),
+        );
+        registry.register(
+            "job_worker_error_streaks",
+            "Streaks of failed job worker attempts begun (each is logged once)",
+            errors.streaks.clone(),
+        );
+        registry.register(
+            "job_worker_error_streak",
+            "Job worker attempts failed in a row, by any worker, since the last success (0: none)",
+            errors.streak.clone(),
+        );
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
             "http_requests",
@@ -197,6 +213,11 @@ impl Metrics {
     }
 }
 
+async fn queue_stats(db: &Db, now: i64) -> Result<store::jobs::QueueStats, store::StoreError> {
+    let mut tx = db.read().await?;
+    store::jobs::queue_stats(&mut tx, now, real_now_ms()).await
+}
+
 /// Counts every request by its route template and status, and times it.
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let route = req
@@ -238,10 +259,15 @@ pub(super) async fn scrape(State(state): State<AppState>, headers: HeaderMap) ->
         }
     }
     let now = state.clock.now_ms();
-    let mut tx = state.db.read().await?;
-    let queue = store::jobs::queue_stats(&mut tx, now, real_now_ms()).await?;
-    drop(tx);
-    metrics.set_queue(&queue, now);
+    // During an outage the process's own metrics (requests, pools, worker errors) are
+    // what an operator needs most: the job gauges keep their last values.
+    match queue_stats(&state.db, now).await {
+        Ok(queue) => metrics.set_queue(&queue, now),
+        Err(e) if e.is_unavailable() => {
+            tracing::debug!(error = %e, "job metrics not read: the database is unavailable")
+        }
+        Err(e) => return Err(e.into()),
+    }
     metrics.set_pools(&state.db);
     let mut body = String::new();
     prometheus_client::encoding::text::encode(&mut body, &metrics.registry)

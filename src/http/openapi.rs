@@ -5,7 +5,7 @@
 //! `ToSchema`. What every operation shares is added here, once, from the same facts the
 //! server acts on: the security schemes of [`super::auth`], and the problem answers of
 //! [`super::error`] (400 for parameters and bodies, 401/403 for authenticated
-//! operations, 404 under a path with ids, 413/415 for bodies, 500 everywhere).
+//! operations, 404 under a path with ids, 413/415 for bodies, 500 and 503 everywhere).
 //! `tests/api/openapi.rs` checks that the document and the routers list the same
 //! operations; schemathesis in CI checks that the answers match the document.
 //!
@@ -312,7 +312,7 @@ fn add_shared(op: &mut Operation, has_ids: bool) {
     let has_input =
         op.parameters.as_ref().is_some_and(|p| !p.is_empty()) || op.request_body.is_some();
     let has_body = op.request_body.is_some();
-    let answers: [(bool, &str, &str); 7] = [
+    let answers: [(bool, &str, &str); 8] = [
         (
             has_input,
             "400",
@@ -335,6 +335,11 @@ fn add_shared(op: &mut Operation, has_ids: bool) {
             true,
             "500",
             "An unexpected failure; the problem's `instance` is logged",
+        ),
+        (
+            true,
+            "503",
+            "The database is unavailable (or still being reached at start); retry after `Retry-After` seconds",
         ),
     ];
     for (applies, status, description) in answers {

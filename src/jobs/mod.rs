@@ -3,6 +3,7 @@
 //! under a fence so that each job makes exactly one terminal transition.
 
 pub mod account;
+pub mod backoff;
 pub mod element;
 pub mod number;
 pub mod org;

@@ -66,6 +66,7 @@ struct Inner {
     settings: JobSettings,
     provisioner: Box<dyn Provisioner>,
     wake: Notify,
+    errors: super::backoff::WorkerErrors,
 }
 
 /// The job engine of one server: shared by handlers (to wake workers) and workers.
@@ -81,12 +82,18 @@ impl Jobs {
             settings,
             provisioner: Box::new(provisioner),
             wake: Notify::new(),
+            errors: super::backoff::WorkerErrors::default(),
         }))
     }
 
     /// The engine's settings.
     pub fn settings(&self) -> JobSettings {
         self.0.settings
+    }
+
+    /// The workers' backend failures, for `/metrics`.
+    pub fn worker_errors(&self) -> &super::backoff::WorkerErrors {
+        &self.0.errors
     }
 
     /// Tells idle workers that a job was committed.
@@ -103,11 +110,25 @@ impl Jobs {
                 let mut stop = stop.clone();
                 tokio::spawn(async move {
                     tracing::debug!(worker = i, "job worker started");
+                    let mut failures = 0u32;
                     while !*stop.borrow() {
                         match jobs.run_one().await {
-                            Ok(true) => continue,
-                            Ok(false) => {}
-                            Err(e) => tracing::warn!(error = %e, "job worker failed; retrying"),
+                            Ok(ran) => {
+                                failures = 0;
+                                jobs.0.errors.succeeded();
+                                if ran {
+                                    continue;
+                                }
+                            }
+                            Err(e) => {
+                                failures = failures.saturating_add(1);
+                                jobs.0.errors.failed(&e);
+                                tokio::select! {
+                                    _ = tokio::time::sleep(super::backoff::pause(failures)) => {}
+                                    _ = stop.changed() => {}
+                                }
+                                continue;
+                            }
                         }
                         let notified = jobs.0.wake.notified();
                         tokio::select! {

@@ -66,7 +66,12 @@ pub async fn create_node(
     store::accounts::lock(&mut tx, account).await?;
     let root = account_name(&mut tx, account).await?;
     let nodes = store::org::nodes(&mut tx, account).await?;
-    let parent_id = parent_of(&Hierarchy::new(&root, &nodes), &req.parent_path)?;
+    let h = Hierarchy::new(&root, &nodes);
+    let parent_id = parent_of(&h, &req.parent_path)?;
+    // The record names the parent as every answer does, whichever root form was sent.
+    let parent_path = h
+        .in_seed_form(&req.parent_path)
+        .unwrap_or_else(|| req.parent_path.clone());
     resolve_profiles(&mut tx, account, &req.profile_ids).await?;
     let ids: Vec<&str> = nodes.iter().map(|n| n.node_id.as_str()).collect();
     let node_id = loop {
@@ -118,7 +123,7 @@ pub async fn create_node(
         Event::Created,
         author,
         "ORGANIZATION_NODE",
-        node_data(&node, &req.parent_path, &req.profile_ids),
+        node_data(&node, &parent_path, &req.profile_ids),
         now,
     )
     .await?;
@@ -150,6 +155,9 @@ pub async fn replace_node(
         return Err(node_not_found(id));
     }
     let parent_id = parent_of(&h, &req.parent_path)?;
+    let parent_path = h
+        .in_seed_form(&req.parent_path)
+        .unwrap_or_else(|| req.parent_path.clone());
     if let Some(parent) = &parent_id
         && h.is_within(parent, id)
     {
@@ -202,7 +210,7 @@ pub async fn replace_node(
         Event::Updated,
         author,
         "ORGANIZATION_NODE",
-        node_data(&node, &req.parent_path, &req.profile_ids),
+        node_data(&node, &parent_path, &req.profile_ids),
         now,
     )
     .await?;

@@ -8,13 +8,17 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::pool::PoolConnection;
+use futures_util::future::BoxFuture;
+use sqlx::pool::{PoolConnection, PoolConnectionMetadata};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
+use sqlx::{
+    Connection, PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction,
+};
 
 pub mod accounts;
 pub mod audit;
+pub mod availability;
 pub(crate) mod bulk;
 pub mod credentials;
 pub mod elements;
@@ -137,12 +141,30 @@ pub enum StoreError {
     /// A stored value could not be read back (a bug or a hand-edited database).
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
-    /// The database failed or could not be reached.
+    /// The database cannot serve now: unreachable, shutting down, out of disk,
+    /// read-only, an I/O error, or no connection free within the acquire timeout
+    /// (`availability::is_unavailable`). Retrying later may succeed.
+    #[error("database unavailable: {0}")]
+    Unavailable(sqlx::Error),
+    /// The database refused a statement for any other reason (a bug of ours).
     #[error(transparent)]
     Backend(sqlx::Error),
     /// Migrations could not be applied.
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    /// True when the database cannot serve now and a retry may succeed.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Unavailable(_) => true,
+            StoreError::Migrate(sqlx::migrate::MigrateError::Execute(e)) => {
+                availability::is_unavailable(e)
+            }
+            _ => false,
+        }
+    }
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -152,6 +174,9 @@ impl From<sqlx::Error> for StoreError {
             && db.is_unique_violation()
         {
             return StoreError::Conflict(Conflict::of(db));
+        }
+        if availability::is_unavailable(&e) {
+            return StoreError::Unavailable(e);
         }
         StoreError::Backend(e)
     }
@@ -201,8 +226,12 @@ pub enum Db {
     /// so that they queue in the process instead of failing with "database is locked";
     /// reads use their own pool and never wait for writes (WAL).
     Sqlite { read: SqlitePool, write: SqlitePool },
-    /// PostgreSQL: one pool for reads and writes.
-    Postgres(PgPool),
+    /// PostgreSQL: one pool for reads and writes, and the watch that tells an
+    /// unreachable server from a busy pool.
+    Postgres {
+        pool: PgPool,
+        health: availability::Health,
+    },
 }
 
 /// One connection pool's use.
@@ -226,11 +255,13 @@ pub enum Backend {
 }
 
 impl Db {
-    /// Opens the database at `location`, creating an SQLite file if needed.
+    /// Opens the database at `location`, creating an SQLite file if needed. A request
+    /// waits up to `acquire_timeout` for a connection while every one is in use.
     pub async fn connect(
         location: &Location,
         durability: Durability,
         max_connections: u32,
+        acquire_timeout: Duration,
     ) -> Result<Self> {
         match location {
             Location::Sqlite(path) => {
@@ -251,6 +282,8 @@ impl Db {
                 let write = SqlitePoolOptions::new()
                     .max_connections(1)
                     .test_before_acquire(false)
+                    .before_acquire(not_in_transaction)
+                    .acquire_timeout(acquire_timeout)
                     .connect_with(opts.clone())
                     .await?;
                 // Reads are CPU-bound, and each connection has its own thread and page
@@ -261,18 +294,36 @@ impl Db {
                 let read = SqlitePoolOptions::new()
                     .max_connections(readers.max(2))
                     .test_before_acquire(false)
+                    .before_acquire(not_in_transaction)
+                    .acquire_timeout(acquire_timeout)
                     .connect_with(opts)
                     .await?;
                 Ok(Db::Sqlite { read, write })
             }
             Location::Postgres(url) => {
                 let opts = PgConnectOptions::from_str(url)?;
+                // One connection of our own first: an unreachable server fails here
+                // with its own error ("connection refused"), where the pool would retry
+                // until its timeout and then only say that it timed out.
+                let first = tokio::time::timeout(
+                    Duration::from_secs(10),
+                    PgConnection::connect_with(&opts),
+                )
+                .await
+                .map_err(|_| {
+                    sqlx::Error::Io(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "connecting to PostgreSQL timed out",
+                    ))
+                })??;
+                let _ = first.close().await;
                 let pool = PgPoolOptions::new()
                     .max_connections(max_connections)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(opts)
-                    .await?;
-                Ok(Db::Postgres(pool))
+                    .acquire_timeout(acquire_timeout)
+                    .before_acquire(not_in_transaction)
+                    .connect_lazy_with(opts.clone());
+                let health = availability::Health::watch(&pool, opts);
+                Ok(Db::Postgres { pool, health })
             }
         }
     }
@@ -282,7 +333,7 @@ impl Db {
     pub async fn migrate(&self) -> Result<()> {
         match self {
             Db::Sqlite { write, .. } => sqlx::migrate!("migrations/sqlite").run(write).await?,
-            Db::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
+            Db::Postgres { pool, .. } => sqlx::migrate!("migrations/postgres").run(pool).await?,
         }
         Ok(())
     }
@@ -291,7 +342,7 @@ impl Db {
     pub fn backend(&self) -> Backend {
         match self {
             Db::Sqlite { .. } => Backend::Sqlite,
-            Db::Postgres(_) => Backend::Postgres,
+            Db::Postgres { .. } => Backend::Postgres,
         }
     }
 
@@ -299,7 +350,7 @@ impl Db {
     pub async fn read(&self) -> Result<Tx> {
         Ok(Tx(match self {
             Db::Sqlite { read, .. } => TxInner::SqliteRead(read.acquire().await?),
-            Db::Postgres(pool) => TxInner::PgRead(pool.acquire().await?),
+            Db::Postgres { pool, health } => TxInner::PgRead(health.guard(pool.acquire()).await?),
         }))
     }
 
@@ -310,7 +361,7 @@ impl Db {
             Db::Sqlite { write, .. } => {
                 TxInner::SqliteWrite(write.begin_with("BEGIN IMMEDIATE").await?)
             }
-            Db::Postgres(pool) => TxInner::PgWrite(pool.begin().await?),
+            Db::Postgres { pool, health } => TxInner::PgWrite(health.guard(pool.begin()).await?),
         }))
     }
 
@@ -319,7 +370,7 @@ impl Db {
     /// need not visit the table, and refreshes the planner's statistics. Autovacuum would
     /// get there, but only a while later. Nothing to do on SQLite.
     pub async fn settle_after_bulk_load(&self, tables: &[&str]) -> Result<()> {
-        if let Db::Postgres(pool) = self {
+        if let Db::Postgres { pool, .. } = self {
             sqlx::query(&format!("vacuum (analyze) {}", tables.join(", ")))
                 .execute(pool)
                 .await?;
@@ -340,7 +391,7 @@ impl Db {
         }
         match self {
             Db::Sqlite { read, write } => vec![stats("read", read), stats("write", write)],
-            Db::Postgres(pool) => vec![stats("postgres", pool)],
+            Db::Postgres { pool, .. } => vec![stats("postgres", pool)],
         }
     }
 
@@ -354,6 +405,18 @@ impl Db {
         Ok(())
     }
 
+    /// Whether this instance can serve: PostgreSQL as its watch last saw it (a busy
+    /// pool is still ready), SQLite by a read.
+    pub async fn ready(&self) -> Result<()> {
+        match self {
+            Db::Postgres { health, .. } if !health.is_up() => {
+                Err(StoreError::Unavailable(availability::not_answering()))
+            }
+            Db::Postgres { .. } => Ok(()),
+            Db::Sqlite { .. } => self.ping().await,
+        }
+    }
+
     /// Closes every connection, waiting for those in use.
     pub async fn close(&self) {
         match self {
@@ -361,9 +424,26 @@ impl Db {
                 read.close().await;
                 write.close().await;
             }
-            Db::Postgres(pool) => pool.close().await,
+            Db::Postgres { pool, .. } => pool.close().await,
         }
     }
+}
+
+/// Refuses a pooled connection that is still inside a transaction, so the pool closes
+/// it and opens a fresh one. A failed commit or rollback leaves one behind: on a full
+/// disk SQLite rolls the transaction back by itself, sqlx's ROLLBACK then fails, and its
+/// transaction depth stays up, so every later BEGIN on that (single writer) connection
+/// would fail. The depth is exact here: the pool pings a released connection before it
+/// is idle again, after the rollback queued on drop.
+fn not_in_transaction<C: Connection>(
+    conn: &mut C,
+    _: PoolConnectionMetadata,
+) -> BoxFuture<'_, Result<bool, sqlx::Error>> {
+    let clean = !conn.is_in_transaction();
+    if !clean {
+        tracing::warn!("a connection was left inside a failed transaction; replacing it");
+    }
+    Box::pin(async move { Ok(clean) })
 }
 
 /// A connection or transaction of either backend. Store functions take `&mut Tx`.
@@ -447,4 +527,51 @@ impl Tx {
         }
         Ok(())
     }
+}
+
+/// Writes a consistent copy of the SQLite database at `location` to `file` (which must
+/// not exist) and returns its size. `vacuum into` reads one snapshot, as any reader does
+/// in WAL mode, so a running server's writers carry on meanwhile; one read-only
+/// connection is all it opens. The copy is written next to `file`, flushed, then
+/// renamed, so `file` is either complete or absent. PostgreSQL has its own tools.
+pub async fn backup(location: &Location, file: &std::path::Path) -> anyhow::Result<u64> {
+    use anyhow::Context;
+    let Location::Sqlite(path) = location else {
+        anyhow::bail!(
+            "`ccadmin backup` copies SQLite databases; for PostgreSQL use pg_dump (docs/operations.md)"
+        );
+    };
+    anyhow::ensure!(path.exists(), "no database at {}", path.display());
+    anyhow::ensure!(
+        !file.exists(),
+        "{} exists; the backup will not overwrite it",
+        file.display()
+    );
+    let mut partial = file.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = std::path::PathBuf::from(partial);
+    let _ = std::fs::remove_file(&partial);
+    let target = partial
+        .to_str()
+        .context("the backup path is not valid UTF-8")?;
+    let opts = SqliteConnectOptions::new()
+        .filename(path)
+        .read_only(true)
+        .busy_timeout(Duration::from_secs(10));
+    let mut conn = SqliteConnection::connect_with(&opts)
+        .await
+        .with_context(|| format!("opening {}", path.display()))?;
+    let copied = sqlx::query("vacuum into $1")
+        .bind(target)
+        .execute(&mut conn)
+        .await
+        .context("vacuum into");
+    let _ = conn.close().await;
+    copied?;
+    std::fs::File::open(&partial)
+        .and_then(|f| f.sync_all())
+        .with_context(|| format!("flushing {}", partial.display()))?;
+    std::fs::rename(&partial, file)
+        .with_context(|| format!("renaming {} to {}", partial.display(), file.display()))?;
+    Ok(std::fs::metadata(file)?.len())
 }

@@ -128,6 +128,9 @@ backend_tests! {
         }
         assert_eq!(records[0]["auditData"]["features"], json!({"voice": {}}));
         assert_eq!(records[5]["auditData"]["name"], "MumbaiLocation");
+        // Sent with the bare root, recorded in the seed's form as every answer shows it.
+        assert_eq!(records[4]["auditData"]["parentPath"], "AccountSyncG");
+        assert_eq!(records[5]["auditData"]["parentPath"], "AccountSyncG");
         let text = page.to_string();
         assert!(!text.contains("clientSecret") && !text.contains("appkey") && !text.contains("secret_hash"), "{text}");
         assert_eq!(page["pagination"]["total"], 9);

@@ -408,7 +408,7 @@ where
 {
     match db {
         ccadmin::store::Db::Sqlite { read, .. } => sqlx::query_as(sql).fetch_all(read).await,
-        ccadmin::store::Db::Postgres(pool) => sqlx::query_as(sql).fetch_all(pool).await,
+        ccadmin::store::Db::Postgres { pool, .. } => sqlx::query_as(sql).fetch_all(pool).await,
     }
     .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }

@@ -101,6 +101,7 @@ async fn every_operation_declares_its_security_and_problem_answers() {
     for (method, path, op) in operations(&doc) {
         let responses = op["responses"].as_object().expect("responses");
         assert!(responses.contains_key("500"), "{method} {path}: no 500");
+        assert!(responses.contains_key("503"), "{method} {path}: no 503");
         if open.contains(&path.as_str()) || path.ends_with("/openid-connect/token") {
             continue;
         }

@@ -3,6 +3,8 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use ccadmin::config::StorageArgs;
+
 use crate::helpers::{Creds, TestDb};
 
 /// A running `ccadmin serve` process.
@@ -21,7 +23,22 @@ fn free_port() -> u16 {
 impl ServerProcess {
     /// Starts `ccadmin serve --demo` on `db` with `extra` arguments and waits until ready.
     pub async fn start(db: &TestDb, extra: &[&str]) -> Self {
-        let storage = db.storage();
+        let server = Self::spawn(&db.storage(), extra);
+        server.wait_ready().await;
+        server
+    }
+
+    /// Starts `ccadmin serve --demo` on `storage` with `extra` arguments and waits
+    /// until ready.
+    pub async fn start_with(storage: &StorageArgs, extra: &[&str]) -> Self {
+        let server = Self::spawn(storage, extra);
+        server.wait_ready().await;
+        server
+    }
+
+    /// Starts `ccadmin serve --demo` on `storage` with `extra` arguments; returns at
+    /// once, before it is ready.
+    pub fn spawn(storage: &StorageArgs, extra: &[&str]) -> Self {
         let port = free_port();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ccadmin"));
         cmd.args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
@@ -36,15 +53,14 @@ impl ServerProcess {
             cmd.args(["--database-url", url]);
         }
         let child = cmd.spawn().expect("the ccadmin binary starts");
-        let server = Self {
+        Self {
             child,
             address: format!("http://127.0.0.1:{port}"),
-        };
-        server.wait_ready().await;
-        server
+        }
     }
 
-    async fn wait_ready(&self) {
+    /// Waits up to 30 s for `/readyz` to answer 200.
+    pub async fn wait_ready(&self) {
         let http = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
