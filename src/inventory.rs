@@ -169,7 +169,7 @@ pub fn parse_row(line: usize, text: &str, check_plan: bool) -> Result<InventoryE
     };
     let t = NumberType::parse_inventory(t)
         .ok_or_else(|| bad(format!("type must be LOCAL or TOLLFREE, not '{t}'")))?;
-    crate::domain::number::check_country("countryCode", country)
+    crate::domain::number::CountryCode::parse_field("countryCode", country)
         .map_err(|_| bad(format!("bad countryCode '{country}'")))?;
     let required = match docs {
         "true" => true,

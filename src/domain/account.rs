@@ -7,9 +7,10 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::feature::{AccountFeatures, Feature, Features};
+use super::feature::{Feature, Features};
 use super::ids::AccountId;
 use super::role::FeatureGrants;
+use super::schemas::{AccountFeatures, AddressType};
 use super::violation::{Code, Violation, Violations, check_len, check_max_items};
 
 /// The spec's pattern for account names.
@@ -24,9 +25,7 @@ pub const ADDRESS_NAME_PATTERN: &str =
     r"^[a-zA-Z\p{L}0-9]+([ ]*[a-zA-Z\p{L}0-9-\_\*\=\+\$\:\;\&\~\,\?\%\!\|\{\}\`\.\']+)*$";
 /// The spec's pattern for zip codes.
 pub const ZIP_PATTERN: &str = r"^[A-Za-z0-9\p{L}_ -]*$";
-/// The spec's pattern for UUIDs.
-pub const UUID_PATTERN: &str =
-    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+pub use super::ids::UUID_PATTERN;
 /// The spec's pattern for account property names and keys and node type names.
 pub const LABEL_PATTERN: &str = r"^[a-zA-Z0-9\p{L}\-\_\.\ ]+$";
 /// The spec's pattern for profile ids.
@@ -194,36 +193,6 @@ pub struct Address {
     pub zip: String,
     /// Whether this is the account's default address; exactly one is.
     pub is_default: bool,
-}
-
-// Documentation of `ADDRESS_TYPES`.
-/// The address types the spec enumerates.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code, clippy::upper_case_acronyms)]
-pub enum AddressType {
-    OFFICE,
-    APARTMENT,
-    BASEMENT,
-    BUILDING,
-    DEPARTMENT,
-    FLOOR,
-    FRONT,
-    KEY,
-    LOBBY,
-    LOT,
-    LOWER,
-    PENTHOUSE,
-    PIER,
-    REAR,
-    ROOM,
-    SIDE,
-    SLIP,
-    SPACE,
-    STOP,
-    SUITE,
-    TRAILER,
-    UNIT,
-    UPPER,
 }
 
 /// A free-form name/value pair of an account.

@@ -3,6 +3,7 @@
 use chrono::DateTime;
 use serde::{Deserialize, Serialize};
 
+use super::schemas::RecordType;
 use super::violation::{Code, Violation, Violations, check_len};
 
 /// What happened to the audited object.
@@ -28,16 +29,6 @@ impl Event {
 
 /// The only record type of the spec.
 pub const RECORD_TYPE: &str = "ACCOUNT";
-
-// Documentation of `RECORD_TYPE`.
-/// The type of audited object: always `ACCOUNT` (`auditData.resource` names the
-/// object).
-#[derive(utoipa::ToSchema)]
-#[schema(as = AuditRecordType)]
-#[allow(dead_code, clippy::upper_case_acronyms)]
-pub enum RecordType {
-    ACCOUNT,
-}
 
 /// The spec's pattern for `author` in a search.
 pub const AUTHOR_PATTERN: &str = "^[a-zA-Z0-9@._-]+$";

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::account::check_domain_name;
 use super::phone::E164;
+use super::schemas::DidNumber;
 use super::violation::{Code, Violation, Violations, check_len, check_max_items};
 
 /// The spec's pattern for element names.
@@ -85,8 +86,8 @@ pub struct ElementBody {
     pub description: Option<String>,
     /// ACO only: `Production` or `Development`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub environment: Option<String>,
+    #[schema(nullable = false, value_type = Option<String>)]
+    pub environment: Option<Environment>,
     /// MS Teams only.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
@@ -164,27 +165,54 @@ pub struct ElementIn {
     client_id: Option<String>,
 }
 
-/// A DID number in E.164 form (documentation of the items of `didNumbers`; the
-/// server also refuses more than 13 characters and numbers no numbering plan has).
-#[derive(utoipa::ToSchema)]
-#[schema(value_type = String, pattern = r"^\+[1-9]\d{3,13}$", example = "+16062128688")]
-#[allow(dead_code)]
-pub struct DidNumber(String);
-
+// Its doc comment is the schema's description in `/openapi.json`.
 /// The environments of an Avaya Cloud Office element (documentation of `environment`).
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum Environment {
     Production,
     Development,
 }
 
+impl Environment {
+    /// Every environment, in the order messages list them.
+    pub const ALL: [Environment; 2] = [Environment::Production, Environment::Development];
+
+    /// The wire name, as the schema's `enum` lists it (the variant's name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Production => "Production",
+            Environment::Development => "Development",
+        }
+    }
+
+    /// Parses a wire name, case-sensitive.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.as_str() == s)
+    }
+}
+
 /// The presence application of an Avaya Cloud Office element.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code, clippy::upper_case_acronyms, non_camel_case_types)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[allow(clippy::upper_case_acronyms, non_camel_case_types)]
 pub enum PresenceApplicationType {
     AVAYA_CLOUD_OFFICE,
     AVAYA_CLOUD_PHONE,
+}
+
+impl PresenceApplicationType {
+    /// Every value, in the order messages list them.
+    pub const ALL: [PresenceApplicationType; 2] = [
+        PresenceApplicationType::AVAYA_CLOUD_OFFICE,
+        PresenceApplicationType::AVAYA_CLOUD_PHONE,
+    ];
+
+    /// The wire name, as the schema's `enum` lists it (the variant's name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PresenceApplicationType::AVAYA_CLOUD_OFFICE => "AVAYA_CLOUD_OFFICE",
+            PresenceApplicationType::AVAYA_CLOUD_PHONE => "AVAYA_CLOUD_PHONE",
+        }
+    }
 }
 
 fn one_of(v: &mut Violations, field: &str, value: &str, allowed: &[&str]) {
@@ -243,17 +271,22 @@ impl ElementIn {
             ElementType::Aco => {
                 match &self.environment {
                     None => v.push(Violation::required("environment")),
-                    Some(e) => one_of(&mut v, "environment", e, &["Production", "Development"]),
+                    Some(e) => one_of(
+                        &mut v,
+                        "environment",
+                        e,
+                        &Environment::ALL.map(Environment::as_str),
+                    ),
                 }
                 if let Some(p) = &self.presence_application_type {
                     one_of(
                         &mut v,
                         "presenceApplicationType",
                         p,
-                        &["AVAYA_CLOUD_OFFICE", "AVAYA_CLOUD_PHONE"],
+                        &PresenceApplicationType::ALL.map(PresenceApplicationType::as_str),
                     );
                 }
-                environment = self.environment;
+                environment = self.environment.as_deref().and_then(Environment::parse);
                 extension = Some(self.is_extension_calling.unwrap_or(false));
                 presence = self.presence_application_type;
             }
@@ -364,6 +397,26 @@ mod tests {
         .unwrap();
         assert!(b.is_chat_enabled);
         assert_eq!(b.is_extension_calling, Some(false));
+    }
+
+    #[test]
+    fn the_documented_environments_are_the_parsed_ones() {
+        let schema = serde_json::to_value(<Environment as utoipa::PartialSchema>::schema())
+            .expect("a schema serializes");
+        assert_eq!(
+            schema["enum"],
+            json!(Environment::ALL.map(Environment::as_str))
+        );
+        for e in Environment::ALL {
+            assert_eq!(Environment::parse(e.as_str()), Some(e));
+            assert_eq!(serde_json::to_value(e).unwrap(), json!(e.as_str()));
+        }
+        let e = parse(
+            ElementType::Aco,
+            json!({"name": "x", "environment": "production"}),
+        )
+        .unwrap_err();
+        assert_eq!(e[0].message, "must be one of Production, Development");
     }
 
     #[test]

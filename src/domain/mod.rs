@@ -14,9 +14,10 @@ pub mod phone;
 pub mod prefer;
 pub mod redaction;
 pub mod role;
+pub mod schemas;
 pub mod time;
 pub mod violation;
 
-pub use ids::AccountId;
+pub use ids::{AccountId, ElementId, PhoneNumberId};
 pub use role::{FeatureGrants, Role};
 pub use violation::{Code, Violation, Violations};

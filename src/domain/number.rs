@@ -6,6 +6,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use super::phone::E164;
+use super::schemas::AvailableNumberType;
 use super::violation::{Code, Violation, Violations, check_len};
 
 /// The spec's message for a number whose activation waits for documents.
@@ -113,35 +114,66 @@ impl NumberStatus {
     }
 }
 
-/// The type of an available number.
-// Documentation of the types `NumberType::parse_inventory` takes.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code, clippy::upper_case_acronyms)]
-#[schema(example = "LOCAL")]
-pub enum AvailableNumberType {
-    LOCAL,
-    TOLLFREE,
-}
+/// An ISO country code as the voice spec writes it: two upper-case ASCII letters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CountryCode(String);
 
-/// An ISO country code as the voice spec writes it: two upper-case letters.
-pub fn check_country(field: &str, value: &str) -> Result<(), Violation> {
-    if value.len() == 2 && value.bytes().all(|b| b.is_ascii_uppercase()) {
-        Ok(())
-    } else {
-        Err(Violation::pattern(field, COUNTRY_PATTERN))
+impl CountryCode {
+    /// Parses `value`, naming `field` in the violation when it is not two upper-case
+    /// letters.
+    pub fn parse_field(field: &str, value: &str) -> Result<Self, Violation> {
+        if value.len() == 2 && value.bytes().all(|b| b.is_ascii_uppercase()) {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(Violation::pattern(field, COUNTRY_PATTERN))
+        }
+    }
+
+    /// The code, two upper-case letters.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
-/// Checks the available search's `phoneNumber` fragment.
-pub fn check_fragment(field: &str, value: &str) -> Result<(), Violation> {
-    if value.len() <= NUMBER_MAX_LEN && FRAGMENT_RE.is_match(value) {
-        Ok(())
-    } else {
-        Err(Violation::new(
-            field,
-            Code::Pattern,
-            "must be 1 to 15 characters: digits, optionally after a leading +",
-        ))
+/// What the available-number search's `phoneNumber` looks for: 1 to
+/// [`NUMBER_MAX_LEN`] ASCII digits, optionally after a leading `+`. So it has no
+/// character that a `like` pattern treats specially, and each of its characters sorts
+/// before `:`, which the search's index ranges rely on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchFragment(String);
+
+impl SearchFragment {
+    /// Parses `value`, naming `field` in the violation when it is not a fragment.
+    pub fn parse_field(field: &str, value: &str) -> Result<Self, Violation> {
+        if value.len() <= NUMBER_MAX_LEN && FRAGMENT_RE.is_match(value) {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(Violation::new(
+                field,
+                Code::Pattern,
+                "must be 1 to 15 characters: digits, optionally after a leading +",
+            ))
+        }
+    }
+
+    /// The fragment as sent.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether it starts with `+`, so that it can only match at a number's start.
+    pub fn is_leading(&self) -> bool {
+        self.0.starts_with('+')
+    }
+
+    /// Its length in characters (ASCII, so also in bytes).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Never true: a fragment has at least one character.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 
@@ -237,7 +269,7 @@ impl TryFrom<PhoneNumberIn> for NewPhoneNumber {
             Some(n) => v.check(E164::parse_form("phoneNumber", n, NUMBER_MAX_LEN)),
         };
         if let Some(c) = &input.country_code {
-            v.check(check_country("countryCode", c));
+            v.check(CountryCode::parse_field("countryCode", c));
         }
         check_settings(&mut v, &input.display_name, &input.preferred_media_location);
         match (number, v.is_empty()) {
@@ -440,13 +472,37 @@ mod tests {
     }
 
     #[test]
+    fn a_country_code_is_two_upper_case_letters() {
+        assert_eq!(CountryCode::parse_field("c", "US").unwrap().as_str(), "US");
+        for bad in ["us", "USA", "U", "", "Ü1"] {
+            assert_eq!(
+                CountryCode::parse_field("c", bad).unwrap_err().code,
+                Code::Pattern,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_leading_plus_makes_a_fragment_leading() {
+        let f = SearchFragment::parse_field("f", "+1647").unwrap();
+        assert!(f.is_leading());
+        assert_eq!(f.len(), 5);
+        assert!(
+            !SearchFragment::parse_field("f", "1647")
+                .unwrap()
+                .is_leading()
+        );
+    }
+
+    #[test]
     fn fragments_are_digits_after_at_most_one_plus() {
         for ok in ["1", "+1", "+16479308804", "123456789012345"] {
-            assert!(check_fragment("f", ok).is_ok(), "{ok}");
+            assert!(SearchFragment::parse_field("f", ok).is_ok(), "{ok}");
         }
         for bad in ["", "+", "++1", "1+", "12a", "1234567890123456", "\u{663}"] {
             assert_eq!(
-                check_fragment("f", bad).unwrap_err().code,
+                SearchFragment::parse_field("f", bad).unwrap_err().code,
                 Code::Pattern,
                 "{bad}"
             );

@@ -7,6 +7,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use super::account::ProfileRef;
+use super::schemas::{NodeProfileReference, NodeType};
 use super::violation::{Code, Violation, Violations, check_len, check_max_items};
 
 /// The spec's pattern for node names.
@@ -325,29 +326,6 @@ pub struct NodeOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, min_length = 2, max_length = 2, example = "IN")]
     pub country_code: Option<String>,
-}
-
-/// The `nodeType` of every node (documentation).
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub enum NodeType {
-    OrganizationNode,
-}
-
-/// A profile reference as a node shows it, always with its `url` and the profile's
-/// current `name` (documentation of the references of a node's answer).
-#[derive(utoipa::ToSchema)]
-#[schema(rename_all = "camelCase")]
-#[allow(dead_code)]
-pub struct NodeProfileReference {
-    #[schema(min_length = 6, max_length = 6, example = "N3ZW63")]
-    profile_id: String,
-    /// The profile in the user API.
-    #[schema(example = "/api/admin/user/v1/accounts/AQWSDE/profiles/N3ZW63")]
-    url: String,
-    /// The profile's current name.
-    #[schema(example = "profileVoice")]
-    name: String,
 }
 
 /// A profile as sent to the profile extension.

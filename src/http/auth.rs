@@ -8,11 +8,10 @@ use axum::http::{HeaderMap, request::Parts};
 use axum::routing::post;
 use axum::{Json, Router};
 
-use serde::Serialize;
-
 use super::AppState;
 use super::error::{ApiError, Problem, Result};
 use super::extract::{Body, PathParams};
+use super::openapi::schemas::TokenForm;
 use crate::auth::{ClientFacts, TokenError, TokenResponse, grant::TokenRequest};
 use crate::domain::audit::Author;
 use crate::domain::{AccountId, Code, Role, Violation};
@@ -216,82 +215,6 @@ pub fn unknown_role(field: String, name: &str) -> Violation {
             Role::ALL.map(Role::as_str).join(", ")
         ),
     )
-}
-
-// Documentation of the form `TokenRequest::parse` reads.
-/// A token request, one of three grants. An empty field counts as missing; other
-/// fields are ignored.
-#[derive(Serialize, utoipa::ToSchema)]
-#[serde(untagged)]
-#[allow(dead_code)]
-enum TokenForm {
-    ClientCredentials(ClientCredentialsForm),
-    Password(PasswordForm),
-    RefreshToken(RefreshTokenForm),
-}
-
-/// The `client_credentials` grant: a token for the client itself.
-#[derive(Serialize, utoipa::ToSchema)]
-#[schema(as = GenerateTokenRequest)]
-#[allow(dead_code)]
-struct ClientCredentialsForm {
-    #[schema(inline)]
-    grant_type: ClientCredentialsGrant,
-    #[schema(min_length = 1, example = "client_id")]
-    client_id: String,
-    #[schema(min_length = 1, example = "client_secret")]
-    client_secret: String,
-}
-
-/// The `password` grant: a token for a user of the account, through the client.
-#[derive(Serialize, utoipa::ToSchema)]
-#[schema(as = ResourceOwnerPasswordRequest)]
-#[allow(dead_code)]
-struct PasswordForm {
-    #[schema(inline)]
-    grant_type: PasswordGrant,
-    #[schema(min_length = 1, example = "client_id")]
-    client_id: String,
-    #[schema(min_length = 1, example = "client_secret")]
-    client_secret: String,
-    #[schema(min_length = 1, example = "user-account")]
-    username: String,
-    #[schema(min_length = 1, example = "password1")]
-    password: String,
-}
-
-/// The `refresh_token` grant: new tokens for a refresh token of the same client.
-#[derive(Serialize, utoipa::ToSchema)]
-#[schema(as = RefreshTokenRequest)]
-#[allow(dead_code)]
-struct RefreshTokenForm {
-    #[schema(inline)]
-    grant_type: RefreshTokenGrant,
-    #[schema(min_length = 1, example = "client_id")]
-    client_id: String,
-    #[schema(min_length = 1, example = "client_secret")]
-    client_secret: String,
-    /// A refresh token from an earlier answer; each is single use.
-    #[schema(min_length = 1)]
-    refresh_token: String,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-#[allow(dead_code, non_camel_case_types)]
-enum ClientCredentialsGrant {
-    client_credentials,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-#[allow(dead_code, non_camel_case_types)]
-enum PasswordGrant {
-    password,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-#[allow(dead_code, non_camel_case_types)]
-enum RefreshTokenGrant {
-    refresh_token,
 }
 
 /// The operations of this module, for the OpenAPI document.

@@ -806,23 +806,14 @@ async fn verify_number(
             .map_err(|v| violations.push(v))
             .ok(),
     };
-    let id = match input
-        .phone_number_id
-        .as_deref()
-        .map(|id| (id, uuid::Uuid::try_parse(id)))
-    {
+    let id = match input.phone_number_id.as_deref() {
         None => {
             violations.push(Violation::required("phoneNumberId"));
             None
         }
-        Some((raw, Ok(u))) if raw.len() == 36 => Some(u.hyphenated().to_string()),
-        Some(_) => {
-            violations.push(Violation::pattern(
-                "phoneNumberId",
-                crate::domain::account::UUID_PATTERN,
-            ));
-            None
-        }
+        Some(raw) => crate::domain::PhoneNumberId::parse_field("phoneNumberId", raw)
+            .map_err(|v| violations.push(v))
+            .ok(),
     };
     let (Some(account), Some(id)) = (account, id) else {
         return Err(ApiError::validation(violations));

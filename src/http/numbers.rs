@@ -17,16 +17,16 @@ use super::auth::Caller;
 use super::error::{ApiError, Problem, Result};
 use super::extract::{Body, PathParams, PreferHeader, QueryParams};
 use super::listing::{self, Links, Pagination};
+use super::openapi::schemas::{AvailableParams, CountriesParams, PageParams, SearchParams};
 use super::reach::{
-    IdKind, account_in_reach, account_in_reach_read, resource_path, resource_path_read,
+    account_in_reach, account_in_reach_read, resource_path_of, resource_path_read_of,
 };
 use crate::domain::listing::{PageRules, parse_filter, parse_order_by};
 use crate::domain::number::{
-    AvailableNumberType, AvailableOut, NewPhoneNumber, NumberSettings, NumberSettingsIn,
-    NumberStatus, NumberType, PhoneNumberIn, PhoneNumberOut, check_account_or_any, check_country,
-    check_fragment,
+    AvailableOut, CountryCode, NewPhoneNumber, NumberSettings, NumberSettingsIn, NumberStatus,
+    NumberType, PhoneNumberIn, PhoneNumberOut, SearchFragment, check_account_or_any,
 };
-use crate::domain::{AccountId, Code, Violation};
+use crate::domain::{AccountId, Code, PhoneNumberId, Violation};
 use crate::jobs::JobKind;
 use crate::service::numbers::{self as service, NumberChange};
 use crate::store;
@@ -120,7 +120,7 @@ async fn get_number(
     params: PathParams,
 ) -> Result<Json<Value>> {
     let (account, id, mut tx) =
-        resource_path_read(&state, &caller, &params, "phoneNumberId", IdKind::Uuid).await?;
+        resource_path_read_of::<PhoneNumberId>(&state, &caller, &params, "phoneNumberId").await?;
     let (n, _) = store::numbers::get(&mut tx, &account, &id)
         .await?
         .ok_or_else(|| ApiError::from(service::not_found(&id)))?;
@@ -141,7 +141,7 @@ async fn update_number(
     body: Body,
 ) -> Result<Response> {
     let (account, id) =
-        resource_path(&state, &caller, &params, "phoneNumberId", IdKind::Uuid).await?;
+        resource_path_of::<PhoneNumberId>(&state, &caller, &params, "phoneNumberId").await?;
     let mut tx = state.db.read().await?;
     if store::numbers::get(&mut tx, &account, &id).await?.is_none() {
         return Err(service::not_found(&id).into());
@@ -166,7 +166,7 @@ async fn release_number(
     params: PathParams,
 ) -> Result<StatusCode> {
     let (account, id) =
-        resource_path(&state, &caller, &params, "phoneNumberId", IdKind::Uuid).await?;
+        resource_path_of::<PhoneNumberId>(&state, &caller, &params, "phoneNumberId").await?;
     service::release(&state.db, &state.clock, &account, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -189,15 +189,8 @@ async fn number_action(
         _ => return Err(super::error::no_route().await),
     };
     let account = params.account_id()?;
-    let id = match uuid::Uuid::try_parse(id) {
-        Ok(u) if id.len() == 36 => u.hyphenated().to_string(),
-        _ => {
-            return Err(ApiError::validation(vec![Violation::pattern(
-                "phoneNumberId",
-                crate::domain::account::UUID_PATTERN,
-            )]));
-        }
-    };
+    let id = PhoneNumberId::parse_field("phoneNumberId", id)
+        .map_err(|v| ApiError::validation(vec![v]))?;
     caller.require_administrator()?;
     let account = account_in_reach(&state, &caller, &params)
         .await
@@ -259,37 +252,6 @@ struct NumberPage {
     #[schema(value_type = Vec<PhoneNumberOut>)]
     phone_numbers: Vec<Value>,
     links: Links,
-}
-
-/// `pageNumber` and `pageSize` of the voice lists (documentation of what
-/// `listing::page` reads with [`NUMBER_PAGES`]).
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query, rename_all = "camelCase")]
-#[allow(dead_code)]
-struct PageParams {
-    /// The page to return, from 1.
-    #[param(minimum = 1, maximum = 1000000, default = 1, example = 1)]
-    page_number: Option<u32>,
-    /// The most numbers a page holds.
-    #[param(minimum = 1, maximum = 50, default = 5, example = 5)]
-    page_size: Option<u32>,
-}
-
-/// `filter` of `searchPhoneNumbers` (documentation of what `number_query` reads).
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query, rename_all = "camelCase")]
-#[allow(dead_code)]
-struct SearchParams {
-    /// Expressions on `phoneNumber`, `displayName`, `countryCode`, `type` or `status`,
-    /// joined by commas, every one must hold: `field:value` (the whole value ignoring
-    /// case, or with a `*` wildcard at its start and/or end) or `field=value` (exact,
-    /// case-sensitive).
-    #[param(
-        max_length = 255,
-        pattern = r"^(phoneNumber|displayName|countryCode|type|status)(=[^,]*|:\*?[^*,]+\*?)(,(phoneNumber|displayName|countryCode|type|status)(=[^,]*|:\*?[^*,]+\*?))*$",
-        example = "countryCode:US"
-    )]
-    filter: Option<String>,
 }
 
 /// `orderBy` of `searchPhoneNumbers`: its values come from [`ORDER_FIELDS`].
@@ -503,12 +465,11 @@ const LIST_ORDER_FIELDS: [(&str, NumberField); 2] = [
     ("phoneNumber", NumberField::PhoneNumber),
 ];
 
-fn normalise_ids(ids: Vec<String>) -> Vec<String> {
-    ids.into_iter()
-        .map(|id| match uuid::Uuid::try_parse(&id) {
-            Ok(u) if id.len() == 36 => u.hyphenated().to_string(),
-            _ => id,
-        })
+/// The ids among `ids` that are UUIDs; the others name no number, since every number's
+/// id is one.
+fn parse_ids(ids: &[String]) -> Vec<PhoneNumberId> {
+    ids.iter()
+        .filter_map(|id| PhoneNumberId::parse(id))
         .collect()
 }
 
@@ -528,7 +489,7 @@ async fn list_by_ids(
     body: Body,
 ) -> Result<Json<Vec<Value>>> {
     let account = account_in_reach(&state, &caller, &params).await?;
-    let ids = normalise_ids(batch(&body, "phoneNumberIds")?);
+    let ids = parse_ids(&batch(&body, "phoneNumberIds")?);
     let order = parse_order_by(
         query.get("orderBy"),
         &LIST_ORDER_FIELDS,
@@ -536,8 +497,7 @@ async fn list_by_ids(
     )
     .map_err(|v| ApiError::validation(vec![v]))?;
     let mut tx = state.db.read().await?;
-    let mut numbers =
-        store::numbers::find_many(&mut tx, &account, store::numbers::Key::Id, &ids).await?;
+    let mut numbers = store::numbers::find_by_ids(&mut tx, &account, &ids).await?;
     numbers.retain(|n| n.status != NumberStatus::Disabled);
     numbers.sort_by(|a, b| {
         let key = |n: &crate::domain::number::PhoneNumber| match order.field {
@@ -593,13 +553,15 @@ async fn validate_ids(
 ) -> Result<Json<ValidateAnswer>> {
     let account = account_in_reach(&state, &caller, &params).await?;
     let ids = batch(&body, "phoneNumberIds")?;
-    let normal = normalise_ids(ids.clone());
     let mut tx = state.db.read().await?;
-    let found =
-        store::numbers::find_many(&mut tx, &account, store::numbers::Key::Id, &normal).await?;
+    let found = store::numbers::find_by_ids(&mut tx, &account, &parse_ids(&ids)).await?;
     let (mut valid, mut invalid) = (Vec::new(), Vec::new());
-    for (raw, id) in ids.into_iter().zip(normal) {
-        match found.iter().find(|n| n.phone_number_id == id) {
+    for raw in ids {
+        let id = PhoneNumberId::parse(&raw);
+        match found.iter().find(|n| {
+            id.as_ref()
+                .is_some_and(|id| n.phone_number_id == id.as_str())
+        }) {
             None => invalid.push(Validated {
                 id: raw,
                 message: Some("Doesn't exist in database".to_owned()),
@@ -665,8 +627,7 @@ async fn get_by_numbers(
     };
     let numbers = batch(&body, "phoneNumbers")?;
     let mut tx = state.db.read().await?;
-    let found =
-        store::numbers::find_many(&mut tx, &account, store::numbers::Key::Number, &numbers).await?;
+    let found = store::numbers::find_by_numbers(&mut tx, &account, &numbers).await?;
     Ok(Json(found.iter().map(number_json).collect::<Result<_>>()?))
 }
 
@@ -681,46 +642,10 @@ struct AvailablePage {
     links: Links,
 }
 
-/// The query of `listAvailablePhoneNumbers` (documentation of what
-/// `available_numbers` reads; the page parameters are [`PageParams`]).
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query, rename_all = "camelCase")]
-#[allow(dead_code)]
-struct AvailableParams {
-    /// The ISO country code of the numbers.
-    #[param(min_length = 2, max_length = 2, pattern = "^[A-Z]{2}$", example = "US")]
-    country_code: String,
-    /// The type of the numbers.
-    #[param(rename = "type", inline)]
-    number_type: AvailableNumberType,
-    /// The area code of the numbers, compared exactly: the NANP area code (`330`),
-    /// elsewhere the national destination code.
-    #[param(min_length = 1, max_length = 5, example = "330")]
-    area_code: Option<String>,
-    /// Digits the numbers contain, optionally after a leading `+`.
-    #[param(
-        min_length = 1,
-        max_length = 15,
-        pattern = r"^\+?[0-9]+$",
-        example = "+1647"
-    )]
-    phone_number: Option<String>,
-}
-
 /// The countries with available numbers: ISO codes, sorted.
 #[derive(Serialize, utoipa::ToSchema)]
 #[schema(example = json!(["CA", "US"]))]
 struct Countries(Vec<String>);
-
-/// `type` of `getAvailableCountries`.
-#[derive(utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-struct CountriesParams {
-    /// The type of the numbers.
-    #[param(rename = "type", inline)]
-    number_type: AvailableNumberType,
-}
 
 fn required_type(query: &QueryParams, violations: &mut Vec<Violation>) -> Option<NumberType> {
     match query.get("type") {
@@ -760,10 +685,9 @@ async fn available_numbers(
             violations.push(Violation::required("countryCode"));
             None
         }
-        Some(c) => check_country("countryCode", c)
+        Some(c) => CountryCode::parse_field("countryCode", c)
             .map_err(|v| violations.push(v))
-            .ok()
-            .map(|_| c.to_owned()),
+            .ok(),
     };
     let number_type = required_type(&query, &mut violations);
     let area_code = query.get("areaCode").map(str::to_owned);
@@ -772,12 +696,16 @@ async fn available_numbers(
     {
         violations.push(Violation::size("areaCode", 1, 5));
     }
-    let fragment = query.get("phoneNumber").map(str::to_owned);
-    if let Some(f) = &fragment
-        && let Err(v) = check_fragment("phoneNumber", f)
-    {
-        violations.push(v);
-    }
+    let fragment = match query.get("phoneNumber") {
+        None => None,
+        Some(f) => match SearchFragment::parse_field("phoneNumber", f) {
+            Ok(f) => Some(f),
+            Err(v) => {
+                violations.push(v);
+                None
+            }
+        },
+    };
     let page = listing::page(&query, NUMBER_PAGES)
         .map_err(|e| {
             if let ApiError::Validation { violations: v, .. } = e {

@@ -13,6 +13,7 @@ use super::auth::Caller;
 use super::error::{ApiError, Problem, Result};
 use super::extract::{Body, PathParams, PreferHeader, QueryParams};
 use super::listing::{self, Links, Pagination};
+use super::openapi::schemas::{NodeAction, NodeIdItem, NodeOrderBy, NodeStatus};
 use super::reach::{IdKind, account_in_reach, resource_path, resource_path_read};
 use crate::domain::feature::{action_str, status_str};
 use crate::domain::listing::{Match, PageRules, parse_filter, parse_order_by};
@@ -271,24 +272,6 @@ struct NodePage {
     links: Links,
 }
 
-/// The `orderBy` values of the node list (documentation).
-#[derive(Serialize, utoipa::ToSchema)]
-#[allow(dead_code)]
-enum NodeOrderBy {
-    #[serde(rename = "name")]
-    Name,
-    #[serde(rename = "name asc")]
-    NameAsc,
-    #[serde(rename = "name desc")]
-    NameDesc,
-    #[serde(rename = "accountId")]
-    AccountId,
-    #[serde(rename = "accountId asc")]
-    AccountIdAsc,
-    #[serde(rename = "accountId desc")]
-    AccountIdDesc,
-}
-
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum NodeField {
     Name,
@@ -413,12 +396,6 @@ struct NodeIdList {
     organization_node_ids: Option<Vec<Option<String>>>,
 }
 
-/// An organization node id (documentation of the items of `organizationNodeIds`).
-#[derive(utoipa::ToSchema)]
-#[schema(value_type = String, pattern = "^[a-zA-Z]{6}$", example = "ACDSFE")]
-#[allow(dead_code)]
-struct NodeIdItem(String);
-
 /// A node's latest operation.
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -432,23 +409,6 @@ struct NodeStatusOut {
     message: String,
     #[schema(min_length = 6, max_length = 6, example = "ACDSFE")]
     organization_node_id: String,
-}
-
-/// The operation a node's status describes (documentation of `action`).
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code, clippy::upper_case_acronyms)]
-enum NodeAction {
-    ADD,
-    UPDATE,
-}
-
-/// Where a node's operation stands (documentation of `status`).
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code, clippy::upper_case_acronyms, non_camel_case_types)]
-enum NodeStatus {
-    IN_PROGRESS,
-    COMPLETED,
-    FAILED,
 }
 
 /// List organization node statuses.

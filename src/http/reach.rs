@@ -8,7 +8,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, Result};
 use super::extract::PathParams;
-use crate::domain::{AccountId, Violation};
+use crate::domain::{AccountId, ElementId, PhoneNumberId, Violation};
 use crate::store::{self, Tx};
 
 /// The checks every tenant operation starts with: a valid account id the caller may
@@ -45,27 +45,49 @@ async fn reach(state: &AppState, caller: &Caller, account: AccountId) -> Result<
     Ok((account, tx))
 }
 
-/// A `{...Id}` UUID parameter, in any case, normalised to lower case.
-pub fn uuid_param(params: &PathParams, name: &str) -> std::result::Result<String, Violation> {
-    let raw = params.raw(name);
-    match uuid::Uuid::try_parse(raw) {
-        Ok(u) if raw.len() == 36 => Ok(u.hyphenated().to_string()),
-        _ => Err(Violation::pattern(
-            name,
-            crate::domain::account::UUID_PATTERN,
-        )),
+/// A resource id that a path names, parsed once: element and phone number ids.
+pub trait PathId: Sized {
+    /// Parses the path's `field`, naming it in the violation.
+    fn parse_field(field: &str, raw: &str) -> std::result::Result<Self, Violation>;
+}
+
+impl PathId for ElementId {
+    fn parse_field(field: &str, raw: &str) -> std::result::Result<Self, Violation> {
+        ElementId::parse_field(field, raw)
     }
 }
 
-/// How a path's resource id is written.
+impl PathId for PhoneNumberId {
+    fn parse_field(field: &str, raw: &str) -> std::result::Result<Self, Violation> {
+        PhoneNumberId::parse_field(field, raw)
+    }
+}
+
+/// How a path's six-character resource id is written (organization nodes and
+/// profiles, whose ids stay strings).
 #[derive(Debug, Clone, Copy)]
 pub enum IdKind {
-    /// A UUID in any case (elements, numbers), normalised to lower case.
-    Uuid,
     /// Six letters (organization nodes), case-sensitive.
     SixLetters,
     /// Six characters of the spec's profile id pattern (`N3ZW63`), case-sensitive.
     ProfileId,
+}
+
+impl IdKind {
+    fn parse(self, name: &str, raw: &str) -> std::result::Result<String, Violation> {
+        match self {
+            IdKind::SixLetters => AccountId::parse_field(name, raw).map(|id| id.to_string()),
+            IdKind::ProfileId => {
+                let ok = raw.len() == 6
+                    && raw
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_. ".contains(&b));
+                ok.then(|| raw.to_owned()).ok_or_else(|| {
+                    Violation::pattern(name, crate::domain::account::PROFILE_ID_PATTERN)
+                })
+            }
+        }
+    }
 }
 
 /// The account and the resource id `name` of a path: both are checked, every
@@ -90,25 +112,43 @@ pub async fn resource_path_read(
     name: &str,
     kind: IdKind,
 ) -> Result<(AccountId, String, Tx)> {
+    in_reach(state, caller, params, name, |raw| kind.parse(name, raw)).await
+}
+
+/// [`resource_path`] for an id of type `I` (elements, phone numbers).
+pub async fn resource_path_of<I: PathId>(
+    state: &AppState,
+    caller: &Caller,
+    params: &PathParams,
+    name: &str,
+) -> Result<(AccountId, I)> {
+    let (account, id, _) = resource_path_read_of(state, caller, params, name).await?;
+    Ok((account, id))
+}
+
+/// [`resource_path_read`] for an id of type `I` (elements, phone numbers).
+pub async fn resource_path_read_of<I: PathId>(
+    state: &AppState,
+    caller: &Caller,
+    params: &PathParams,
+    name: &str,
+) -> Result<(AccountId, I, Tx)> {
+    in_reach(state, caller, params, name, |raw| I::parse_field(name, raw)).await
+}
+
+/// The checks of [`resource_path_read`], with `parse` reading the id.
+async fn in_reach<I>(
+    state: &AppState,
+    caller: &Caller,
+    params: &PathParams,
+    name: &str,
+    parse: impl FnOnce(&str) -> std::result::Result<I, Violation>,
+) -> Result<(AccountId, I, Tx)> {
     let account = params.account_id().map_err(|e| match e {
         ApiError::Validation { violations, .. } => violations,
         _ => Vec::new(),
     });
-    let id = match kind {
-        IdKind::Uuid => uuid_param(params, name),
-        IdKind::SixLetters => {
-            AccountId::parse_field(name, params.raw(name)).map(|id| id.to_string())
-        }
-        IdKind::ProfileId => {
-            let raw = params.raw(name);
-            let ok = raw.len() == 6
-                && raw
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_. ".contains(&b));
-            ok.then(|| raw.to_owned())
-                .ok_or_else(|| Violation::pattern(name, crate::domain::account::PROFILE_ID_PATTERN))
-        }
-    };
+    let id = parse(params.raw(name));
     match (account, id) {
         (Ok(account), Ok(id)) => {
             let (account, tx) = reach(state, caller, account).await?;

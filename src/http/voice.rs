@@ -14,9 +14,11 @@ use super::auth::Caller;
 use super::error::Problem;
 use super::error::{ApiError, Result};
 use super::extract::{Body, PathParams, PreferHeader};
+use super::openapi::schemas::ElementList;
 use super::reach::{
-    IdKind, account_in_reach, account_in_reach_read, resource_path, resource_path_read,
+    account_in_reach, account_in_reach_read, resource_path_of, resource_path_read_of,
 };
+use crate::domain::ElementId;
 use crate::domain::element::{ElementIn, ElementOut, ElementType};
 use crate::service::elements as service;
 use crate::store;
@@ -187,7 +189,7 @@ async fn read(
     t: ElementType,
 ) -> Result<Json<Value>> {
     let (account, id, mut tx) =
-        resource_path_read(&state, &caller, &params, "elementId", IdKind::Uuid).await?;
+        resource_path_read_of::<ElementId>(&state, &caller, &params, "elementId").await?;
     let (element, _) = store::elements::get(&mut tx, &account, t, &id)
         .await?
         .ok_or_else(|| ApiError::from(service::not_found(t, &id)))?;
@@ -205,7 +207,8 @@ async fn replace(
     body: Body,
     t: ElementType,
 ) -> Result<Response> {
-    let (account, id) = resource_path(&state, &caller, &params, "elementId", IdKind::Uuid).await?;
+    let (account, id) =
+        resource_path_of::<ElementId>(&state, &caller, &params, "elementId").await?;
     let mut tx = state.db.read().await?;
     if store::elements::get(&mut tx, &account, t, &id)
         .await?
@@ -233,16 +236,10 @@ async fn remove(
     params: PathParams,
     t: ElementType,
 ) -> Result<StatusCode> {
-    let (account, id) = resource_path(&state, &caller, &params, "elementId", IdKind::Uuid).await?;
+    let (account, id) =
+        resource_path_of::<ElementId>(&state, &caller, &params, "elementId").await?;
     service::delete(&state.db, &state.clock, &account, t, &id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Every element of an account, of both types.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-struct ElementList<'a> {
-    elements: Vec<ElementOut<'a>>,
 }
 
 /// Extension: every element of the account, across types.

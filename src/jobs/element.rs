@@ -4,9 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use super::Schedule;
 use super::{Cause, Ending, JobKind};
-use crate::domain::AccountId;
 use crate::domain::element::{ElementStatus, ElementType};
 use crate::domain::prefer::Prefer;
+use crate::domain::{AccountId, ElementId};
 use crate::store::jobs::{Job, Transition};
 use crate::store::{self, StoreError, Tx};
 
@@ -102,10 +102,14 @@ pub(super) async fn apply(
         Ending::Succeeded(_) => (ElementStatus::Success, None),
         Ending::Failed(why) => (ElementStatus::Failed, Some(why.as_str())),
     };
+    // An element's job names it by its id, so one that is not an id has no element.
+    let Some(id) = ElementId::parse(&job.resource_id) else {
+        return Ok(());
+    };
     if store::elements::finish(
         tx,
         &job.account_id,
-        &job.resource_id,
+        &id,
         payload.generation,
         status,
         message,

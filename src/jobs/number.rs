@@ -3,10 +3,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Cause, Ending, JobKind};
-use crate::domain::AccountId;
 use crate::domain::lifecycle::Outcome;
 use crate::domain::number::{NumberStatus, NumberType, VERIFICATION_MESSAGE};
 use crate::domain::prefer::Prefer;
+use crate::domain::{AccountId, PhoneNumberId};
 use crate::store::jobs::{Job, Transition};
 use crate::store::{self, StoreError, Tx};
 
@@ -79,8 +79,11 @@ pub(super) async fn apply(
     now: i64,
 ) -> Result<(), StoreError> {
     let payload: ActivationJob = serde_json::from_value(job.payload.clone())?;
-    let Some((number, _)) = store::numbers::get(tx, &job.account_id, &job.resource_id).await?
-    else {
+    // A number's job names it by its id, so one that is not an id has no number.
+    let Some(id) = PhoneNumberId::parse(&job.resource_id) else {
+        return Ok(());
+    };
+    let Some((number, _)) = store::numbers::get(tx, &job.account_id, &id).await? else {
         return Ok(());
     };
     let entry = store::numbers::inventory_entry(tx, &number.phone_number)
@@ -105,7 +108,7 @@ pub(super) async fn apply(
     let done = store::numbers::finish_activation(
         tx,
         &job.account_id,
-        &job.resource_id,
+        &id,
         payload.generation,
         status,
         number_type,

@@ -2,7 +2,7 @@
 
 use crate::clock::Clock;
 use crate::domain::element::{Element, ElementBody, ElementStatus, ElementType};
-use crate::domain::{AccountId, Code, Violation};
+use crate::domain::{AccountId, Code, ElementId, Violation};
 use crate::jobs::element::{self as element_jobs, Change, ElementJob, ElementRef};
 use crate::store::{self, Conflict, Db, StoreError, Tx};
 
@@ -89,7 +89,7 @@ pub async fn create(
 ) -> Result<Element, ServiceError> {
     let now = clock.now_ms();
     let element = Element {
-        element_id: uuid::Uuid::new_v4().to_string(),
+        element_id: ElementId::generate().to_string(),
         element_type: t,
         body,
         status: initial_status(p, t),
@@ -110,7 +110,7 @@ pub async fn replace(
     clock: &Clock,
     account: &AccountId,
     t: ElementType,
-    id: &str,
+    id: &ElementId,
     body: ElementBody,
     p: &Provisioning,
 ) -> Result<Element, ServiceError> {
@@ -150,18 +150,18 @@ pub async fn delete(
     clock: &Clock,
     account: &AccountId,
     t: ElementType,
-    id: &str,
+    id: &ElementId,
 ) -> Result<(), ServiceError> {
     let now = clock.now_ms();
     let mut tx = db.write().await?;
     if !store::elements::delete(&mut tx, account, t, id).await? {
         return Err(not_found(t, id));
     }
-    store::jobs::cancel_for(&mut tx, account, id, now).await?;
+    store::jobs::cancel_for(&mut tx, account, id.as_str(), now).await?;
     let e = ElementRef {
         account,
         element_type: t,
-        id,
+        id: id.as_str(),
     };
     let change = Change {
         from: None,
@@ -175,13 +175,13 @@ pub async fn delete(
 }
 
 /// 404 for an element.
-pub fn not_found(t: ElementType, id: &str) -> ServiceError {
+pub fn not_found(t: ElementType, id: &ElementId) -> ServiceError {
     ServiceError::NotFound {
         what: match t {
             ElementType::Aco => "Avaya Cloud Office element",
             ElementType::MsTeams => "MS Teams element",
         },
         key: "elementId",
-        id: id.to_owned(),
+        id: id.to_string(),
     }
 }

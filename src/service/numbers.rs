@@ -6,7 +6,7 @@ use crate::domain::number::{
     not_available,
 };
 use crate::domain::phone::E164;
-use crate::domain::{AccountId, Code, Violation};
+use crate::domain::{AccountId, Code, PhoneNumberId, Violation};
 use crate::jobs::number::{self as number_jobs, ActivationJob};
 use crate::store::{self, Conflict, Db, StoreError};
 
@@ -25,11 +25,11 @@ fn already_added() -> ServiceError {
 }
 
 /// 404 for a number.
-pub fn not_found(id: &str) -> ServiceError {
+pub fn not_found(id: &PhoneNumberId) -> ServiceError {
     ServiceError::NotFound {
         what: "Phone number",
         key: "phoneNumberId",
-        id: id.to_owned(),
+        id: id.to_string(),
     }
 }
 
@@ -71,7 +71,7 @@ pub async fn add(
         )]));
     }
     let n = PhoneNumber {
-        phone_number_id: uuid::Uuid::new_v4().to_string(),
+        phone_number_id: PhoneNumberId::generate().to_string(),
         account_id: account.to_string(),
         phone_number: number.to_owned(),
         country_code: entry.country_code.clone(),
@@ -132,7 +132,7 @@ pub async fn update(
     db: &Db,
     clock: &Clock,
     account: &AccountId,
-    id: &str,
+    id: &PhoneNumberId,
     settings: NumberSettings,
 ) -> Result<PhoneNumber, ServiceError> {
     let mut tx = db.write().await?;
@@ -152,7 +152,7 @@ pub async fn release(
     db: &Db,
     clock: &Clock,
     account: &AccountId,
-    id: &str,
+    id: &PhoneNumberId,
 ) -> Result<(), ServiceError> {
     let now = clock.now_ms();
     let mut tx = db.write().await?;
@@ -160,14 +160,14 @@ pub async fn release(
         .await?
         .ok_or_else(|| not_found(id))?;
     store::numbers::release(&mut tx, &number, account).await?;
-    store::jobs::cancel_for(&mut tx, account, id, now).await?;
+    store::jobs::cancel_for(&mut tx, account, id.as_str(), now).await?;
     store::jobs::record_transition(
         &mut tx,
         &store::jobs::Transition {
             at: now,
             account_id: account.as_str(),
             resource_kind: JobKind::NumberActivation,
-            resource_id: id,
+            resource_id: id.as_str(),
             from: None,
             to: "RELEASED",
             message: None,
@@ -195,7 +195,7 @@ pub async fn change_status(
     db: &Db,
     clock: &Clock,
     account: &AccountId,
-    id: &str,
+    id: &PhoneNumberId,
     change: NumberChange,
 ) -> Result<PhoneNumber, ServiceError> {
     use crate::domain::number::VERIFICATION_MESSAGE;
@@ -240,7 +240,7 @@ pub async fn change_status(
     number_jobs::journal(
         &mut tx,
         account,
-        id,
+        id.as_str(),
         (Some(from), to, message),
         Cause::Admin,
         now,

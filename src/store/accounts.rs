@@ -489,14 +489,12 @@ pub async fn statuses(tx: &mut Tx, ids: &[AccountId]) -> Result<Vec<AccountStatu
 /// transactions: on PostgreSQL the account row is locked until commit; SQLite has one
 /// writer, so its write transactions are serial already.
 pub async fn lock(tx: &mut Tx, id: &AccountId) -> Result<()> {
-    if tx.backend() == super::Backend::Postgres {
+    if let Some(sql) = super::dialect::lock_account(tx.backend()) {
         on_conn!(tx, |c| {
-            sqlx::query_scalar::<_, String>(
-                "select account_id from account where account_id = $1 for update",
-            )
-            .bind(id.as_str())
-            .fetch_optional(&mut *c)
-            .await
+            sqlx::query_scalar::<_, String>(sql)
+                .bind(id.as_str())
+                .fetch_optional(&mut *c)
+                .await
         })?;
     }
     Ok(())

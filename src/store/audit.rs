@@ -2,10 +2,10 @@
 
 use sqlx::FromRow;
 
-use super::{Backend, Result, Tx, on_conn};
+use super::{Result, Tx, dialect, on_conn};
 use crate::domain::AccountId;
 use crate::domain::audit::{AuditFilter, Author, Event, RECORD_TYPE, search_text};
-use crate::domain::listing::{Match, Page};
+use crate::domain::listing::Page;
 
 /// Records a write, in the transaction that makes it.
 pub async fn record(
@@ -85,22 +85,8 @@ pub async fn search(
         push(&mut condition, " and ip_address = $N", ip.clone());
     }
     if let Some(k) = &f.keyword {
-        match tx.backend() {
-            // The trigram index needs 3 characters; shorter keywords scan the account's
-            // records in the date range.
-            Backend::Sqlite if k.chars().count() >= 3 => push(
-                &mut condition,
-                " and seq in (select rowid from audit_record_fts where audit_record_fts match $N)",
-                format!("\"{}\"", k.replace('"', "\"\"")),
-            ),
-            _ => push(
-                &mut condition,
-                " and search_text like $N escape '\\'",
-                Match::Contains(k.clone())
-                    .like_pattern()
-                    .unwrap_or_default(),
-            ),
-        }
+        let (test, value) = dialect::audit_keyword(tx.backend(), k);
+        push(&mut condition, test, value);
     }
     let column = match order.0 {
         AuditOrder::Date => "at",

@@ -3,8 +3,8 @@
 use sqlx::FromRow;
 
 use super::{Result, StoreError, Tx, on_conn};
-use crate::domain::AccountId;
 use crate::domain::element::{Element, ElementStatus, ElementType};
+use crate::domain::{AccountId, ElementId};
 
 #[derive(FromRow)]
 struct ElementRow {
@@ -67,7 +67,7 @@ pub async fn get(
     tx: &mut Tx,
     account: &AccountId,
     t: ElementType,
-    id: &str,
+    id: &ElementId,
 ) -> Result<Option<(Element, i64)>> {
     let sql = format!(
         "select {COLUMNS} from voice_element where account_id = $1 and element_id = $2 and element_type = $3"
@@ -75,7 +75,7 @@ pub async fn get(
     let row: Option<ElementRow> = on_conn!(tx, |c| {
         sqlx::query_as(&sql)
             .bind(account.as_str())
-            .bind(id)
+            .bind(id.as_str())
             .bind(t.as_str())
             .fetch_optional(&mut *c)
             .await
@@ -129,7 +129,7 @@ pub async fn replace(
 pub async fn finish(
     tx: &mut Tx,
     account: &AccountId,
-    id: &str,
+    id: &ElementId,
     generation: i64,
     status: ElementStatus,
     message: Option<&str>,
@@ -141,7 +141,7 @@ pub async fn finish(
              where account_id = $1 and element_id = $2 and generation = $3",
         )
         .bind(account.as_str())
-        .bind(id)
+        .bind(id.as_str())
         .bind(generation)
         .bind(status.as_str())
         .bind(message)
@@ -154,11 +154,16 @@ pub async fn finish(
 }
 
 /// Deletes an element; false if there was none.
-pub async fn delete(tx: &mut Tx, account: &AccountId, t: ElementType, id: &str) -> Result<bool> {
+pub async fn delete(
+    tx: &mut Tx,
+    account: &AccountId,
+    t: ElementType,
+    id: &ElementId,
+) -> Result<bool> {
     let n = on_conn!(tx, |c| {
         sqlx::query("delete from voice_element where account_id = $1 and element_id = $2 and element_type = $3")
             .bind(account.as_str())
-            .bind(id)
+            .bind(id.as_str())
             .bind(t.as_str())
             .execute(&mut *c)
             .await

@@ -3,7 +3,7 @@
 use serde_json::Value;
 use sqlx::FromRow;
 
-use super::{Backend, Result, StoreError, Tx, on_conn};
+use super::{Result, StoreError, Tx, dialect, on_conn};
 use crate::domain::AccountId;
 use crate::domain::lifecycle::{Cause, JobKind};
 
@@ -118,9 +118,7 @@ pub async fn cancel_for(
     })?)
 }
 
-// The claim differs by backend: PostgreSQL lets concurrent claimers skip rows another
-// transaction holds; SQLite has one writer, so the plain statement is already atomic.
-// Each candidate set has its own statement so that it is a range of one index
+// The claim differs by backend (`dialect::skip_locked`). Each candidate set has its own statement so that it is a range of one index
 // (`job_pending`, `job_lease`): an `or` of the two made both engines scan every job.
 const EXPIRED: &str = "state = 'running' and lease_until < $2 order by lease_until";
 const DUE: &str = "state = 'pending' and run_at <= $1 order by run_at, created_at";
@@ -129,10 +127,7 @@ const DUE: &str = "state = 'pending' and run_at <= $1 order by run_at, created_a
 /// most overdue job that is due at `now` (server clock); the claim lasts until
 /// `lease_until` (real time).
 pub async fn claim(tx: &mut Tx, now: i64, real_now: i64, lease_until: i64) -> Result<Option<Job>> {
-    let lock = match tx.backend() {
-        Backend::Postgres => " for update skip locked",
-        Backend::Sqlite => "",
-    };
+    let lock = dialect::skip_locked(tx.backend());
     for candidates in [EXPIRED, DUE] {
         let sql = format!(
             "update job set state = 'running', attempts = attempts + 1,

@@ -21,13 +21,13 @@ pub mod audit;
 pub mod availability;
 pub(crate) mod bulk;
 pub mod credentials;
+pub(crate) mod dialect;
 pub mod elements;
 pub mod emulator;
 pub mod faults;
 pub mod jobs;
 pub mod numbers;
 pub mod org;
-pub(crate) mod search_rows;
 
 /// Runs `$body` with `$c` bound to the transaction's connection, whichever backend it
 /// is. The body is compiled once per backend, so the same query code serves both.

@@ -436,15 +436,25 @@ pub fn violations(body: &Value) -> Vec<(String, i64)> {
 // ---------------------------------------------------------------------------------
 // The routers' operations, read from their source.
 
-/// `(METHOD, path)` of every `.route(…)` in `src/http/*.rs`, parameters as `{}`.
+/// The Rust files under `dir`, its subfolders' included.
+fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("a source directory") {
+        let path = entry.expect("a directory entry").path();
+        if path.is_dir() {
+            out.extend(rust_files(&path));
+        } else if path.extension().and_then(|e| e.to_str()) == Some("rs") {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// `(METHOD, path)` of every `.route(…)` under `src/http`, parameters as `{}`.
 pub fn routed_operations() -> BTreeSet<(String, String)> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http");
     let mut out = BTreeSet::new();
-    for entry in std::fs::read_dir(&dir).expect("src/http") {
-        let path = entry.expect("a directory entry").path();
-        if path.extension().and_then(|e| e.to_str()) != Some("rs") {
-            continue;
-        }
+    for path in rust_files(&dir) {
         let src = std::fs::read_to_string(&path).expect("a source file");
         let base = src.find("const BASE: &str = \"").map(|i| {
             let rest = &src[i + "const BASE: &str = \"".len()..];

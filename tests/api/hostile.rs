@@ -2,7 +2,7 @@
 //!
 //! [`OPS`] is the table of operations, as data: method, path template, a valid body,
 //! the role it needs and the status a valid request gets. It is checked against the
-//! routers in `src/http/*.rs` (a route added there fails
+//! routers under `src/http` (a route added there fails
 //! `the_table_covers_every_route_and_its_valid_requests_succeed` until it is added
 //! here), and each entry's valid request is replayed by the right caller.
 //!

@@ -12,6 +12,8 @@
 //! `/docs` is Swagger UI, whose files are compiled into the binary from
 //! `assets/swagger-ui` so that the page works without any network.
 
+pub mod schemas;
+
 use std::sync::LazyLock;
 
 use axum::Router;
@@ -158,14 +160,14 @@ async fn docs_page() -> Response {
 async fn docs_script() -> Response {
     asset(
         "text/javascript; charset=utf-8",
-        include_bytes!("../../assets/swagger-ui/swagger-ui-bundle.js"),
+        include_bytes!("../../../assets/swagger-ui/swagger-ui-bundle.js"),
     )
 }
 
 async fn docs_style() -> Response {
     asset(
         "text/css; charset=utf-8",
-        include_bytes!("../../assets/swagger-ui/swagger-ui.css"),
+        include_bytes!("../../../assets/swagger-ui/swagger-ui.css"),
     )
 }
 

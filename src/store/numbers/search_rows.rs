@@ -3,7 +3,7 @@
 //! rebuild after an import.
 //!
 //! The statements that hold and release single numbers derive the same rows in SQL
-//! (`numbers::offer`, `numbers::hold`); a rebuild of millions of rows does it here
+//! (`inventory::offer`, `inventory::hold`); a rebuild of millions of rows does it here
 //! instead, because here the suffix rows can be produced in key order cheaply (a sort of
 //! fixed-size keys per leading character), and rows written in key order let
 //! PostgreSQL's index build find them sorted: a presorted build costs a fifth of a
