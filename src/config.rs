@@ -238,6 +238,14 @@ pub struct ServeArgs {
     /// `/healthz`).
     #[arg(long, env = "CCADMIN_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// Emulator mode: how many requests the request journal (`/_ccadmin/requests`)
+    /// keeps, the oldest dropped first; 0 turns recording off.
+    #[arg(long, env = "CCADMIN_JOURNAL_MAX_ENTRIES", default_value_t = 10_000)]
+    pub journal_max_entries: usize,
+    /// Emulator mode: about how many bytes of memory the request journal may take,
+    /// the oldest entries dropped first; 0 turns recording off.
+    #[arg(long, env = "CCADMIN_JOURNAL_MAX_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub journal_max_bytes: usize,
     /// How long to keep trying to reach PostgreSQL at start, in seconds, before giving
     /// up; meanwhile `/readyz` answers 503 and the API 503 with `Retry-After`.
     #[arg(long, env = "CCADMIN_DB_CONNECT_TIMEOUT", default_value_t = 60)]
@@ -274,6 +282,8 @@ impl Default for ServeArgs {
             element_delay_ms: 0,
             number_delay_ms: 200,
             metrics_token: None,
+            journal_max_entries: 10_000,
+            journal_max_bytes: 64 * 1024 * 1024,
             db_connect_timeout: 60,
         }
     }

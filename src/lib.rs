@@ -53,12 +53,14 @@ pub struct App {
     clock: Clock,
     workers: usize,
     shutdown: tokio::sync::watch::Sender<bool>,
-    /// Emulator mode: follow the clock other instances persist.
+    /// Emulator mode: follow the clock and the faults other instances persist.
     follow_clock: bool,
     auth: Arc<Auth>,
     /// The state's generation at start: an import moves it on (see `follow_state`).
     generation: i64,
     port_file: Option<std::path::PathBuf>,
+    /// The injected faults this instance applies.
+    faults: Arc<emulator::faults::Faults>,
 }
 
 impl App {
@@ -99,8 +101,10 @@ impl App {
             emulator: args.emulator_mode(),
         };
         let jobs = Jobs::new(db.clone(), clock.clone(), settings, simulator);
+        let faults = Arc::new(emulator::faults::Faults::default());
         if args.emulator_mode() {
             emulator::clock::restore(&db, &clock).await?;
+            emulator::faults::refresh(&db, &faults).await?;
         }
         let generation = emulator::state::generation(&db).await?;
         let auth = Arc::new(auth);
@@ -117,6 +121,11 @@ impl App {
                 args.metrics_token.clone(),
                 jobs.worker_errors(),
             )),
+            faults: faults.clone(),
+            requests: Arc::new(emulator::requests::RequestJournal::new(
+                args.journal_max_entries,
+                args.journal_max_bytes,
+            )),
         };
         starting.stop().await;
         Ok(Self {
@@ -132,6 +141,7 @@ impl App {
             auth,
             generation,
             port_file: args.port_file.clone(),
+            faults,
         })
     }
 
@@ -173,13 +183,15 @@ impl App {
             .jobs
             .spawn_workers(self.workers, self.shutdown.subscribe());
         {
-            // Several instances on one database share the emulator's clock: whoever
-            // moves it persists it, the others pick it up within a second. A state
+            // Several instances on one database share the emulator's clock and faults:
+            // whoever changes them persists them, the others pick them up within a
+            // second (so no request reads the faults from the database). A state
             // import (by any instance or the CLI) is picked up the same way.
-            let (db, clock, auth, mut stop) = (
+            let (db, clock, auth, faults, mut stop) = (
                 self.db.clone(),
                 self.clock.clone(),
                 self.auth.clone(),
+                self.faults.clone(),
                 self.shutdown.subscribe(),
             );
             let (emulator, mut seen) = (self.follow_clock, self.generation);
@@ -193,6 +205,9 @@ impl App {
                     }
                     if emulator && let Err(e) = emulator::clock::restore(&db, &clock).await {
                         tracing::debug!(error = %e, "reading the shared clock failed");
+                    }
+                    if emulator && let Err(e) = emulator::faults::refresh(&db, &faults).await {
+                        tracing::debug!(error = %e, "reading the injected faults failed");
                     }
                     tokio::select! {
                         _ = tokio::time::sleep(Duration::from_secs(1)) => {}

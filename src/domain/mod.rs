@@ -3,6 +3,7 @@
 pub mod account;
 pub mod audit;
 pub mod element;
+pub mod fault;
 pub mod feature;
 pub mod ids;
 pub mod lifecycle;
@@ -11,6 +12,7 @@ pub mod number;
 pub mod org;
 pub mod phone;
 pub mod prefer;
+pub mod redaction;
 pub mod role;
 pub mod schemas;
 pub mod time;

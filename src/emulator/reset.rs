@@ -1,5 +1,7 @@
 //! Resets: everything, or one account with all it owns.
 
+use super::faults::Faults;
+use super::requests::RequestJournal;
 use crate::auth::Auth;
 use crate::clock::Clock;
 use crate::domain::{AccountId, Code, Violation};
@@ -10,21 +12,35 @@ use crate::store::{self, Db};
 #[derive(Debug, Clone)]
 pub enum Scope {
     /// Every account but the default one with all they own, every job, the journal,
-    /// the rules, the seed and the saved clock.
+    /// the rules, the faults, the seed and the saved clock (and this instance's request
+    /// journal).
     Everything,
     /// One account (not the default one) with all it owns, its jobs and journal.
     Account(AccountId),
+}
+
+/// What a reset clears besides the database: this instance's caches and records.
+pub struct Instance<'a> {
+    pub clock: &'a Clock,
+    pub auth: &'a Auth,
+    pub faults: &'a Faults,
+    pub requests: &'a RequestJournal,
 }
 
 /// Resets `scope`, forgets every cached credential, and under `--demo` seeds the
 /// demo data again.
 pub async fn reset(
     db: &Db,
-    clock: &Clock,
-    auth: &Auth,
+    instance: &Instance<'_>,
     demo: bool,
     scope: &Scope,
 ) -> Result<(), ServiceError> {
+    let Instance {
+        clock,
+        auth,
+        faults,
+        requests,
+    } = *instance;
     match scope {
         Scope::Everything => {
             let mut tx = db.write().await?;
@@ -33,6 +49,8 @@ pub async fn reset(
             tx.commit().await?;
             clock.restore(0, None);
             super::clock::persist(db, clock).await?;
+            super::faults::refresh(db, faults).await?;
+            requests.clear();
         }
         Scope::Account(id) => {
             let mut read = db.read().await?;

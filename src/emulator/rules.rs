@@ -2,7 +2,7 @@
 
 use crate::domain::lifecycle::JobKind;
 use crate::jobs::runner::SEED_KEY;
-use crate::store::emulator::{DRAWS_KEY, Rule};
+use crate::store::emulator::{DRAWS_KEY, FAULT_DRAWS_KEY, Rule};
 use crate::store::{self, Db, StoreError};
 
 /// Sets the rule of its kind (replacing one set before).
@@ -19,12 +19,13 @@ pub async fn delete(db: &Db, kind: JobKind) -> Result<(), StoreError> {
     tx.commit().await
 }
 
-/// Sets the seed and restarts its sequence: the same seed and the same order of work
-/// give the same outcomes.
+/// Sets the seed and restarts its two sequences, the rules' and the faults': the same
+/// seed and the same order of work give the same outcomes.
 pub async fn set_seed(db: &Db, seed: u64) -> Result<(), StoreError> {
     let mut tx = db.write().await?;
     store::emulator::set_state(&mut tx, SEED_KEY, &seed.to_string()).await?;
     store::emulator::set_state(&mut tx, DRAWS_KEY, "0").await?;
+    store::emulator::set_state(&mut tx, FAULT_DRAWS_KEY, "0").await?;
     tx.commit().await
 }
 

@@ -118,6 +118,9 @@ impl FromRequestParts<AppState> for Caller {
                 "the appkey does not belong to the token's client",
             ));
         }
+        if let Some(slot) = parts.extensions.get::<super::requests::ClientSlot>() {
+            slot.set(&claims.azp);
+        }
         let ip = parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()

@@ -659,7 +659,13 @@ async fn reset(
                 .map_err(|v| ApiError::validation(vec![v]))?,
         ),
     };
-    emulator::reset::reset(&state.db, &state.clock, &state.auth, state.demo, &scope).await?;
+    let instance = emulator::reset::Instance {
+        clock: &state.clock,
+        auth: &state.auth,
+        faults: &state.faults,
+        requests: &state.requests,
+    };
+    emulator::reset::reset(&state.db, &instance, state.demo, &scope).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 

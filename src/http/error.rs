@@ -66,6 +66,10 @@ pub enum ApiError {
     /// 415: the body is not of a media type this operation takes.
     #[error("unsupported media type")]
     UnsupportedMediaType { expected: &'static str },
+    /// Emulator mode: the status of an injected fault, answered instead of running the
+    /// operation (429 and 503 with `Retry-After`).
+    #[error("injected fault {name}: {status}")]
+    InjectedFault { status: StatusCode, name: String },
     /// 503: the database cannot serve now (unreachable, out of disk, read-only, no
     /// connection free in time), or the server is still connecting to it. Logged with
     /// its cause, never sent; the answer carries `Retry-After`.
@@ -135,6 +139,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::InjectedFault { status, .. } => *status,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -287,6 +292,15 @@ impl IntoResponse for ApiError {
                 None,
                 None,
             ),
+            ApiError::InjectedFault { status, name } => (
+                "injected-fault",
+                status.canonical_reason().unwrap_or("Injected Fault"),
+                format!(
+                    "Fault '{name}' injected by the emulator (see GET /_ccadmin/faults); the operation did not run."
+                ),
+                None,
+                None,
+            ),
             ApiError::Unavailable(_) => (
                 "service-unavailable",
                 "Service Unavailable",
@@ -338,6 +352,16 @@ impl IntoResponse for ApiError {
                 );
             }
             _ => {}
+        }
+        if let ApiError::InjectedFault { status, .. } = &self
+            && matches!(
+                *status,
+                StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+            )
+        {
+            // An injected 429 or 503 says when to retry, as real ones do.
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         if status == StatusCode::UNAUTHORIZED {
             res.headers_mut()

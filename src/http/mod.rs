@@ -9,6 +9,7 @@ pub mod emulator;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod faults;
 pub mod health;
 pub mod listing;
 pub mod metrics;
@@ -16,6 +17,7 @@ pub mod numbers;
 pub mod openapi;
 pub mod org;
 pub mod reach;
+pub mod requests;
 pub mod voice;
 
 use std::sync::Arc;
@@ -50,6 +52,10 @@ pub struct AppState {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// What `/metrics` reports.
     pub metrics: Arc<metrics::Metrics>,
+    /// Emulator mode: the injected faults, as this instance last read them.
+    pub faults: Arc<crate::emulator::faults::Faults>,
+    /// Emulator mode: the request journal of this instance.
+    pub requests: Arc<crate::emulator::requests::RequestJournal>,
 }
 
 impl AppState {
@@ -87,14 +93,18 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The whole API: every module's routes, the 404/405 answers, the body limit, and an
 /// `x-request-id` on every response (the caller's, else a new UUID) that every log
-/// line of the request carries.
+/// line of the request carries. In emulator mode also the `/_ccadmin` controls, the
+/// injected faults (on routed operations only, so 404 and 405 come first) and the
+/// request journal (outside them, so that it sees what faults did).
 pub fn router(state: AppState) -> Router {
     let emulator = if state.emulator {
         emulator::router()
+            .merge(faults::router())
+            .merge(requests::router())
     } else {
         Router::new()
     };
-    Router::new()
+    let routes = Router::new()
         .merge(health::router())
         .merge(metrics::router())
         .merge(openapi::router())
@@ -107,13 +117,31 @@ pub fn router(state: AppState) -> Router {
         .merge(org::router())
         .merge(audit::router())
         .merge(events::router())
-        .merge(emulator)
+        .merge(emulator);
+    let routes = if state.emulator {
+        routes.route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            faults::inject,
+        ))
+    } else {
+        routes
+    };
+    let routes = routes
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::wrong_method)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
+        ));
+    let routes = if state.emulator {
+        routes.layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            requests::observe,
         ))
+    } else {
+        routes
+    };
+    routes
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {

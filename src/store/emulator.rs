@@ -127,15 +127,16 @@ pub async fn set_state(tx: &mut Tx, key: &str, value: &str) -> Result<()> {
 }
 
 /// Deletes every account but the default one, with everything they own, every job,
-/// status and journal entry, and the emulator's rules and state. The default account
+/// status and journal entry, and the emulator's rules, faults and state. The default account
 /// and its clients (the bootstrap Administrator) stay.
 pub async fn reset_all(tx: &mut Tx) -> Result<()> {
     // Tables without a foreign key to the account first; what accounts own cascades.
     super::numbers::release_all(tx, None).await?;
-    const STATEMENTS: [&str; 5] = [
+    const STATEMENTS: [&str; 6] = [
         "delete from job",
         "delete from transition",
         "delete from emulator_rule",
+        "delete from emulator_fault",
         // The generation only ever grows: instances compare it with the last they saw.
         "delete from emulator_state where key <> 'state_generation'",
         "delete from account where not is_default",
@@ -192,13 +193,21 @@ pub const DRAWS_KEY: &str = "draws";
 
 /// Takes the next draw number (1, 2, ...) of the seeded sequence.
 pub async fn next_draw(tx: &mut Tx) -> Result<i64> {
+    next_count(tx, DRAWS_KEY).await
+}
+
+/// The state key of the faults' draw counter: their own sequence of the same seed.
+pub const FAULT_DRAWS_KEY: &str = "fault_draws";
+
+/// Increments the counter under `key` (from 0) and returns its new value.
+pub async fn next_count(tx: &mut Tx, key: &str) -> Result<i64> {
     let v: String = on_conn!(tx, |c| {
         sqlx::query_scalar(
             "insert into emulator_state (key, value) values ($1, '1')
              on conflict (key) do update set value = cast(cast(emulator_state.value as bigint) + 1 as text)
              returning value",
         )
-        .bind(DRAWS_KEY)
+        .bind(key)
         .fetch_one(&mut *c)
         .await
     })?;

@@ -24,6 +24,7 @@ pub mod credentials;
 pub(crate) mod dialect;
 pub mod elements;
 pub mod emulator;
+pub mod faults;
 pub mod jobs;
 pub mod numbers;
 pub mod org;

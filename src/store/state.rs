@@ -364,6 +364,24 @@ pub const TABLES: &[Table] = &[
         part: Part::World,
     },
     Table {
+        // Injected faults, with the uses they have left.
+        name: "emulator_fault",
+        columns: &[
+            col("name", Text),
+            col("method", Text),
+            col("path", Text),
+            opt("account_id", Text),
+            opt("status", Int),
+            opt("delay_ms", Int),
+            col("drop_connection", Bool),
+            col("probability_ppm", Int),
+            opt("remaining", Int),
+            col("updated_at", Int),
+        ],
+        order_by: "name",
+        part: Part::World,
+    },
+    Table {
         // The seed, its draw counter and the clock (without its version, which only
         // orders the moves of instances on one database).
         name: "emulator_state",

@@ -726,6 +726,78 @@ const OPS: &[Op] = &[
     // in: the walks send none (415, no content type) and check the callers; the
     // import's own answers are tests/api/state.rs's.
     op("PUT", "/_ccadmin/state", Role::Admin, Payload::None, 415),
+    // Injected faults: the valid one matches no routed path, so it touches no walk.
+    op("GET", "/_ccadmin/faults", Role::Admin, Payload::None, 200),
+    Op {
+        types: &[
+            ("method", "5"),
+            ("path", "[]"),
+            ("accountId", "5"),
+            ("status", r#""503""#),
+            ("delayMs", r#""1""#),
+            ("drop", r#""yes""#),
+            ("probability", r#""half""#),
+            ("times", "1.5"),
+        ],
+        ..op(
+            "PUT",
+            "/_ccadmin/faults/{fault}",
+            Role::Admin,
+            Payload::Json(r#"{"method": "GET", "path": "/api/hostile/none", "status": 503}"#),
+            200,
+        )
+    },
+    op(
+        "DELETE",
+        "/_ccadmin/faults/{fault}",
+        Role::Admin,
+        Payload::None,
+        204,
+    ),
+    op(
+        "DELETE",
+        "/_ccadmin/faults",
+        Role::Admin,
+        Payload::None,
+        204,
+    ),
+    // The request journal: the entry is read before the journal is cleared.
+    op(
+        "GET",
+        "/_ccadmin/requests?method=GET&path=/api/*&status=200&accountId=AQWSDE&since=2020-01-01T00:00:00Z&limit=5",
+        Role::Admin,
+        Payload::None,
+        200,
+    ),
+    op(
+        "GET",
+        "/_ccadmin/requests/{request}",
+        Role::Admin,
+        Payload::None,
+        200,
+    ),
+    Op {
+        types: &[
+            ("method", "5"),
+            ("path", "[]"),
+            ("status", r#""200""#),
+            ("accountId", "5"),
+        ],
+        ..op(
+            "POST",
+            "/_ccadmin/requests:count",
+            Role::Admin,
+            Payload::Json(r#"{"method": "GET", "accountId": "{account}"}"#),
+            200,
+        )
+    },
+    op(
+        "DELETE",
+        "/_ccadmin/requests",
+        Role::Admin,
+        Payload::None,
+        204,
+    ),
     Op {
         texts: &[("accountId", "")],
         types: &[("accountId", "5")],
@@ -778,10 +850,12 @@ struct Ctx {
     client_id: String,
     client_secret: String,
     appkey: String,
+    /// An entry of the request journal, for `GET /_ccadmin/requests/{request}`.
+    request: String,
 }
 
 /// The path placeholders and the field a bad value of each is reported as.
-const PATH_KEYS: [(&str, Option<&str>); 8] = [
+const PATH_KEYS: [(&str, Option<&str>); 10] = [
     ("{account}", Some("accountId")),
     ("{aco}", Some("elementId")),
     ("{teams}", Some("elementId")),
@@ -790,12 +864,14 @@ const PATH_KEYS: [(&str, Option<&str>); 8] = [
     ("{profile}", Some("profileId")),
     ("{client}", None),
     ("{kind}", None),
+    ("{fault}", Some("name")),
+    ("{request}", None),
 ];
 
 impl Ctx {
     fn fill_with(&self, template: &str, encode: impl Fn(&str) -> String) -> String {
         let size = self.size.to_string();
-        let pairs: [(&str, &str); 17] = [
+        let pairs: [(&str, &str); 19] = [
             ("{account}", &self.account),
             ("{root}", &self.root),
             ("{domain}", &self.domain),
@@ -813,6 +889,8 @@ impl Ctx {
             ("{client_secret}", &self.client_secret),
             ("{client}", &self.client),
             ("{kind}", "voice.aco"),
+            ("{fault}", "hostile-fault"),
+            ("{request}", &self.request),
         ];
         let mut out = template.to_owned();
         for (k, v) in pairs {
@@ -1034,6 +1112,12 @@ impl World {
         };
         populate(&app, &attacker, &mut mine, "Attacker", false).await;
         app.finish_jobs().await;
+        let (status, journal) =
+            status_json(app.get("/_ccadmin/requests?limit=1", &admin).await).await;
+        assert_eq!(status, 200, "{journal}");
+        // The journal is the instance's, not an account's: one entry serves both sides.
+        mine.request = journal["requests"][0]["id"].as_str().unwrap().to_owned();
+        victim.request = mine.request.clone();
         World {
             app,
             admin,
@@ -1358,6 +1442,7 @@ impl Ctx {
             client_id: String::new(),
             client_secret: String::new(),
             appkey: String::new(),
+            request: String::new(),
         }
     }
 }

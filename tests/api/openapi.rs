@@ -227,7 +227,7 @@ fn patterns(value: &Value, at: &str, out: &mut Vec<(String, String)>) {
 /// Administrator's `:getByPhoneNumbers` across accounts).
 #[tokio::test]
 async fn every_documented_pattern_is_one_the_server_checks() {
-    use ccadmin::domain::{account, audit, element, ids, number, org, phone};
+    use ccadmin::domain::{account, audit, element, fault, ids, number, org, phone};
     let known = [
         account::NAME_PATTERN,
         account::DOMAIN_PATTERN,
@@ -246,6 +246,7 @@ async fn every_documented_pattern_is_one_the_server_checks() {
         number::ACCOUNT_OR_ANY_PATTERN,
         number::FRAGMENT_PATTERN,
         audit::AUTHOR_PATTERN,
+        fault::NAME_PATTERN,
     ];
     let app = spawn_app(&Backend::Sqlite).await;
     let doc = document(&app).await;

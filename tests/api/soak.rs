@@ -63,6 +63,11 @@ async fn soak(b: Backend) {
         "20",
         "--element-delay-ms",
         "10",
+        // The request journal (on under --demo) grows until it holds this many entries:
+        // small enough to be full within the warm-up, so that what is measured after it
+        // is a full journal dropping its oldest entries, whose memory must stay flat.
+        "--journal-max-entries",
+        "1000",
     ];
     let server = ServerProcess::start(&db, &args).await;
     let pid = server_pid(&server.address);

@@ -81,6 +81,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
         super::emulator::Api::openapi(),
         super::events::Api::openapi(),
         super::console::Api::openapi(),
+        super::faults::Api::openapi(),
+        super::requests::Api::openapi(),
     ] {
         doc.merge(part);
     }
