@@ -280,6 +280,8 @@ backend_tests! {
         let mut reordered = good.clone();
         let last = tables(&good).len() - 1;
         reordered["tables"].as_array_mut().unwrap().swap(last - 1, last);
+        // The table that now comes after the one it must precede is the one named.
+        let misplaced = format!("tables.{}", good["tables"][last - 1]["table"].as_str().unwrap());
         let rows_of_client = good["tables"][client_table]["rows"].as_array().unwrap().len();
         let duplicate_at = format!("client[{rows_of_client}]");
         let cases: Vec<(&str, String, &str, i64)> = vec![
@@ -297,7 +299,7 @@ backend_tests! {
             ("an unknown column", unknown_column.to_string(), "account[0].nope", 20005),
             ("a wrongly typed value", wrong_type.to_string(), "account[0].is_default", 20001),
             ("no default account", no_default.to_string(), "tables.account", 20005),
-            ("tables out of order", reordered.to_string(), "tables.emulator_rule", 20005),
+            ("tables out of order", reordered.to_string(), &misplaced, 20005),
             ("trailing garbage", format!("{good} trailing"), "body", 20001),
         ];
 
