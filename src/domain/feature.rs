@@ -7,7 +7,6 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::schemas::AccountFeatureStatus;
 use super::violation::{Code, Violation, check_len};
 
 /// A feature of the spec's `AccountFeatures`, in the spec's order.
@@ -454,6 +453,42 @@ pub fn action_str(a: Action) -> &'static str {
         Action::Update => "UPDATE",
         Action::Delete => "DELETE",
     }
+}
+
+// Documentation of `AccountStatus::features`.
+/// The status of each feature an operation touched.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct AccountFeatureStatus {
+    #[schema(nullable = false)]
+    voice: Option<FeatureAction>,
+    #[schema(nullable = false)]
+    chat: Option<FeatureAction>,
+    #[schema(nullable = false)]
+    messaging: Option<FeatureAction>,
+    #[schema(nullable = false)]
+    email: Option<FeatureAction>,
+    #[schema(nullable = false)]
+    ucs: Option<FeatureAction>,
+    #[schema(nullable = false)]
+    recorder: Option<FeatureAction>,
+    #[schema(nullable = false)]
+    aci: Option<FeatureAction>,
+    #[schema(nullable = false)]
+    bvr: Option<FeatureAction>,
+    #[schema(nullable = false)]
+    matching: Option<FeatureAction>,
+    #[schema(nullable = false)]
+    outbound: Option<FeatureAction>,
+    #[schema(nullable = false)]
+    cmvoice: Option<FeatureAction>,
+    #[schema(nullable = false)]
+    automatedoutreach: Option<FeatureAction>,
+    #[schema(nullable = false)]
+    advancedcmvoice: Option<FeatureAction>,
+    #[schema(nullable = false)]
+    realtimevoicetranscription: Option<FeatureAction>,
 }
 
 #[cfg(test)]

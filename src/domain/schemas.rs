@@ -3,13 +3,13 @@
 //! rules and constants they document are named on each). Nothing constructs them, hence
 //! `allow(dead_code)`.
 //!
-//! The HTTP modules' documentation-only types are in `http::openapi::schemas`; these
+//! The HTTP modules' documentation-only types are in `http::schemas`; these
 //! are here because the domain's bodies name them and layers point down.
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::feature::{FeatureAction, UcsFeature, VoiceFeature};
+use super::feature::{UcsFeature, VoiceFeature};
 
 // Documentation of what `Features::parse` accepts and `Features` serializes.
 /// The features of an account, each an object: `voice` and `ucs` have known members;
@@ -58,42 +58,6 @@ pub struct AccountFeatures {
     /// Realtime voice transcription feature.
     #[schema(nullable = false, value_type = Option<Object>)]
     realtimevoicetranscription: Option<Value>,
-}
-
-// Documentation of `AccountStatus::features`.
-/// The status of each feature an operation touched.
-#[derive(Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-pub struct AccountFeatureStatus {
-    #[schema(nullable = false)]
-    voice: Option<FeatureAction>,
-    #[schema(nullable = false)]
-    chat: Option<FeatureAction>,
-    #[schema(nullable = false)]
-    messaging: Option<FeatureAction>,
-    #[schema(nullable = false)]
-    email: Option<FeatureAction>,
-    #[schema(nullable = false)]
-    ucs: Option<FeatureAction>,
-    #[schema(nullable = false)]
-    recorder: Option<FeatureAction>,
-    #[schema(nullable = false)]
-    aci: Option<FeatureAction>,
-    #[schema(nullable = false)]
-    bvr: Option<FeatureAction>,
-    #[schema(nullable = false)]
-    matching: Option<FeatureAction>,
-    #[schema(nullable = false)]
-    outbound: Option<FeatureAction>,
-    #[schema(nullable = false)]
-    cmvoice: Option<FeatureAction>,
-    #[schema(nullable = false)]
-    automatedoutreach: Option<FeatureAction>,
-    #[schema(nullable = false)]
-    advancedcmvoice: Option<FeatureAction>,
-    #[schema(nullable = false)]
-    realtimevoicetranscription: Option<FeatureAction>,
 }
 
 // Documentation of `ADDRESS_TYPES`.
@@ -181,7 +145,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::domain::feature::Feature;
+    use crate::domain::feature::{AccountFeatureStatus, Feature};
 
     #[test]
     fn the_documented_features_are_the_known_ones() {

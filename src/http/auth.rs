@@ -1,7 +1,7 @@
 //! Who is calling: the bearer token and appkey checks every API call passes, the
 //! role and tenancy rules, and the token endpoint.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::{HeaderMap, request::Parts};
@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use super::AppState;
 use super::error::{ApiError, Problem, Result};
 use super::extract::{Body, PathParams};
-use super::openapi::schemas::TokenForm;
+use super::schemas::TokenForm;
 use crate::auth::{ClientFacts, TokenError, TokenResponse, grant::TokenRequest};
 use crate::domain::audit::Author;
 use crate::domain::{AccountId, Code, Role, Violation};
@@ -69,6 +69,22 @@ impl Caller {
     }
 }
 
+/// Where the `Caller` extractor leaves the token's client for the journal, so that the
+/// token is not verified twice.
+#[derive(Clone, Default)]
+pub struct ClientSlot(Arc<OnceLock<String>>);
+
+impl ClientSlot {
+    /// Sets the client (the first one set stays).
+    pub fn set(&self, client: &str) {
+        let _ = self.0.set(client.to_owned());
+    }
+
+    pub(super) fn get(&self) -> Option<String> {
+        self.0.get().cloned()
+    }
+}
+
 fn bearer(headers: &HeaderMap) -> Result<&str> {
     let value = headers
         .get(axum::http::header::AUTHORIZATION)
@@ -118,7 +134,7 @@ impl FromRequestParts<AppState> for Caller {
                 "the appkey does not belong to the token's client",
             ));
         }
-        if let Some(slot) = parts.extensions.get::<super::requests::ClientSlot>() {
+        if let Some(slot) = parts.extensions.get::<ClientSlot>() {
             slot.set(&claims.azp);
         }
         let ip = parts

@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, Problem, Result};
+use super::events::{TransitionOut, transition_out};
 use super::extract::{Body, QueryParams};
 use crate::domain::lifecycle::{JobKind, Outcome};
 use crate::domain::number::PhoneNumberOut;
@@ -186,36 +187,6 @@ async fn settle_jobs(State(state): State<AppState>, caller: Caller) -> Result<Js
     }))
 }
 
-/// One status transition of the journal.
-#[derive(Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = EmulatorTransition)]
-pub(super) struct TransitionOut {
-    /// Its place in the journal, increasing.
-    #[schema(example = 2)]
-    seq: i64,
-    #[schema(format = DateTime, example = "2025-01-01T12:00:02.000Z")]
-    at: String,
-    #[schema(example = "AQWSDE")]
-    account_id: String,
-    #[schema(value_type = JobKind)]
-    resource_kind: String,
-    #[schema(example = "features.voice")]
-    resource_id: String,
-    /// The status before; absent for a resource's first transition (and a few others).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false, example = "IN_PROGRESS")]
-    from: Option<String>,
-    #[schema(example = "FAILED")]
-    to: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    message: Option<String>,
-    /// What decided it: `request`, `prefer`, `rule`, `worker` or `admin`.
-    #[schema(example = "prefer")]
-    cause: String,
-}
-
 /// Transitions in journal order.
 #[derive(Serialize, utoipa::ToSchema)]
 #[schema(as = EmulatorTransitionList)]
@@ -264,20 +235,6 @@ async fn list_transitions(
     let rows = store::jobs::transitions(&mut tx, &q).await?;
     let out: Vec<TransitionOut> = rows.into_iter().map(transition_out).collect();
     Ok(Json(TransitionList { transitions: out }))
-}
-
-pub(super) fn transition_out(t: store::jobs::TransitionRow) -> TransitionOut {
-    TransitionOut {
-        seq: t.seq,
-        at: time::rfc3339(t.at),
-        account_id: t.account_id,
-        resource_kind: t.resource_kind,
-        resource_id: t.resource_id,
-        from: t.from_status,
-        to: t.to_status,
-        message: t.message,
-        cause: t.cause,
-    }
 }
 
 /// The server's clock.

@@ -17,15 +17,15 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use futures_util::Stream;
+use serde::Serialize;
 
 use super::AppState;
 use super::auth::Caller;
-use super::emulator::transition_out;
 use super::error::{ApiError, Result};
 use super::extract::{PathParams, QueryParams};
 use super::reach::account_in_reach_read;
 use crate::domain::lifecycle::JobKind;
-use crate::domain::{Code, Violation};
+use crate::domain::{Code, Violation, time};
 use crate::store::{self, jobs::TransitionQuery, jobs::TransitionRow};
 
 /// The routes of this module.
@@ -164,3 +164,48 @@ async fn account_events(
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(account_events))]
 pub struct Api;
+
+/// One status transition of the journal.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = EmulatorTransition)]
+pub(super) struct TransitionOut {
+    /// Its place in the journal, increasing.
+    #[schema(example = 2)]
+    seq: i64,
+    #[schema(format = DateTime, example = "2025-01-01T12:00:02.000Z")]
+    at: String,
+    #[schema(example = "AQWSDE")]
+    account_id: String,
+    #[schema(value_type = JobKind)]
+    resource_kind: String,
+    #[schema(example = "features.voice")]
+    resource_id: String,
+    /// The status before; absent for a resource's first transition (and a few others).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = "IN_PROGRESS")]
+    from: Option<String>,
+    #[schema(example = "FAILED")]
+    to: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    message: Option<String>,
+    /// What decided it: `request`, `prefer`, `rule`, `worker` or `admin`.
+    #[schema(example = "prefer")]
+    cause: String,
+}
+
+/// A journal row as the streams and `GET /_ccadmin/transitions` show it.
+pub(super) fn transition_out(t: store::jobs::TransitionRow) -> TransitionOut {
+    TransitionOut {
+        seq: t.seq,
+        at: time::rfc3339(t.at),
+        account_id: t.account_id,
+        resource_kind: t.resource_kind,
+        resource_id: t.resource_id,
+        from: t.from_status,
+        to: t.to_status,
+        message: t.message,
+        cause: t.cause,
+    }
+}

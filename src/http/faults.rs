@@ -14,6 +14,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, Result};
 use super::extract::{BODY_LIMIT, Body, PathParams};
+use super::requests::DropConnection;
 use crate::domain::fault::{self, Fault, FaultIn};
 use crate::emulator;
 use crate::emulator::requests::FaultNote;
@@ -30,11 +31,6 @@ pub fn router() -> Router<AppState> {
 
 /// The token endpoint's route: public, so a fault applies to it without a token.
 const TOKEN_ROUTE: &str = "/api/auth/v1/{accountId}/protocol/openid-connect/token";
-
-/// Marks a response that stands for a dropped connection: the request journal records
-/// it, then the connection is closed without an answer (`requests::observe`).
-#[derive(Clone, Copy)]
-pub struct DropConnection;
 
 /// Applies the first matching fault that fires (faults are tried by name) to a routed
 /// request under `/api/`: a delay, then the real operation, an injected status, or a

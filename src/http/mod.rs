@@ -18,6 +18,7 @@ pub mod openapi;
 pub mod org;
 pub mod reach;
 pub mod requests;
+pub mod schemas;
 pub mod voice;
 
 use std::sync::Arc;

@@ -17,10 +17,10 @@ use super::auth::Caller;
 use super::error::{ApiError, Problem, Result};
 use super::extract::{Body, PathParams, PreferHeader, QueryParams};
 use super::listing::{self, Links, Pagination};
-use super::openapi::schemas::{AvailableParams, CountriesParams, PageParams, SearchParams};
 use super::reach::{
     account_in_reach, account_in_reach_read, resource_path_of, resource_path_read_of,
 };
+use super::schemas::{AvailableParams, CountriesParams, PageParams, SearchParams};
 use crate::domain::listing::{PageRules, parse_filter, parse_order_by};
 use crate::domain::number::{
     AvailableOut, CountryCode, NewPhoneNumber, NumberSettings, NumberSettingsIn, NumberStatus,

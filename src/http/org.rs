@@ -13,8 +13,8 @@ use super::auth::Caller;
 use super::error::{ApiError, Problem, Result};
 use super::extract::{Body, PathParams, PreferHeader, QueryParams};
 use super::listing::{self, Links, Pagination};
-use super::openapi::schemas::{NodeAction, NodeIdItem, NodeOrderBy, NodeStatus};
 use super::reach::{IdKind, account_in_reach, resource_path, resource_path_read};
+use super::schemas::{NodeAction, NodeIdItem, NodeOrderBy, NodeStatus};
 use crate::domain::feature::{action_str, status_str};
 use crate::domain::listing::{Match, PageRules, parse_filter, parse_order_by};
 use crate::domain::org::{

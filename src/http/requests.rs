@@ -6,7 +6,7 @@
 //! entry is stored when the answer's last byte leaves.
 
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -22,14 +22,18 @@ use futures_util::{Stream, StreamExt, stream};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
-use super::auth::Caller;
+use super::auth::{Caller, ClientSlot};
 use super::error::{ApiError, Result};
 use super::extract::{BODY_LIMIT, Body, PathParams, QueryParams};
-use super::faults::DropConnection;
 use crate::domain::fault::PathPattern;
 use crate::domain::redaction::{self, MASK};
 use crate::domain::{Code, Violation, time};
 use crate::emulator::requests::{Entry, FaultNote, Filter, Headers, Message, RequestJournal};
+
+/// Marks a response that stands for a dropped connection: the request journal records
+/// it, then the connection is closed without an answer (`requests::observe`).
+#[derive(Clone, Copy)]
+pub struct DropConnection;
 
 /// How much of each body the journal keeps.
 pub const BODY_CAP: usize = 64 * 1024;
@@ -43,22 +47,6 @@ pub fn router() -> Router<AppState> {
         )
         .route("/_ccadmin/requests:count", post(count_requests))
         .route("/_ccadmin/requests/{id}", get(get_request))
-}
-
-/// Where the `Caller` extractor leaves the token's client for the journal, so that the
-/// token is not verified twice.
-#[derive(Clone, Default)]
-pub struct ClientSlot(Arc<OnceLock<String>>);
-
-impl ClientSlot {
-    /// Sets the client (the first one set stays).
-    pub fn set(&self, client: &str) {
-        let _ = self.0.set(client.to_owned());
-    }
-
-    fn get(&self) -> Option<String> {
-        self.0.get().cloned()
-    }
 }
 
 /// The account a request path names: `…/accounts/{accountId}…`, or the token

@@ -14,10 +14,10 @@ use super::auth::Caller;
 use super::error::Problem;
 use super::error::{ApiError, Result};
 use super::extract::{Body, PathParams, PreferHeader};
-use super::openapi::schemas::ElementList;
 use super::reach::{
     account_in_reach, account_in_reach_read, resource_path_of, resource_path_read_of,
 };
+use super::schemas::ElementList;
 use crate::domain::ElementId;
 use crate::domain::element::{ElementIn, ElementOut, ElementType};
 use crate::service::elements as service;

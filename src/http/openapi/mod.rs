@@ -12,8 +12,6 @@
 //! `/docs` is Swagger UI, whose files are compiled into the binary from
 //! `assets/swagger-ui` so that the page works without any network.
 
-pub mod schemas;
-
 use std::sync::LazyLock;
 
 use axum::Router;
