@@ -58,8 +58,13 @@ pub async fn add(
             .unwrap_or_else(|| not_available(number));
         return Err(ServiceError::Invalid(vec![why]));
     };
-    if held_by.is_some() {
-        return Err(ServiceError::Invalid(vec![not_available(number)]));
+    match held_by {
+        // Held by this account: a concurrent add of the same number committed between
+        // the check above and this read (PostgreSQL reads each statement afresh), so
+        // this is the same 409 as a sequential repeat.
+        Some(holder) if holder == account.as_str() => return Err(already_added()),
+        Some(_) => return Err(ServiceError::Invalid(vec![not_available(number)])),
+        None => {}
     }
     if let Some(c) = new.country_code()
         && c != entry.country_code
