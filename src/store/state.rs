@@ -406,6 +406,10 @@ pub const NOT_CARRIED: &[(&str, &str)] = &[
         "inventory_count",
         "counts of the available numbers, rebuilt",
     ),
+    (
+        "phone_number_tally",
+        "counts of the numbers per account, status, country and type, kept by triggers",
+    ),
     ("gram_position", "constant rows of a migration"),
     (
         "login_failure",

@@ -258,6 +258,90 @@ backend_tests! {
         }
     }
 
+    async fn every_page_of_every_order_and_filter_is_the_slice_of_the_whole_sorted_list(b: Backend) {
+        // Numbers of several countries, types, statuses and display names (duplicates and
+        // missing ones), then every page of every order and filter compared with the
+        // order computed here from the whole list. Display names are lower-case letters,
+        // numbers all start with +, so byte order and a PostgreSQL locale agree.
+        let app = spawn_app(&b).await;
+        let demo = app.demo().await;
+        let admin = app.admin().await;
+        let mut pool = Vec::new();
+        for q in ["countryCode=US&type=LOCAL&areaCode=212&pageSize=5", "countryCode=US&type=TOLLFREE&pageSize=3",
+                  "countryCode=GB&type=LOCAL&pageSize=3", "countryCode=CA&type=LOCAL&pageSize=3", "countryCode=DE&type=TOLLFREE&pageSize=2",
+                  "countryCode=US&type=LOCAL&areaCode=212&pageNumber=2&pageSize=5"] {
+            pool.extend(numbers_of(&available(&app, &demo, q).await));
+        }
+        pool.truncate(19);
+        assert_eq!(pool.len(), 19);
+        let names = [Some("bravo"), Some("alpha"), None, Some("bravo"), Some("charlie"), None, Some("delta"), Some("alpha")];
+        let mut ids = Vec::new();
+        for (i, n) in pool[..16].iter().enumerate() {
+            let mut body = json!({"phoneNumber": n});
+            if let Some(name) = names[i % names.len()] {
+                body["displayName"] = json!(name);
+            }
+            let (status, added) = status_json(app.post(NUMBERS, &demo, &body).await).await;
+            assert_eq!(status, 202, "{added}");
+            ids.push(added["phoneNumberId"].as_str().unwrap().to_owned());
+        }
+        app.finish_jobs().await;
+        for id in &ids[3..5] {
+            assert_eq!(app.call(Method::POST, &format!("{NUMBERS}/{id}:disable"), Some(&admin), None).await.status(), 200);
+        }
+        assert_eq!(app.call(Method::DELETE, &format!("{NUMBERS}/{}", ids[0]), Some(&demo), None).await.status(), 204);
+        // Three more, left INPROGRESS.
+        for n in &pool[16..] {
+            add(&app, &demo, n).await;
+        }
+        let (status, whole) = status_json(app.get(&format!("{NUMBERS}?pageSize=50"), &demo).await).await;
+        assert_eq!(status, 200);
+        let all: Vec<Value> = whole["phoneNumbers"].as_array().unwrap().clone();
+        assert_eq!((whole["pagination"]["total"].as_u64(), all.len()), (Some(18), 18));
+        let statuses: std::collections::BTreeSet<&str> = all.iter().map(|n| n["status"].as_str().unwrap()).collect();
+        assert!(statuses.contains("DISABLED") && statuses.contains("INPROGRESS") && statuses.len() >= 3, "{statuses:?}");
+
+        let text = |n: &Value, f: &str| n[f].as_str().unwrap_or("").to_owned();
+        let filters: [(&str, &dyn Fn(&Value) -> bool); 8] = [
+            ("", &|_| true),
+            ("filter=status:ACTIVE", &|n| n["status"] == "ACTIVE"),
+            ("filter=status=DISABLED", &|n| n["status"] == "DISABLED"),
+            ("filter=countryCode:us", &|n| n["countryCode"] == "US"),
+            ("filter=type:TOLLFREE", &|n| n["type"] == "TOLLFREE"),
+            ("filter=type:LOCAL,countryCode:US,status:ACTIVE", &|n| n["type"] == "LOCAL" && n["countryCode"] == "US" && n["status"] == "ACTIVE"),
+            ("filter=displayName:*a*", &|n| text(n, "displayName").contains('a')),
+            ("filter=phoneNumber:%2B1*,status:INPROGRESS", &|n| text(n, "phoneNumber").starts_with("+1") && n["status"] == "INPROGRESS"),
+        ];
+        for (filter, keep) in filters {
+            for field in ["phoneNumber", "displayName", "countryCode", "type"] {
+                for desc in [false, true] {
+                    let mut expected: Vec<&Value> = all.iter().filter(|n| keep(n)).collect();
+                    expected.sort_by_key(|n| (text(n, field), text(n, "phoneNumber")));
+                    if desc {
+                        expected.reverse();
+                    }
+                    let expected: Vec<String> = expected.iter().map(|n| text(n, "phoneNumber")).collect();
+                    let order = if desc { format!("{field}%20desc") } else { field.to_owned() };
+                    let size = 4;
+                    let pages = expected.len().div_ceil(size);
+                    for number in 1..=pages + 1 {
+                        let q = format!("{filter}&orderBy={order}&pageNumber={number}&pageSize={size}");
+                        let (status, page) = status_json(app.get(&format!("{NUMBERS}?{q}"), &demo).await).await;
+                        assert_eq!(status, 200, "{q}: {page}");
+                        assert_eq!(page["pagination"]["total"].as_u64(), Some(expected.len() as u64), "{q}");
+                        let from = ((number - 1) * size).min(expected.len());
+                        let to = (number * size).min(expected.len());
+                        assert_eq!(numbers_of(&page), expected[from..to], "{q}");
+                        assert_eq!(page["links"]["next"] == "", number >= pages, "{q}");
+                    }
+                }
+            }
+        }
+        // Another account's numbers are never counted nor shown.
+        let (_, other) = status_json(app.get("/api/admin/voice/v1/accounts/AQWSDE/phone-numbers?pageSize=50", &admin).await).await;
+        assert!(numbers_of(&other).iter().all(|n| !pool.contains(n)), "{other}");
+    }
+
     async fn batches_take_at_most_a_thousand_and_star_is_for_administrators(b: Backend) {
         let app = spawn_app(&b).await;
         let demo = app.demo().await;

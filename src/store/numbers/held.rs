@@ -1,15 +1,14 @@
-//! The numbers accounts hold (`phone_number`): adding, reading, listing, their
-//! settings and statuses, and deleting.
+//! The numbers accounts hold (`phone_number`): adding, reading, their settings and
+//! statuses, and deleting. Their list pages are in `pages`.
 
 use sqlx::FromRow;
 
-use crate::domain::listing::{Filter, Match, OrderBy, Page};
 use crate::domain::number::{NumberSettings, NumberStatus, NumberType, PhoneNumber};
 use crate::domain::{AccountId, PhoneNumberId};
 use crate::store::{Result, StoreError, Tx, on_conn};
 
 #[derive(FromRow)]
-struct NumberRow {
+pub(super) struct NumberRow {
     phone_number_id: String,
     account_id: String,
     phone_number: String,
@@ -23,7 +22,7 @@ struct NumberRow {
     generation: i64,
 }
 
-fn number(r: NumberRow) -> Result<(PhoneNumber, i64)> {
+pub(super) fn number(r: NumberRow) -> Result<(PhoneNumber, i64)> {
     Ok((
         PhoneNumber {
             number_type: NumberType::parse(&r.number_type)
@@ -45,7 +44,7 @@ fn number(r: NumberRow) -> Result<(PhoneNumber, i64)> {
     ))
 }
 
-const NUMBER_COLUMNS: &str =
+pub(super) const NUMBER_COLUMNS: &str =
     "phone_number_id, account_id, phone_number, country_code, number_type, display_name,
     is_calling_party_number, preferred_media_location, status, status_message, generation";
 
@@ -233,111 +232,6 @@ pub async fn delete(
     })?)
 }
 
-/// A field the number list filters on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NumberField {
-    PhoneNumber,
-    DisplayName,
-    CountryCode,
-    Type,
-    Status,
-}
-
-impl NumberField {
-    fn column(self) -> &'static str {
-        match self {
-            NumberField::PhoneNumber => "phone_number",
-            NumberField::DisplayName => "display_name",
-            NumberField::CountryCode => "country_code",
-            NumberField::Type => "number_type",
-            NumberField::Status => "status",
-        }
-    }
-
-    /// Whether every stored value of the column is upper-case ASCII (country codes,
-    /// types, statuses): then matching a value while ignoring case is an equality
-    /// with the value upper-cased, which an index can serve.
-    fn upper_case_values(self) -> bool {
-        matches!(
-            self,
-            NumberField::CountryCode | NumberField::Type | NumberField::Status
-        )
-    }
-}
-
-/// What `GET .../phone-numbers` asks.
-#[derive(Debug, Clone)]
-pub struct NumberQuery {
-    pub filters: Vec<Filter<NumberField>>,
-    pub order: OrderBy<NumberField>,
-    pub page: Page,
-}
-
-/// One page of the account's numbers and how many match.
-pub async fn list(
-    tx: &mut Tx,
-    account: &AccountId,
-    q: &NumberQuery,
-) -> Result<(Vec<PhoneNumber>, i64)> {
-    let mut condition = String::from("account_id = $1");
-    let mut binds: Vec<String> = vec![account.as_str().to_owned()];
-    for f in &q.filters {
-        let col = f.field.column();
-        match (&f.matcher, f.matcher.like_pattern()) {
-            (_, None) => {
-                binds.push(f.matcher.value().to_owned());
-                condition.push_str(&format!(" and {col} = ${}", binds.len()));
-            }
-            // ASCII only: `ß` upper-cases to `SS`, which ignoring case does not match.
-            (Match::Equals(v), Some(_)) if f.field.upper_case_values() && v.is_ascii() => {
-                binds.push(v.to_ascii_uppercase());
-                condition.push_str(&format!(" and {col} = ${}", binds.len()));
-            }
-            (_, Some(p)) => {
-                binds.push(p);
-                condition.push_str(&format!(
-                    " and lower({col}) like ${} escape '\\'",
-                    binds.len()
-                ));
-            }
-        }
-    }
-    let dir = if q.order.descending { "desc" } else { "asc" };
-    // Missing display names sort as empty ones on both backends (NULL ordering
-    // differs between them).
-    let order = match q.order.field {
-        NumberField::DisplayName => "coalesce(display_name, '')",
-        other => other.column(),
-    };
-    let count_sql = format!("select count(*) from phone_number where {condition}");
-    let page_sql = format!(
-        "select {NUMBER_COLUMNS} from phone_number where {condition}
-         order by {order} {dir}, phone_number {dir} limit ${} offset ${}",
-        binds.len() + 1,
-        binds.len() + 2
-    );
-    let (total, rows): (i64, Vec<NumberRow>) = on_conn!(tx, |c| {
-        let mut count = sqlx::query_scalar(&count_sql);
-        let mut page = sqlx::query_as(&page_sql);
-        for b in &binds {
-            count = count.bind(b);
-            page = page.bind(b);
-        }
-        let total = count.fetch_one(&mut *c).await?;
-        let rows = page
-            .bind(i64::from(q.page.size))
-            .bind(q.page.offset())
-            .fetch_all(&mut *c)
-            .await?;
-        Ok::<_, sqlx::Error>((total, rows))
-    })?;
-    let numbers = rows
-        .into_iter()
-        .map(|r| number(r).map(|(n, _)| n))
-        .collect::<Result<_>>()?;
-    Ok((numbers, total))
-}
-
 /// The account's numbers with these ids, in no set order.
 pub async fn find_by_ids(
     tx: &mut Tx,
@@ -359,7 +253,7 @@ pub async fn find_by_numbers(
 }
 
 /// The account's numbers whose `column` is among `values`.
-async fn find_many(
+pub(super) async fn find_many(
     tx: &mut Tx,
     account: &AccountId,
     column: &str,

@@ -1,7 +1,8 @@
 //! Phone numbers: the numbers accounts hold and the inventory they come from.
 //!
-//! - `held`: `phone_number`, an account's numbers (add, read, list, settings,
-//!   statuses, delete).
+//! - `held`: `phone_number`, an account's numbers (add, read, settings, statuses,
+//!   delete).
+//! - `pages`: the pages of an account's numbers, read from one index each.
 //! - `inventory`: `number_inventory` and its documentation rules; holding and releasing
 //!   one number, which moves its search rows and counts in the same transaction.
 //! - `import`: loading many entries at once, then recounting and rebuilding the search
@@ -11,16 +12,18 @@
 mod held;
 mod import;
 mod inventory;
+mod pages;
 mod search;
 mod search_rows;
 
 pub use held::{
-    NumberField, NumberQuery, delete, find_by_ids, find_by_numbers, finish_activation, get,
-    get_by_number, insert, list, replace_settings, status_before_disable, transition,
+    delete, find_by_ids, find_by_numbers, finish_activation, get, get_by_number, insert,
+    replace_settings, status_before_disable, transition,
 };
 pub use import::{InventoryLoad, recount_available, reindex_available};
 pub use inventory::{
     countries, documentation_rule, hold, index_available, insert_inventory, inventory_entry,
     release, release_all, set_documentation_rule,
 };
+pub use pages::{NumberField, NumberQuery, list};
 pub use search::{AvailableQuery, INDEXED_FRAGMENT_MIN, search_available};

@@ -1,0 +1,318 @@
+//! The pages of an account's numbers (`GET …/phone-numbers`), each read from an index in
+//! the asked order (migration 0016).
+//!
+//! A page costs three short statements, whatever the page number:
+//!
+//! 1. the exact total: for no filter or equality filters on status, country and type,
+//!    the sum of a few rows of `phone_number_tally` (kept in step by triggers); for other
+//!    filters a count over the account's rows;
+//! 2. the ids of the page: a range of the index of the orderBy field, read in the asked
+//!    order without touching a row (the index carries the filtered columns and the id),
+//!    skipping the earlier matches. A page in the second half is read from the other
+//!    end of the index, in the opposite order, and turned round, so that the deepest
+//!    page skips no more than half the matches;
+//! 3. the rows of those ids, by primary key.
+
+use std::collections::HashMap;
+
+use super::held::find_many;
+use crate::domain::AccountId;
+use crate::domain::listing::{Filter, Match, OrderBy, Page};
+use crate::domain::number::PhoneNumber;
+use crate::store::{Result, Tx, dialect, on_conn};
+
+/// A field the number list filters on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberField {
+    PhoneNumber,
+    DisplayName,
+    CountryCode,
+    Type,
+    Status,
+}
+
+impl NumberField {
+    fn column(self) -> &'static str {
+        match self {
+            NumberField::PhoneNumber => "phone_number",
+            NumberField::DisplayName => "display_name",
+            NumberField::CountryCode => "country_code",
+            NumberField::Type => "number_type",
+            NumberField::Status => "status",
+        }
+    }
+
+    /// Whether every stored value of the column is upper-case ASCII (country codes,
+    /// types, statuses): then matching a value while ignoring case is an equality
+    /// with the value upper-cased, which an index can serve.
+    fn upper_case_values(self) -> bool {
+        matches!(
+            self,
+            NumberField::CountryCode | NumberField::Type | NumberField::Status
+        )
+    }
+
+    /// The column as the pages are ordered by it. Missing display names sort as empty
+    /// ones on both backends (NULL ordering differs between them); the index of the
+    /// field has the same expression.
+    fn order_key(self) -> &'static str {
+        match self {
+            NumberField::DisplayName => "coalesce(display_name, '')",
+            other => other.column(),
+        }
+    }
+}
+
+/// What `GET .../phone-numbers` asks.
+#[derive(Debug, Clone)]
+pub struct NumberQuery {
+    pub filters: Vec<Filter<NumberField>>,
+    pub order: OrderBy<NumberField>,
+    pub page: Page,
+}
+
+/// The `where` of a query: its text (`$1` is the account) and the values bound after the
+/// account, and which fields it tests for equality.
+struct Condition {
+    sql: String,
+    binds: Vec<String>,
+    equal: Vec<NumberField>,
+    /// Whether every test is an equality on a column of `phone_number_tally`, so that the
+    /// same text counts there.
+    tallied: bool,
+}
+
+fn condition(filters: &[Filter<NumberField>]) -> Condition {
+    let mut c = Condition {
+        sql: String::from("account_id = $1"),
+        binds: Vec::new(),
+        equal: Vec::new(),
+        tallied: true,
+    };
+    for f in filters {
+        let col = f.field.column();
+        let at = c.binds.len() + 2;
+        let equal = match (&f.matcher, f.matcher.like_pattern()) {
+            (_, None) => Some(f.matcher.value().to_owned()),
+            // ASCII only: `ß` upper-cases to `SS`, which ignoring case does not match.
+            (Match::Equals(v), Some(_)) if f.field.upper_case_values() && v.is_ascii() => {
+                Some(v.to_ascii_uppercase())
+            }
+            (_, Some(p)) => {
+                c.binds.push(p);
+                c.sql
+                    .push_str(&format!(" and lower({col}) like ${at} escape '\\'"));
+                c.tallied = false;
+                None
+            }
+        };
+        if let Some(v) = equal {
+            c.binds.push(v);
+            c.sql.push_str(&format!(" and {col} = ${at}"));
+            c.equal.push(f.field);
+            c.tallied &= f.field.upper_case_values();
+        }
+    }
+    c
+}
+
+/// The index a page is read from: the orderBy field's. In the default order an equality
+/// on country or type picks that field's index instead, which holds the same order
+/// after the equality, so the filter is a range rather than a test of every entry.
+fn index_of(order: NumberField, equal: &[NumberField]) -> &'static str {
+    match order {
+        NumberField::DisplayName => "phone_number_by_name",
+        NumberField::CountryCode => "phone_number_by_country",
+        NumberField::Type => "phone_number_by_type",
+        NumberField::PhoneNumber | NumberField::Status => {
+            if equal.contains(&NumberField::CountryCode) {
+                "phone_number_by_country"
+            } else if equal.contains(&NumberField::Type) {
+                "phone_number_by_type"
+            } else {
+                "phone_number_by_number"
+            }
+        }
+    }
+}
+
+/// Where a page lies in the index: how many matches to skip and how many to take, from
+/// which end. A page in the second half of `total` matches is read backwards from the
+/// end (`reversed`), so that no page skips more than half of them.
+#[derive(Debug, PartialEq, Eq)]
+struct Window {
+    skip: i64,
+    take: i64,
+    reversed: bool,
+}
+
+fn window(page: Page, total: i64) -> Option<Window> {
+    let offset = page.offset();
+    let take = i64::from(page.size).min(total - offset);
+    if take <= 0 {
+        return None;
+    }
+    let from_end = total - offset - take;
+    Some(if from_end < offset {
+        Window {
+            skip: from_end,
+            take,
+            reversed: true,
+        }
+    } else {
+        Window {
+            skip: offset,
+            take,
+            reversed: false,
+        }
+    })
+}
+
+/// One page of the account's numbers and how many match.
+pub async fn list(
+    tx: &mut Tx,
+    account: &AccountId,
+    q: &NumberQuery,
+) -> Result<(Vec<PhoneNumber>, i64)> {
+    let cond = condition(&q.filters);
+    let count_sql = if cond.tallied {
+        format!(
+            "select cast(coalesce(sum(n), 0) as bigint) from phone_number_tally where {}",
+            cond.sql
+        )
+    } else {
+        format!("select count(*) from phone_number where {}", cond.sql)
+    };
+    let total: i64 = on_conn!(tx, |c| {
+        let mut count = sqlx::query_scalar(&count_sql).bind(account.as_str());
+        for b in &cond.binds {
+            count = count.bind(b);
+        }
+        count.fetch_one(&mut *c).await
+    })?;
+    let Some(w) = window(q.page, total) else {
+        return Ok((Vec::new(), total));
+    };
+    let descending = q.order.descending != w.reversed;
+    let dir = if descending { "desc" } else { "asc" };
+    let ids_sql = format!(
+        "select phone_number_id from phone_number{} where {}
+         order by {} {dir}, phone_number {dir} limit ${} offset ${}",
+        dialect::read_through(tx.backend(), index_of(q.order.field, &cond.equal)),
+        cond.sql,
+        q.order.field.order_key(),
+        cond.binds.len() + 2,
+        cond.binds.len() + 3,
+    );
+    let mut ids: Vec<String> = on_conn!(tx, |c| {
+        let mut page = sqlx::query_scalar(&ids_sql).bind(account.as_str());
+        for b in &cond.binds {
+            page = page.bind(b);
+        }
+        page.bind(w.take).bind(w.skip).fetch_all(&mut *c).await
+    })?;
+    if w.reversed {
+        ids.reverse();
+    }
+    let position: HashMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    let keys: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let mut numbers = find_many(tx, account, "phone_number_id", &keys).await?;
+    numbers.sort_by_key(|n| position.get(n.phone_number_id.as_str()).copied());
+    Ok((numbers, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(number: u32, size: u32) -> Page {
+        Page { number, size }
+    }
+
+    #[test]
+    fn pages_in_the_first_half_are_read_forwards() {
+        assert_eq!(
+            window(page(1, 50), 100_000),
+            Some(Window {
+                skip: 0,
+                take: 50,
+                reversed: false
+            })
+        );
+        // The middle page of three: as many before it as after, read forwards.
+        assert_eq!(window(page(2, 5), 15).map(|w| w.reversed), Some(false));
+    }
+
+    #[test]
+    fn pages_in_the_second_half_are_read_from_the_end() {
+        // The last page of 100,000 is the first 50 from the end.
+        assert_eq!(
+            window(page(2000, 50), 100_000),
+            Some(Window {
+                skip: 0,
+                take: 50,
+                reversed: true
+            })
+        );
+        // A short last page: 7 of 107, none skipped from the end.
+        assert_eq!(
+            window(page(3, 50), 107),
+            Some(Window {
+                skip: 0,
+                take: 7,
+                reversed: true
+            })
+        );
+        assert_eq!(
+            window(page(3, 5), 11),
+            Some(Window {
+                skip: 0,
+                take: 1,
+                reversed: true
+            })
+        );
+    }
+
+    #[test]
+    fn pages_past_the_end_read_nothing() {
+        assert_eq!(window(page(3, 50), 100), None);
+        assert_eq!(window(page(1, 50), 0), None);
+    }
+
+    #[test]
+    fn the_default_order_takes_the_index_of_an_equality() {
+        use NumberField::*;
+        assert_eq!(index_of(PhoneNumber, &[]), "phone_number_by_number");
+        assert_eq!(index_of(PhoneNumber, &[Status]), "phone_number_by_number");
+        assert_eq!(index_of(PhoneNumber, &[Type]), "phone_number_by_type");
+        assert_eq!(
+            index_of(PhoneNumber, &[Type, CountryCode]),
+            "phone_number_by_country"
+        );
+        assert_eq!(
+            index_of(DisplayName, &[CountryCode]),
+            "phone_number_by_name"
+        );
+    }
+
+    #[test]
+    fn only_equalities_on_status_country_and_type_are_tallied() {
+        let f = |field, matcher| Filter { field, matcher };
+        let c = condition(&[
+            f(NumberField::Status, Match::Equals("active".into())),
+            f(NumberField::CountryCode, Match::Exact("US".into())),
+        ]);
+        assert!(c.tallied);
+        assert_eq!(
+            c.sql,
+            "account_id = $1 and status = $2 and country_code = $3"
+        );
+        assert_eq!(c.binds, ["ACTIVE", "US"]);
+        assert!(!condition(&[f(NumberField::Type, Match::Prefix("LOC".into()))]).tallied);
+        assert!(!condition(&[f(NumberField::PhoneNumber, Match::Exact("+1".into()))]).tallied);
+    }
+}
