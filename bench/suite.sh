@@ -5,7 +5,7 @@
 #   bench/suite.sh [--backends sqlite,postgres] [--scale F] [--inventory N]
 #                  [--accounts N] [--numbers N] [--duration S] [--connections C[,C...]]
 #                  [--restarts R] [--concurrency C] [--seed-procs P] [--csv FILE]
-#                  [--rev REV | --no-build] [--no-record] [--smoke]
+#                  [--no-lists] [--rev REV | --no-build] [--no-record] [--smoke]
 #
 # Per backend:
 # 1. Seed. A fresh database; `ccadmin inventory import` of N numbers (default 1,000,000,
@@ -37,6 +37,9 @@
 # 5. Report. A table per backend, the two side by side, and the targets of issue #16
 #    (ratios to the same run's /healthz rate) with pass/MISS; appended to RESULTS.md
 #    with the machine, revision and load averages.
+# 6. List pages (issue #16's list row): bench/lists.sh on the same binary and backends
+#    (its own 100,000-number account, its own RESULTS.md section when this records);
+#    --no-lists skips it.
 #
 # Environment: CARGO_TARGET_DIR (default /tmp/bench-target), BENCH_DATABASE_URL (default
 # postgres://root@127.0.0.1:5432/test; a server where this may create and drop
@@ -60,6 +63,7 @@ concurrency=32
 seed_procs=2
 csv=
 drain_timeout=${BENCH_DRAIN_TIMEOUT:-1800}
+lists=1
 
 while (($#)); do
     case $1 in
@@ -74,6 +78,7 @@ while (($#)); do
         --concurrency) concurrency=$2; shift 2 ;;
         --seed-procs) seed_procs=$2; shift 2 ;;
         --csv) csv=$2; shift 2 ;;
+        --no-lists) lists=0; shift ;;
         *) common_flag "$@"; shift "$flag_shift" ;;
     esac
 done
@@ -381,4 +386,12 @@ if ((record)); then
         cat "$work/report.md"
     } >>"$out"
     log "appended to $out"
+fi
+
+# --- 6. list pages --------------------------------------------------------------------
+if ((lists)); then
+    lists_args=(--no-build --backends "$backends")
+    ((record)) && lists_args+=(--record)
+    ((smoke)) && lists_args+=(--smoke)
+    "$here/lists.sh" "${lists_args[@]}" || die "bench/lists.sh failed"
 fi
