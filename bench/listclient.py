@@ -67,7 +67,7 @@ def cmd_seed(base, n, seed):
     n, rnd = int(n), random.Random(int(seed))
     token = benchlib.token(base, ADMIN)
     hdrs = benchlib.headers(token, ADMIN)
-    c = conn(base, 600)
+    c = conn(base, 1800)
     t0 = time.perf_counter()
     status, body = fetch(c, "/_ccadmin/state?inventory=false", hdrs)
     if status != 200:

@@ -17,8 +17,11 @@ drop index phone_number_account;
 drop index phone_number_kind;
 create index phone_number_by_number on phone_number
     (account_id, phone_number) include (status, country_code, number_type, phone_number_id);
+-- display_name is included for index-only scans: the planner does not take the
+-- expression as the column.
 create index phone_number_by_name on phone_number
-    (account_id, (coalesce(display_name, '')), phone_number) include (status, country_code, number_type, phone_number_id);
+    (account_id, (coalesce(display_name, '')), phone_number)
+    include (status, country_code, number_type, phone_number_id, display_name);
 create index phone_number_by_country on phone_number
     (account_id, country_code, phone_number) include (status, number_type, phone_number_id);
 create index phone_number_by_type on phone_number

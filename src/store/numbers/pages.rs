@@ -80,6 +80,8 @@ struct Condition {
     /// Whether every test is an equality on a column of `phone_number_tally`, so that the
     /// same text counts there.
     tallied: bool,
+    /// Whether it tests the display name.
+    reads_name: bool,
 }
 
 fn condition(filters: &[Filter<NumberField>]) -> Condition {
@@ -88,10 +90,12 @@ fn condition(filters: &[Filter<NumberField>]) -> Condition {
         binds: Vec::new(),
         equal: Vec::new(),
         tallied: true,
+        reads_name: false,
     };
     for f in filters {
         let col = f.field.column();
         let at = c.binds.len() + 2;
+        c.reads_name |= f.field == NumberField::DisplayName;
         let equal = match (&f.matcher, f.matcher.like_pattern()) {
             (_, None) => Some(f.matcher.value().to_owned()),
             // ASCII only: `ß` upper-cases to `SS`, which ignoring case does not match.
@@ -181,7 +185,18 @@ pub async fn list(
             cond.sql
         )
     } else {
-        format!("select count(*) from phone_number where {}", cond.sql)
+        // Through an index that holds every filtered column (the name only in its own),
+        // so that the count reads index entries rather than every row.
+        let index = if cond.reads_name {
+            "phone_number_by_name"
+        } else {
+            index_of(NumberField::PhoneNumber, &cond.equal)
+        };
+        format!(
+            "select count(*) from phone_number{} where {}",
+            dialect::read_through(tx.backend(), index),
+            cond.sql
+        )
     };
     let total: i64 = on_conn!(tx, |c| {
         let mut count = sqlx::query_scalar(&count_sql).bind(account.as_str());
@@ -195,12 +210,16 @@ pub async fn list(
     };
     let descending = q.order.descending != w.reversed;
     let dir = if descending { "desc" } else { "asc" };
+    // Ties are broken by the number; the number needs no tie-break (it is unique), and
+    // SQLite sorts again for `order by phone_number, phone_number`.
+    let order = match q.order.field {
+        NumberField::PhoneNumber => format!("phone_number {dir}"),
+        f => format!("{} {dir}, phone_number {dir}", f.order_key()),
+    };
     let ids_sql = format!(
-        "select phone_number_id from phone_number{} where {}
-         order by {} {dir}, phone_number {dir} limit ${} offset ${}",
+        "select phone_number_id from phone_number{} where {} order by {order} limit ${} offset ${}",
         dialect::read_through(tx.backend(), index_of(q.order.field, &cond.equal)),
         cond.sql,
-        q.order.field.order_key(),
         cond.binds.len() + 2,
         cond.binds.len() + 3,
     );
