@@ -52,6 +52,9 @@ async fn all_available(app: &TestApp, creds: &Creds, query: &str) -> Vec<String>
     found
 }
 
+/// Whether a listed number passes a filter, as a test computes it.
+type Keep<'a> = &'a dyn Fn(&Value) -> bool;
+
 fn numbers_of(page: &Value) -> Vec<String> {
     page["phoneNumbers"]
         .as_array()
@@ -302,7 +305,7 @@ backend_tests! {
         assert!(statuses.contains("DISABLED") && statuses.contains("INPROGRESS") && statuses.len() >= 3, "{statuses:?}");
 
         let text = |n: &Value, f: &str| n[f].as_str().unwrap_or("").to_owned();
-        let filters: [(&str, &dyn Fn(&Value) -> bool); 8] = [
+        let filters: [(&str, Keep); 8] = [
             ("", &|_| true),
             ("filter=status:ACTIVE", &|n| n["status"] == "ACTIVE"),
             ("filter=status=DISABLED", &|n| n["status"] == "DISABLED"),
