@@ -164,3 +164,13 @@ mod tests {
         assert_eq!(values_rows(Backend::Postgres, 2, 2), "($1, $2), ($3, $4)");
     }
 }
+
+/// Locks the rows a `select` reads until the transaction ends: PostgreSQL's `for
+/// update`; `None` on SQLite, whose write transactions (`BEGIN IMMEDIATE`) hold the
+/// database's one write lock already, so there is nothing to run.
+pub(super) fn row_lock(backend: Backend) -> Option<&'static str> {
+    match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(" for update"),
+    }
+}

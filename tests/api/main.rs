@@ -17,6 +17,7 @@ mod errors;
 mod events;
 mod faults;
 mod hostile;
+mod idempotency;
 mod jobs;
 mod journal;
 mod metrics;
