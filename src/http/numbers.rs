@@ -100,7 +100,7 @@ impl Current for NumberNow<'_> {
             match store::numbers::get(tx, self.account, self.id).await? {
                 None => Ok(None),
                 Some((n, _)) => Ok(Some(
-                    serde_json::to_value(n.to_out()).map_err(|e| anyhow::Error::from(e))?,
+                    serde_json::to_value(n.to_out()).map_err(anyhow::Error::from)?,
                 )),
             }
         })

@@ -154,6 +154,16 @@ pub(super) fn audit_keyword(backend: Backend, keyword: &str) -> (&'static str, S
     }
 }
 
+/// Locks the rows a `select` reads until the transaction ends: PostgreSQL's `for
+/// update`; `None` on SQLite, whose write transactions (`BEGIN IMMEDIATE`) hold the
+/// database's one write lock already, so there is nothing to run.
+pub(super) fn row_lock(backend: Backend) -> Option<&'static str> {
+    match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(" for update"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,15 +172,5 @@ mod tests {
     fn values_rows_are_anonymous_on_sqlite_and_numbered_on_postgres() {
         assert_eq!(values_rows(Backend::Sqlite, 2, 2), "(?, ?), (?, ?)");
         assert_eq!(values_rows(Backend::Postgres, 2, 2), "($1, $2), ($3, $4)");
-    }
-}
-
-/// Locks the rows a `select` reads until the transaction ends: PostgreSQL's `for
-/// update`; `None` on SQLite, whose write transactions (`BEGIN IMMEDIATE`) hold the
-/// database's one write lock already, so there is nothing to run.
-pub(super) fn row_lock(backend: Backend) -> Option<&'static str> {
-    match backend {
-        Backend::Sqlite => None,
-        Backend::Postgres => Some(" for update"),
     }
 }

@@ -14,6 +14,7 @@ mod crash;
 mod elements;
 mod emulator;
 mod errors;
+mod etag;
 mod events;
 mod faults;
 mod hostile;
