@@ -519,3 +519,87 @@ async fn two_instances_share_keys_and_the_second_waits_for_the_first() {
     };
     assert_eq!(list["pagination"]["total"], 2, "{list}");
 }
+
+/// The published contract names the headers, marked as extensions, and the answers.
+#[test]
+fn the_openapi_document_marks_the_safe_retry_headers_as_extensions() {
+    let doc = serde_json::to_value(ccadmin::http::openapi::document()).unwrap();
+    let op = |path: &str, method: &str| doc["paths"][path][method].clone();
+    let header = |op: &Value, name: &str| -> Value {
+        op["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name && p["in"] == "header")
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    let keyed = [
+        (
+            "/api/admin/voice/v1/accounts/{accountId}/phone-numbers",
+            "post",
+        ),
+        (
+            "/api/admin/voice/v1/accounts/{accountId}/aco-elements",
+            "post",
+        ),
+        (
+            "/api/admin/voice/v1/accounts/{accountId}/msteams-elements",
+            "post",
+        ),
+        (
+            "/api/admin/account/v1/accounts/{accountId}/organization-nodes",
+            "post",
+        ),
+        ("/api/admin/account/v1/accounts", "post"),
+        ("/api/admin/user/v1/accounts/{accountId}/profiles", "post"),
+        (
+            "/api/admin/voice/v1/accounts/{accountId}/phone-numbers/{phoneNumberId}:disable",
+            "post",
+        ),
+        (
+            "/api/admin/voice/v1/accounts/{accountId}/phone-numbers/{phoneNumberId}:enable",
+            "post",
+        ),
+    ];
+    for (path, method) in keyed {
+        let o = op(path, method);
+        assert_eq!(
+            header(&o, "Idempotency-Key")["x-ccadmin-extension"],
+            true,
+            "{path}"
+        );
+        assert_eq!(o["responses"]["422"]["x-ccadmin-extension"], true, "{path}");
+        assert!(o["responses"]["409"].is_object(), "{path}");
+    }
+    let client_create = op("/api/admin/account/v1/accounts/{accountId}/clients", "post");
+    assert!(header(&client_create, "Idempotency-Key").is_null());
+    let single = [
+        "/api/admin/account/v1/accounts/{accountId}",
+        "/api/admin/account/v1/accounts/{accountId}/organization-nodes/{organizationNodeId}",
+        "/api/admin/voice/v1/accounts/{accountId}/aco-elements/{elementId}",
+        "/api/admin/voice/v1/accounts/{accountId}/msteams-elements/{elementId}",
+        "/api/admin/voice/v1/accounts/{accountId}/phone-numbers/{phoneNumberId}",
+        "/api/admin/user/v1/accounts/{accountId}/profiles/{profileId}",
+    ];
+    for path in single {
+        let get = op(path, "get");
+        assert_eq!(
+            header(&get, "If-None-Match")["x-ccadmin-extension"],
+            true,
+            "{path}"
+        );
+        assert!(get["responses"]["304"].is_object(), "{path}");
+        assert!(
+            get["responses"]["200"]["headers"]["ETag"].is_object(),
+            "{path}"
+        );
+        let put = op(path, "put");
+        assert_eq!(
+            header(&put, "If-Match")["x-ccadmin-extension"],
+            true,
+            "{path}"
+        );
+        assert!(put["responses"]["412"].is_object(), "{path}");
+    }
+}
