@@ -131,7 +131,7 @@ impl Hold {
     /// SQLite, whose waits cannot be seen from outside, gives the server a moment.
     async fn until_waiting(&mut self, db: &TestDb, n: i64) {
         match self {
-            Hold::Sqlite(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+            Hold::Sqlite(_) => tokio::time::sleep(Duration::from_millis(1000)).await,
             Hold::Postgres(_) => {
                 use sqlx::Connection;
                 let TestDb::Postgres { url, .. } = db else {
