@@ -90,7 +90,7 @@ impl Current for AccountNow<'_> {
             account_json(tx, &account, self.caller)
                 .await
                 .map(Some)
-                .map_err(|e| ServiceError::Other(anyhow::anyhow!("{e}")))
+                .map_err(keys::service_error)
         })
     }
 }

@@ -262,12 +262,21 @@ where
     }
 }
 
+/// An answer that failed while rendered inside a write, for the write's error: an
+/// outage stays one (503 after the rollback), anything else is a failure of ours.
+pub fn service_error(e: ApiError) -> ServiceError {
+    match e {
+        ApiError::Unavailable(e) | ApiError::Internal(e) => ServiceError::Other(e),
+        other => ServiceError::Other(anyhow::anyhow!("{other}")),
+    }
+}
+
 /// A status and JSON body as a kept answer.
 pub fn json_answer(
     status: axum::http::StatusCode,
     body: Result<serde_json::Value>,
 ) -> std::result::Result<StoredAnswer, ServiceError> {
-    let body = body.map_err(|e| ServiceError::Other(anyhow::anyhow!("{e}")))?;
+    let body = body.map_err(service_error)?;
     Ok(StoredAnswer {
         status: status.as_u16(),
         headers: vec![(

@@ -137,7 +137,7 @@ impl Current for NodeNow<'_> {
         Box::pin(async move {
             let view = one_view_in(tx, self.account, self.id, true)
                 .await
-                .map_err(|e| ServiceError::Other(anyhow::anyhow!("{e}")))?;
+                .map_err(keys::service_error)?;
             Ok(match view {
                 None => None,
                 Some(v) => Some(serde_json::to_value(v).map_err(anyhow::Error::from)?),
