@@ -126,6 +126,9 @@ impl App {
                 args.journal_max_entries,
                 args.journal_max_bytes,
             )),
+            bodies: Arc::new(http::bodies::Bodies::new(Duration::from_millis(
+                args.client_cache_ttl_ms,
+            ))),
         };
         starting.stop().await;
         Ok(Self {

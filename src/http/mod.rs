@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod bodies;
 pub mod clients;
 pub mod console;
 pub mod emulator;
@@ -57,6 +58,8 @@ pub struct AppState {
     pub faults: Arc<crate::emulator::faults::Faults>,
     /// Emulator mode: the request journal of this instance.
     pub requests: Arc<crate::emulator::requests::RequestJournal>,
+    /// The rendered bodies of single-resource GETs.
+    pub bodies: Arc<bodies::Bodies>,
 }
 
 impl AppState {

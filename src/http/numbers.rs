@@ -14,11 +14,12 @@ use utoipa::openapi::{RefOr, Required};
 
 use super::AppState;
 use super::auth::Caller;
+use super::bodies;
 use super::error::{ApiError, Problem, Result};
 use super::extract::{Body, PathParams, PreferHeader, QueryParams};
 use super::listing::{self, Links, Pagination};
 use super::reach::{
-    account_in_reach, account_in_reach_read, resource_path_of, resource_path_read_of,
+    account_in_reach, account_in_reach_read, existing, resource_path_checked, resource_path_of,
 };
 use super::schemas::{AvailableParams, CountriesParams, PageParams, SearchParams};
 use crate::domain::listing::{PageRules, parse_filter, parse_order_by};
@@ -118,13 +119,17 @@ async fn get_number(
     State(state): State<AppState>,
     caller: Caller,
     params: PathParams,
-) -> Result<Json<Value>> {
-    let (account, id, mut tx) =
-        resource_path_read_of::<PhoneNumberId>(&state, &caller, &params, "phoneNumberId").await?;
-    let (n, _) = store::numbers::get(&mut tx, &account, &id)
-        .await?
-        .ok_or_else(|| ApiError::from(service::not_found(&id)))?;
-    Ok(Json(number_json(&n)?))
+) -> Result<Response> {
+    let (account, id) = resource_path_checked::<PhoneNumberId>(&caller, &params, "phoneNumberId")?;
+    let key = format!("number/{account}/{id}");
+    bodies::cached(&state, key, async {
+        let mut tx = existing(&state, &account).await?;
+        let (n, _) = store::numbers::get(&mut tx, &account, &id)
+            .await?
+            .ok_or_else(|| ApiError::from(service::not_found(&id)))?;
+        number_json(&n)
+    })
+    .await
 }
 
 /// Update a number (AXP `updatePhoneNumber`)

@@ -11,11 +11,12 @@ use utoipa::OpenApi;
 
 use super::AppState;
 use super::auth::Caller;
+use super::bodies;
 use super::error::Problem;
 use super::error::{ApiError, Result};
 use super::extract::{Body, PathParams, PreferHeader};
 use super::reach::{
-    account_in_reach, account_in_reach_read, resource_path_of, resource_path_read_of,
+    account_in_reach, account_in_reach_read, existing, resource_path_checked, resource_path_of,
 };
 use super::schemas::ElementList;
 use crate::domain::ElementId;
@@ -101,7 +102,7 @@ async fn create_msteams(
 #[utoipa::path(get, path = "/api/admin/voice/v1/accounts/{accountId}/aco-elements/{elementId}",
     operation_id = "getAco", tag = "Voice elements",
     responses((status = 200, description = "The element", body = ElementOut)))]
-async fn get_aco(s: State<AppState>, c: Caller, p: PathParams) -> Result<Json<Value>> {
+async fn get_aco(s: State<AppState>, c: Caller, p: PathParams) -> Result<Response> {
     read(s, c, p, ElementType::Aco).await
 }
 
@@ -109,7 +110,7 @@ async fn get_aco(s: State<AppState>, c: Caller, p: PathParams) -> Result<Json<Va
 #[utoipa::path(get, path = "/api/admin/voice/v1/accounts/{accountId}/msteams-elements/{elementId}",
     operation_id = "getMSTeams", tag = "Voice elements",
     responses((status = 200, description = "The element", body = ElementOut)))]
-async fn get_msteams(s: State<AppState>, c: Caller, p: PathParams) -> Result<Json<Value>> {
+async fn get_msteams(s: State<AppState>, c: Caller, p: PathParams) -> Result<Response> {
     read(s, c, p, ElementType::MsTeams).await
 }
 
@@ -187,15 +188,17 @@ async fn read(
     caller: Caller,
     params: PathParams,
     t: ElementType,
-) -> Result<Json<Value>> {
-    let (account, id, mut tx) =
-        resource_path_read_of::<ElementId>(&state, &caller, &params, "elementId").await?;
-    let (element, _) = store::elements::get(&mut tx, &account, t, &id)
-        .await?
-        .ok_or_else(|| ApiError::from(service::not_found(t, &id)))?;
-    Ok(Json(
-        serde_json::to_value(element.to_out()).map_err(ApiError::internal)?,
-    ))
+) -> Result<Response> {
+    let (account, id) = resource_path_checked::<ElementId>(&caller, &params, "elementId")?;
+    let key = format!("element/{account}/{t:?}/{id}");
+    bodies::cached(&state, key, async {
+        let mut tx = existing(&state, &account).await?;
+        let (element, _) = store::elements::get(&mut tx, &account, t, &id)
+            .await?
+            .ok_or_else(|| ApiError::from(service::not_found(t, &id)))?;
+        serde_json::to_value(element.to_out()).map_err(ApiError::internal)
+    })
+    .await
 }
 
 /// AXP `updateAco` / `updateMSTeams`: a complete replacement, 202.
