@@ -129,6 +129,7 @@ impl App {
             bodies: Arc::new(http::bodies::Bodies::new(Duration::from_millis(
                 args.client_cache_ttl_ms,
             ))),
+            idempotency: Arc::default(),
         });
         starting.stop().await;
         Ok(Self {

@@ -14,16 +14,16 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::Value;
 
 use super::AppState;
-use super::error::{ApiError, Result};
+use super::error::Result;
+use super::preconditions::{Conditions, representation};
 
 /// Entries beyond this many are dropped all at once (a safety net: the keys are
 /// resources that exist, so only a very large database reaches it).
@@ -33,6 +33,8 @@ struct Entry {
     epoch: u64,
     at: Instant,
     body: Bytes,
+    /// Its entity tag (`preconditions`).
+    tag: Arc<str>,
 }
 
 /// The cache of one instance.
@@ -50,13 +52,13 @@ impl Bodies {
         }
     }
 
-    fn get(&self, key: &str, epoch: u64) -> Option<Bytes> {
+    fn get(&self, key: &str, epoch: u64) -> Option<(Bytes, Arc<str>)> {
         let entries = self.lock();
         let e = entries.get(key)?;
-        (e.epoch == epoch && e.at.elapsed() < self.ttl).then(|| e.body.clone())
+        (e.epoch == epoch && e.at.elapsed() < self.ttl).then(|| (e.body.clone(), e.tag.clone()))
     }
 
-    fn put(&self, key: String, epoch: u64, body: Bytes) {
+    fn put(&self, key: String, epoch: u64, body: Bytes, tag: Arc<str>) {
         let mut entries = self.lock();
         if entries.len() >= MAX_ENTRIES {
             entries.clear();
@@ -67,6 +69,7 @@ impl Bodies {
                 epoch,
                 at: Instant::now(),
                 body,
+                tag,
             },
         );
     }
@@ -81,33 +84,29 @@ impl Bodies {
     }
 }
 
-/// The body under `key` if it is still good, else `read`'s, rendered and kept. Only
-/// a 200 is kept: an error (a 404 included) is answered as it comes.
-pub async fn cached<F>(state: &AppState, key: String, read: F) -> Result<Response>
+/// The answer from the body under `key` if it is still good, else from `read`'s,
+/// rendered and kept; `conditions` (`If-None-Match`) apply either way. Only a 200 is
+/// kept: an error (a 404 included) is answered as it comes.
+pub async fn cached<F>(
+    state: &AppState,
+    conditions: &Conditions,
+    key: String,
+    read: F,
+) -> Result<Response>
 where
     F: Future<Output = Result<Value>>,
 {
     // Before the database is read: a write that commits during the read moves the
     // epoch past this tag, so what the read saw is never served after it.
     let epoch = state.db.epoch().current();
-    if let Some(body) = state.bodies.get(&key, epoch) {
-        return Ok(json(body));
+    if let Some((body, tag)) = state.bodies.get(&key, epoch) {
+        return conditions.answer(body, &tag);
     }
     let value = read.await?;
-    let body = Bytes::from(serde_json::to_vec(&value).map_err(ApiError::internal)?);
-    state.bodies.put(key, epoch, body.clone());
-    Ok(json(body))
-}
-
-fn json(body: Bytes) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )
-        .into_response()
+    let (bytes, tag) = representation(&value)?;
+    let (body, tag) = (Bytes::from(bytes), Arc::<str>::from(tag));
+    state.bodies.put(key, epoch, body.clone(), tag.clone());
+    conditions.answer(body, &tag)
 }
 
 #[cfg(test)]
@@ -117,11 +116,11 @@ mod tests {
     #[test]
     fn an_entry_is_served_only_at_its_epoch_and_within_its_lifetime() {
         let bodies = Bodies::new(Duration::from_secs(60));
-        bodies.put("k".into(), 3, Bytes::from_static(b"{}"));
+        bodies.put("k".into(), 3, Bytes::from_static(b"{}"), "t".into());
         assert!(bodies.get("k", 3).is_some());
         assert!(bodies.get("k", 4).is_none());
         let expired = Bodies::new(Duration::ZERO);
-        expired.put("k".into(), 3, Bytes::from_static(b"{}"));
+        expired.put("k".into(), 3, Bytes::from_static(b"{}"), "t".into());
         assert!(expired.get("k", 3).is_none());
     }
 }

@@ -12,11 +12,13 @@ pub mod events;
 pub mod extract;
 pub mod faults;
 pub mod health;
+pub mod idempotency;
 pub mod listing;
 pub mod metrics;
 pub mod numbers;
 pub mod openapi;
 pub mod org;
+pub mod preconditions;
 pub mod reach;
 pub mod requests;
 pub mod schemas;
@@ -81,6 +83,8 @@ pub struct Shared {
     pub requests: Arc<crate::emulator::requests::RequestJournal>,
     /// The rendered bodies of single-resource GETs.
     pub bodies: Arc<bodies::Bodies>,
+    /// The `Idempotency-Key`s this instance is running requests for.
+    pub idempotency: Arc<idempotency::InFlight>,
 }
 
 impl AppState {
