@@ -207,7 +207,8 @@ pub struct ServeArgs {
     #[arg(long, env = "CCADMIN_REFRESH_TOKEN_TTL", default_value_t = 86_400)]
     pub refresh_token_ttl: u64,
     /// How long an instance trusts what it read about a client, in milliseconds: the
-    /// bound within which a revocation takes effect everywhere.
+    /// bound within which a revocation takes effect everywhere. Also the longest a
+    /// single-resource GET body is kept (writes replace it sooner).
     #[arg(long, env = "CCADMIN_CLIENT_CACHE_TTL_MS", default_value_t = 2_000)]
     pub client_cache_ttl_ms: u64,
     /// Emulator mode (implied by --demo): honour `Prefer` headers and serve the

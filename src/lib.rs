@@ -109,7 +109,7 @@ impl App {
         let generation = emulator::state::generation(&db).await?;
         let auth = Arc::new(auth);
         let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
-        let state = AppState {
+        let state = AppState::new(http::Shared {
             db: db.clone(),
             auth: auth.clone(),
             clock: clock.clone(),
@@ -126,8 +126,11 @@ impl App {
                 args.journal_max_entries,
                 args.journal_max_bytes,
             )),
+            bodies: Arc::new(http::bodies::Bodies::new(Duration::from_millis(
+                args.client_cache_ttl_ms,
+            ))),
             idempotency: Arc::default(),
-        };
+        });
         starting.stop().await;
         Ok(Self {
             listener,

@@ -83,5 +83,8 @@ pub async fn reset(
     if demo {
         crate::bootstrap::seed_demo(db, clock.now_ms()).await?;
     }
+    // The commits above moved the epoch already; this states the rule where it holds:
+    // nothing cached before a reset is served after it.
+    db.epoch().advance();
     Ok(())
 }

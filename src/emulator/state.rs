@@ -127,6 +127,9 @@ pub async fn refresh(
 ) -> Result<(), StoreError> {
     auth.tokens.reload_now(db).await?;
     auth.forget_all();
+    // An import by the CLI or another instance committed nothing here: every cached
+    // body of this instance is stale.
+    db.epoch().advance();
     if emulator {
         super::clock::reload(db, clock).await?;
     }

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::Caller;
+use super::bodies;
 use super::error::{ApiError, Problem, Result};
 use super::extract::{Body, PathParams, PreferHeader, QueryParams};
 use super::idempotency::{self as keys, KeyHeader, json_answer};
@@ -263,12 +264,21 @@ async fn get_account(
 ) -> Result<Response> {
     let id = params.account_id()?;
     caller.require_account(&id)?;
-    // One connection for the read and the view's lookups.
-    let mut tx = state.db.read().await?;
-    let account = store::accounts::get(&mut tx, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Account", "AccountId", id.as_str()))?;
-    conditions.read(&account_json(&mut tx, &account, &caller).await?)
+    // The body shows an Account Administrator only its client's granted features.
+    let key = if caller.is_administrator() {
+        format!("account/{id}")
+    } else {
+        format!("account/{id}/{}/{}", caller.account_id, caller.client_id)
+    };
+    bodies::cached(&state, &conditions, key, async {
+        // One connection for the read and the view's lookups.
+        let mut tx = state.db.read().await?;
+        let account = store::accounts::get(&mut tx, &id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("Account", "AccountId", id.as_str()))?;
+        account_json(&mut tx, &account, &caller).await
+    })
+    .await
 }
 
 /// Update an account

@@ -623,6 +623,7 @@ async fn reset(
         requests: &state.requests,
     };
     emulator::reset::reset(&state.db, &instance, state.demo, &scope).await?;
+    state.bodies.clear();
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
@@ -948,6 +949,7 @@ async fn import_state(
                 crate::store::state::ImportError::Store(e) => e.into(),
             })?;
     emulator::state::refresh(&state.db, &state.clock, &state.auth, state.emulator).await?;
+    state.bodies.clear();
     // Imported jobs may be due already.
     state.jobs.wake();
     Ok(Json(ImportedOut {

@@ -14,12 +14,15 @@ use utoipa::openapi::{RefOr, Required};
 
 use super::AppState;
 use super::auth::Caller;
+use super::bodies;
 use super::error::{ApiError, Problem, Result};
 use super::extract::{Body, PathParams, PreferHeader, QueryParams};
 use super::idempotency::{self as keys, JsonAnswer, KeyHeader};
 use super::listing::{self, Links, Pagination};
 use super::preconditions::{Conditions, Current, IfMatchParam, IfNoneMatchParam, tagged};
-use super::reach::{account_in_reach, account_in_reach_read, resource_path_read_of};
+use super::reach::{
+    account_in_reach, account_in_reach_read, existing, resource_path_checked, resource_path_read_of,
+};
 use super::schemas::{AvailableParams, CountriesParams, PageParams, SearchParams};
 use crate::domain::listing::{PageRules, parse_filter, parse_order_by};
 use crate::domain::number::{
@@ -173,12 +176,16 @@ async fn get_number(
     params: PathParams,
     conditions: Conditions,
 ) -> Result<Response> {
-    let (account, id, mut tx) =
-        resource_path_read_of::<PhoneNumberId>(&state, &caller, &params, "phoneNumberId").await?;
-    let (n, _) = store::numbers::get(&mut tx, &account, &id)
-        .await?
-        .ok_or_else(|| ApiError::from(service::not_found(&id)))?;
-    conditions.read(&number_json(&n)?)
+    let (account, id) = resource_path_checked::<PhoneNumberId>(&caller, &params, "phoneNumberId")?;
+    let key = format!("number/{account}/{id}");
+    bodies::cached(&state, &conditions, key, async {
+        let mut tx = existing(&state, &account).await?;
+        let (n, _) = store::numbers::get(&mut tx, &account, &id)
+            .await?
+            .ok_or_else(|| ApiError::from(service::not_found(&id)))?;
+        number_json(&n)
+    })
+    .await
 }
 
 /// Update a number (AXP `updatePhoneNumber`)

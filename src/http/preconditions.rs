@@ -47,7 +47,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Conditions {
 }
 
 /// The bytes a JSON answer sends (what `axum::Json` writes) and their entity tag.
-fn representation(value: &impl Serialize) -> Result<(Vec<u8>, String)> {
+pub(super) fn representation(value: &impl Serialize) -> Result<(Vec<u8>, String)> {
     let bytes = serde_json::to_vec(value).map_err(ApiError::internal)?;
     let tag = entity_tag(&bytes);
     Ok((bytes, tag))
@@ -73,10 +73,18 @@ impl Conditions {
     /// current representation (weak comparison), else 200 with it.
     pub fn read(&self, value: &impl Serialize) -> Result<Response> {
         let (bytes, tag) = representation(value)?;
+        self.answer(bytes.into(), &tag)
+    }
+
+    /// [`Conditions::read`] for a representation already rendered, and its tag (a
+    /// cached GET body's).
+    pub fn answer(&self, bytes: axum::body::Bytes, tag: &str) -> Result<Response> {
         if let Some(h) = &self.if_none_match
-            && condition_matches(h, &tag, true)
+            && condition_matches(h, tag, true)
         {
-            return Err(ApiError::NotModified { etag: tag });
+            return Err(ApiError::NotModified {
+                etag: tag.to_owned(),
+            });
         }
         let mut res = (StatusCode::OK, bytes).into_response();
         let headers = res.headers_mut();
@@ -84,7 +92,7 @@ impl Conditions {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        if let Ok(v) = HeaderValue::from_str(&tag) {
+        if let Ok(v) = HeaderValue::from_str(tag) {
             headers.insert(header::ETAG, v);
         }
         Ok(res)

@@ -34,15 +34,21 @@ pub async fn account_in_reach_read(
 
 async fn reach(state: &AppState, caller: &Caller, account: AccountId) -> Result<(AccountId, Tx)> {
     caller.require_account(&account)?;
+    let tx = existing(state, &account).await?;
+    Ok((account, tx))
+}
+
+/// 404 unless `account` exists; else the read connection the check used.
+pub async fn existing(state: &AppState, account: &AccountId) -> Result<Tx> {
     let mut tx = state.db.read().await?;
-    if !store::accounts::exists(&mut tx, &account).await? {
+    if !store::accounts::exists(&mut tx, account).await? {
         return Err(ApiError::not_found(
             "Account",
             "AccountId",
             account.as_str(),
         ));
     }
-    Ok((account, tx))
+    Ok(tx)
 }
 
 /// A resource id that a path names, parsed once: element and phone number ids.
@@ -136,6 +142,19 @@ pub async fn resource_path_read_of<I: PathId>(
     in_reach(state, caller, params, name, |raw| I::parse_field(name, raw)).await
 }
 
+/// The checks of [`resource_path_read_of`] that need no database (400, 403), for a
+/// handler that may answer from a cache before it reads anything; it then calls
+/// [`existing`] for the 404 of the account when it does read.
+pub fn resource_path_checked<I: PathId>(
+    caller: &Caller,
+    params: &PathParams,
+    name: &str,
+) -> Result<(AccountId, I)> {
+    let (account, id) = parsed(params, name, |raw| I::parse_field(name, raw))?;
+    caller.require_account(&account)?;
+    Ok((account, id))
+}
+
 /// The checks of [`resource_path_read`], with `parse` reading the id.
 async fn in_reach<I>(
     state: &AppState,
@@ -144,16 +163,24 @@ async fn in_reach<I>(
     name: &str,
     parse: impl FnOnce(&str) -> std::result::Result<I, Violation>,
 ) -> Result<(AccountId, I, Tx)> {
+    let (account, id) = parsed(params, name, parse)?;
+    let (account, tx) = reach(state, caller, account).await?;
+    Ok((account, id, tx))
+}
+
+/// The account and the id `name` of a path, every violation of both reported at once.
+fn parsed<I>(
+    params: &PathParams,
+    name: &str,
+    parse: impl FnOnce(&str) -> std::result::Result<I, Violation>,
+) -> Result<(AccountId, I)> {
     let account = params.account_id().map_err(|e| match e {
         ApiError::Validation { violations, .. } => violations,
         _ => Vec::new(),
     });
     let id = parse(params.raw(name));
     match (account, id) {
-        (Ok(account), Ok(id)) => {
-            let (account, tx) = reach(state, caller, account).await?;
-            Ok((account, id, tx))
-        }
+        (Ok(account), Ok(id)) => Ok((account, id)),
         (account, id) => {
             let mut violations = account.err().unwrap_or_default();
             violations.extend(id.err());

@@ -11,12 +11,15 @@ use utoipa::OpenApi;
 
 use super::AppState;
 use super::auth::Caller;
+use super::bodies;
 use super::error::Problem;
 use super::error::{ApiError, Result};
 use super::extract::{Body, PathParams, PreferHeader};
 use super::idempotency::{self as keys, JsonAnswer, KeyHeader};
 use super::preconditions::{Conditions, Current, IfMatchParam, IfNoneMatchParam, tagged};
-use super::reach::{account_in_reach, account_in_reach_read, resource_path_read_of};
+use super::reach::{
+    account_in_reach, account_in_reach_read, existing, resource_path_checked, resource_path_read_of,
+};
 use super::schemas::ElementList;
 use crate::domain::element::{Element, ElementIn, ElementOut, ElementType};
 use crate::domain::{AccountId, ElementId};
@@ -276,12 +279,16 @@ async fn read(
     conditions: Conditions,
     t: ElementType,
 ) -> Result<Response> {
-    let (account, id, mut tx) =
-        resource_path_read_of::<ElementId>(&state, &caller, &params, "elementId").await?;
-    let (element, _) = store::elements::get(&mut tx, &account, t, &id)
-        .await?
-        .ok_or_else(|| ApiError::from(service::not_found(t, &id)))?;
-    conditions.read(&element_json(&element)?)
+    let (account, id) = resource_path_checked::<ElementId>(&caller, &params, "elementId")?;
+    let key = format!("element/{account}/{t:?}/{id}");
+    bodies::cached(&state, &conditions, key, async {
+        let mut tx = existing(&state, &account).await?;
+        let (element, _) = store::elements::get(&mut tx, &account, t, &id)
+            .await?
+            .ok_or_else(|| ApiError::from(service::not_found(t, &id)))?;
+        element_json(&element)
+    })
+    .await
 }
 
 /// AXP `updateAco` / `updateMSTeams`: a complete replacement, 202.

@@ -157,8 +157,10 @@ impl Jobs {
             real + inner.settings.lease.as_millis() as i64,
         )
         .await?;
-        tx.commit().await?;
+        // An idle poll changed nothing: it ends without a commit, which would move the
+        // write epoch (and on PostgreSQL announce a write) for nothing.
         let Some(job) = job else { return Ok(false) };
+        tx.commit().await?;
         self.process(job).await?;
         Ok(true)
     }

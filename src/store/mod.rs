@@ -24,6 +24,7 @@ pub mod credentials;
 pub(crate) mod dialect;
 pub mod elements;
 pub mod emulator;
+pub mod epoch;
 pub mod faults;
 pub mod idempotency;
 pub mod jobs;
@@ -228,12 +229,17 @@ pub enum Db {
     /// SQLite allows one writer at a time. All writes go through a one-connection pool
     /// so that they queue in the process instead of failing with "database is locked";
     /// reads use their own pool and never wait for writes (WAL).
-    Sqlite { read: SqlitePool, write: SqlitePool },
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+        epoch: epoch::Epoch,
+    },
     /// PostgreSQL: one pool for reads and writes, and the watch that tells an
     /// unreachable server from a busy pool.
     Postgres {
         pool: PgPool,
         health: availability::Health,
+        epoch: epoch::Epoch,
     },
 }
 
@@ -301,7 +307,11 @@ impl Db {
                     .acquire_timeout(acquire_timeout)
                     .connect_with(opts)
                     .await?;
-                Ok(Db::Sqlite { read, write })
+                Ok(Db::Sqlite {
+                    read,
+                    write,
+                    epoch: epoch::Epoch::default(),
+                })
             }
             Location::Postgres(url) => {
                 let opts = PgConnectOptions::from_str(url)?;
@@ -325,8 +335,14 @@ impl Db {
                     .acquire_timeout(acquire_timeout)
                     .before_acquire(not_in_transaction)
                     .connect_lazy_with(opts.clone());
-                let health = availability::Health::watch(&pool, opts);
-                Ok(Db::Postgres { pool, health })
+                let health = availability::Health::watch(&pool, opts.clone());
+                let epoch = epoch::Epoch::default();
+                epoch.share(&pool, opts);
+                Ok(Db::Postgres {
+                    pool,
+                    health,
+                    epoch,
+                })
             }
         }
     }
@@ -349,11 +365,20 @@ impl Db {
         }
     }
 
+    /// The write epoch: what caches of the database's content check (`epoch.rs`).
+    pub fn epoch(&self) -> &epoch::Epoch {
+        match self {
+            Db::Sqlite { epoch, .. } | Db::Postgres { epoch, .. } => epoch,
+        }
+    }
+
     /// A connection for reads. Statements run on their own (no transaction).
     pub async fn read(&self) -> Result<Tx> {
-        Ok(Tx(match self {
+        Ok(Tx::new(match self {
             Db::Sqlite { read, .. } => TxInner::SqliteRead(read.acquire().await?),
-            Db::Postgres { pool, health } => TxInner::PgRead(health.guard(pool.acquire()).await?),
+            Db::Postgres { pool, health, .. } => {
+                TxInner::PgRead(health.guard(pool.acquire()).await?)
+            }
         }))
     }
 
@@ -361,9 +386,9 @@ impl Db {
     /// whole life (an export's). SQLite's deferred `BEGIN` in WAL mode reads one
     /// snapshot and takes no write lock; PostgreSQL's repeatable read does the same.
     pub async fn snapshot(&self) -> Result<Tx> {
-        Ok(Tx(match self {
+        Ok(Tx::new(match self {
             Db::Sqlite { read, .. } => TxInner::SqliteWrite(read.begin().await?),
-            Db::Postgres { pool, health } => {
+            Db::Postgres { pool, health, .. } => {
                 let mut t = health.guard(pool.begin()).await?;
                 sqlx::query("set transaction isolation level repeatable read, read only")
                     .execute(&mut *t)
@@ -376,12 +401,18 @@ impl Db {
     /// A write transaction. On SQLite it begins `IMMEDIATE`, taking the write lock at
     /// once rather than failing to upgrade a read lock later.
     pub async fn write(&self) -> Result<Tx> {
-        Ok(Tx(match self {
+        let inner = match self {
             Db::Sqlite { write, .. } => {
                 TxInner::SqliteWrite(write.begin_with("BEGIN IMMEDIATE").await?)
             }
-            Db::Postgres { pool, health } => TxInner::PgWrite(health.guard(pool.begin()).await?),
-        }))
+            Db::Postgres { pool, health, .. } => {
+                TxInner::PgWrite(health.guard(pool.begin()).await?)
+            }
+        };
+        Ok(Tx {
+            inner,
+            epoch: Some(self.epoch().clone()),
+        })
     }
 
     /// Readies tables after a bulk load for the reads that follow: on PostgreSQL, a
@@ -409,7 +440,7 @@ impl Db {
             }
         }
         match self {
-            Db::Sqlite { read, write } => vec![stats("read", read), stats("write", write)],
+            Db::Sqlite { read, write, .. } => vec![stats("read", read), stats("write", write)],
             Db::Postgres { pool, .. } => vec![stats("postgres", pool)],
         }
     }
@@ -439,7 +470,7 @@ impl Db {
     /// Closes every connection, waiting for those in use.
     pub async fn close(&self) {
         match self {
-            Db::Sqlite { read, write } => {
+            Db::Sqlite { read, write, .. } => {
                 read.close().await;
                 write.close().await;
             }
@@ -466,7 +497,11 @@ fn not_in_transaction<C: Connection>(
 }
 
 /// A connection or transaction of either backend. Store functions take `&mut Tx`.
-pub struct Tx(TxInner);
+pub struct Tx {
+    inner: TxInner,
+    /// A write transaction's: moved once it commits.
+    epoch: Option<epoch::Epoch>,
+}
 
 enum TxInner {
     SqliteRead(PoolConnection<Sqlite>),
@@ -482,9 +517,13 @@ pub enum Conn<'a> {
 }
 
 impl Tx {
+    fn new(inner: TxInner) -> Self {
+        Tx { inner, epoch: None }
+    }
+
     /// The backend this transaction runs on, for the few statements that differ.
     pub fn backend(&self) -> Backend {
-        match self.0 {
+        match self.inner {
             TxInner::SqliteRead(_) | TxInner::SqliteWrite(_) => Backend::Sqlite,
             TxInner::PgRead(_) | TxInner::PgWrite(_) => Backend::Postgres,
         }
@@ -494,7 +533,7 @@ impl Tx {
     /// `synchronous_commit = off`, for this transaction only). Only for writes whose
     /// loss in a database crash is harmless; SQLite is left as configured.
     pub async fn relax_durability(&mut self) -> Result<()> {
-        if let TxInner::PgWrite(t) = &mut self.0 {
+        if let TxInner::PgWrite(t) = &mut self.inner {
             sqlx::query("set local synchronous_commit = off")
                 .execute(&mut **t)
                 .await?;
@@ -508,7 +547,7 @@ impl Tx {
     /// key order into indexes that do not fit SQLite's default 2 MiB cache is bound by
     /// page reads and writes, not by the inserts.
     pub async fn prepare_bulk_load(&mut self) -> Result<()> {
-        match &mut self.0 {
+        match &mut self.inner {
             TxInner::SqliteWrite(t) => {
                 sqlx::query("pragma cache_size = -524288")
                     .execute(&mut **t)
@@ -532,7 +571,7 @@ impl Tx {
     /// bulk load (a state import) and goes on with small writes. PostgreSQL's settings
     /// ended with their transaction.
     pub async fn end_bulk_load(&mut self) -> Result<()> {
-        if let TxInner::SqliteWrite(t) = &mut self.0 {
+        if let TxInner::SqliteWrite(t) = &mut self.inner {
             sqlx::query("pragma cache_size = -2000")
                 .execute(&mut **t)
                 .await?;
@@ -542,7 +581,7 @@ impl Tx {
 
     /// The underlying connection.
     pub fn conn(&mut self) -> Conn<'_> {
-        match &mut self.0 {
+        match &mut self.inner {
             TxInner::SqliteRead(c) => Conn::Sqlite(c),
             TxInner::SqliteWrite(t) => Conn::Sqlite(t),
             TxInner::PgRead(c) => Conn::Postgres(c),
@@ -552,12 +591,18 @@ impl Tx {
 
     /// Commits a write transaction; a read connection is simply released.
     pub async fn commit(self) -> Result<()> {
-        match self.0 {
-            TxInner::SqliteWrite(t) => t.commit().await?,
-            TxInner::PgWrite(t) => t.commit().await?,
-            TxInner::SqliteRead(_) | TxInner::PgRead(_) => {}
+        let committed = match self.inner {
+            TxInner::SqliteWrite(t) => t.commit().await,
+            TxInner::PgWrite(t) => t.commit().await,
+            TxInner::SqliteRead(_) | TxInner::PgRead(_) => Ok(()),
+        };
+        // After the commit, before the caller answers: caches of what the database
+        // holds stop trusting what they read before it. Also after a failed commit,
+        // which may have taken effect all the same (a connection lost on the way back).
+        if let Some(epoch) = self.epoch {
+            epoch.committed();
         }
-        Ok(())
+        Ok(committed?)
     }
 }
 

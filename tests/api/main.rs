@@ -7,6 +7,7 @@ mod accounts;
 mod audit;
 mod auth;
 mod backup;
+mod caches;
 mod cli;
 mod clients;
 mod console;
