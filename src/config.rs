@@ -245,7 +245,7 @@ pub struct ServeArgs {
     pub journal_max_entries: usize,
     /// Emulator mode: about how many bytes of memory the request journal may take,
     /// the oldest entries dropped first; 0 turns recording off.
-    #[arg(long, env = "CCADMIN_JOURNAL_MAX_BYTES", default_value_t = 64 * 1024 * 1024)]
+    #[arg(long, env = "CCADMIN_JOURNAL_MAX_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub journal_max_bytes: usize,
     /// How long to keep trying to reach PostgreSQL at start, in seconds, before giving
     /// up; meanwhile `/readyz` answers 503 and the API 503 with `Retry-After`.
@@ -284,7 +284,7 @@ impl Default for ServeArgs {
             number_delay_ms: 200,
             metrics_token: None,
             journal_max_entries: 10_000,
-            journal_max_bytes: 64 * 1024 * 1024,
+            journal_max_bytes: 16 * 1024 * 1024,
             db_connect_timeout: 60,
         }
     }
