@@ -25,6 +25,7 @@ pub(crate) mod dialect;
 pub mod elements;
 pub mod emulator;
 pub mod faults;
+mod group;
 pub mod jobs;
 pub mod numbers;
 pub mod org;
@@ -224,9 +225,14 @@ pub enum Location {
 #[derive(Clone, Debug)]
 pub enum Db {
     /// SQLite allows one writer at a time. All writes go through a one-connection pool
-    /// so that they queue in the process instead of failing with "database is locked";
-    /// reads use their own pool and never wait for writes (WAL).
-    Sqlite { read: SqlitePool, write: SqlitePool },
+    /// so that they queue in the process instead of failing with "database is locked",
+    /// and concurrent ones share a commit (`group`); reads use their own pool and never
+    /// wait for writes (WAL).
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+        writer: std::sync::Arc<group::Writer>,
+    },
     /// PostgreSQL: one pool for reads and writes, and the watch that tells an
     /// unreachable server from a busy pool.
     Postgres {
@@ -299,7 +305,12 @@ impl Db {
                     .acquire_timeout(acquire_timeout)
                     .connect_with(opts)
                     .await?;
-                Ok(Db::Sqlite { read, write })
+                let writer = group::Writer::new(write.clone());
+                Ok(Db::Sqlite {
+                    read,
+                    write,
+                    writer,
+                })
             }
             Location::Postgres(url) => {
                 let opts = PgConnectOptions::from_str(url)?;
@@ -371,13 +382,13 @@ impl Db {
         }))
     }
 
-    /// A write transaction. On SQLite it begins `IMMEDIATE`, taking the write lock at
-    /// once rather than failing to upgrade a read lock later.
+    /// A write transaction. On SQLite it joins the writers' shared transaction (`BEGIN
+    /// IMMEDIATE` by the first of a batch, taking the write lock at once rather than
+    /// failing to upgrade a read lock later; a savepoint for the others), and its
+    /// [`Tx::commit`] returns once the group's commit that holds it succeeded.
     pub async fn write(&self) -> Result<Tx> {
         Ok(Tx(match self {
-            Db::Sqlite { write, .. } => {
-                TxInner::SqliteWrite(write.begin_with("BEGIN IMMEDIATE").await?)
-            }
+            Db::Sqlite { writer, .. } => TxInner::SqliteGroup(writer.begin().await?),
             Db::Postgres { pool, health } => TxInner::PgWrite(health.guard(pool.begin()).await?),
         }))
     }
@@ -407,7 +418,9 @@ impl Db {
             }
         }
         match self {
-            Db::Sqlite { read, write } => vec![stats("read", read), stats("write", write)],
+            Db::Sqlite { read, write, .. } => {
+                vec![stats("read", read), stats("write", write)]
+            }
             Db::Postgres { pool, .. } => vec![stats("postgres", pool)],
         }
     }
@@ -437,8 +450,13 @@ impl Db {
     /// Closes every connection, waiting for those in use.
     pub async fn close(&self) {
         match self {
-            Db::Sqlite { read, write } => {
+            Db::Sqlite {
+                read,
+                write,
+                writer,
+            } => {
                 read.close().await;
+                writer.close().await;
                 write.close().await;
             }
             Db::Postgres { pool, .. } => pool.close().await,
@@ -469,6 +487,7 @@ pub struct Tx(TxInner);
 enum TxInner {
     SqliteRead(PoolConnection<Sqlite>),
     SqliteWrite(Transaction<'static, Sqlite>),
+    SqliteGroup(group::GroupTx),
     PgRead(PoolConnection<Postgres>),
     PgWrite(Transaction<'static, Postgres>),
 }
@@ -483,7 +502,9 @@ impl Tx {
     /// The backend this transaction runs on, for the few statements that differ.
     pub fn backend(&self) -> Backend {
         match self.0 {
-            TxInner::SqliteRead(_) | TxInner::SqliteWrite(_) => Backend::Sqlite,
+            TxInner::SqliteRead(_) | TxInner::SqliteWrite(_) | TxInner::SqliteGroup(_) => {
+                Backend::Sqlite
+            }
             TxInner::PgRead(_) | TxInner::PgWrite(_) => Backend::Postgres,
         }
     }
@@ -512,6 +533,11 @@ impl Tx {
                     .execute(&mut **t)
                     .await?;
             }
+            TxInner::SqliteGroup(g) => {
+                sqlx::query("pragma cache_size = -524288")
+                    .execute(g.conn())
+                    .await?;
+            }
             TxInner::PgWrite(t) => {
                 for sql in [
                     "set local work_mem = '256MB'",
@@ -530,11 +556,14 @@ impl Tx {
     /// bulk load (a state import) and goes on with small writes. PostgreSQL's settings
     /// ended with their transaction.
     pub async fn end_bulk_load(&mut self) -> Result<()> {
-        if let TxInner::SqliteWrite(t) = &mut self.0 {
-            sqlx::query("pragma cache_size = -2000")
-                .execute(&mut **t)
-                .await?;
-        }
+        let conn: &mut SqliteConnection = match &mut self.0 {
+            TxInner::SqliteWrite(t) => t,
+            TxInner::SqliteGroup(g) => g.conn(),
+            _ => return Ok(()),
+        };
+        sqlx::query("pragma cache_size = -2000")
+            .execute(conn)
+            .await?;
         Ok(())
     }
 
@@ -543,6 +572,7 @@ impl Tx {
         match &mut self.0 {
             TxInner::SqliteRead(c) => Conn::Sqlite(c),
             TxInner::SqliteWrite(t) => Conn::Sqlite(t),
+            TxInner::SqliteGroup(g) => Conn::Sqlite(g.conn()),
             TxInner::PgRead(c) => Conn::Postgres(c),
             TxInner::PgWrite(t) => Conn::Postgres(t),
         }
@@ -552,6 +582,7 @@ impl Tx {
     pub async fn commit(self) -> Result<()> {
         match self.0 {
             TxInner::SqliteWrite(t) => t.commit().await?,
+            TxInner::SqliteGroup(g) => g.commit().await?,
             TxInner::PgWrite(t) => t.commit().await?,
             TxInner::SqliteRead(_) | TxInner::PgRead(_) => {}
         }
