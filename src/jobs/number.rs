@@ -68,6 +68,23 @@ pub async fn start(
     Ok(())
 }
 
+/// The activation job of number `id`, to enqueue with the add that needs it.
+pub fn activation(
+    account: &AccountId,
+    id: &str,
+    job: &ActivationJob,
+    schedule: Schedule,
+) -> Result<store::jobs::NewJob, StoreError> {
+    Ok(store::jobs::NewJob {
+        kind: JobKind::NumberActivation,
+        account_id: account.clone(),
+        resource_id: id.to_owned(),
+        payload: serde_json::to_value(job)?,
+        run_at: schedule.run_at,
+        max_attempts: schedule.max_attempts,
+    })
+}
+
 /// The activation's end: ACTIVE, or INACTIVE with the spec's message when the
 /// inventory entry says documents are needed (or a preference/rule names INACTIVE),
 /// or FAILED. The type comes from the inventory entry.

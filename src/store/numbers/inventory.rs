@@ -9,11 +9,11 @@ use crate::store::{Result, StoreError, Tx, dialect, on_conn};
 
 #[derive(FromRow)]
 pub(super) struct InventoryRow {
-    phone_number: String,
-    country_code: String,
-    number_type: String,
-    area_code: String,
-    documentation_required: bool,
+    pub(super) phone_number: String,
+    pub(super) country_code: String,
+    pub(super) number_type: String,
+    pub(super) area_code: String,
+    pub(super) documentation_required: bool,
 }
 
 pub(super) fn inventory(r: InventoryRow) -> Result<InventoryEntry> {

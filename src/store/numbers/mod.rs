@@ -1,5 +1,6 @@
 //! Phone numbers: the numbers accounts hold and the inventory they come from.
 //!
+//! - `add`: adding a number, its hold, journal entry and job, in two statements.
 //! - `held`: `phone_number`, an account's numbers (add, read, list, settings,
 //!   statuses, delete).
 //! - `inventory`: `number_inventory` and its documentation rules; holding and releasing
@@ -8,12 +9,14 @@
 //!   rows (`search_rows` derives them in the process).
 //! - `search`: the available-number search, one strategy per shape of fragment.
 
+mod add;
 mod held;
 mod import;
 mod inventory;
 mod search;
 mod search_rows;
 
+pub use add::{AddLookup, add, add_lookup};
 pub use held::{
     NumberField, NumberQuery, delete, find_by_ids, find_by_numbers, finish_activation, get,
     get_by_number, insert, list, replace_settings, status_before_disable, transition,
