@@ -28,3 +28,4 @@ mod persistence;
 mod process;
 mod soak;
 mod state;
+mod writes;
