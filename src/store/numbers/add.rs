@@ -10,11 +10,11 @@
 
 use std::sync::LazyLock;
 
-use crate::domain::AccountId;
-use crate::domain::lifecycle::Cause;
-use crate::domain::number::{InventoryEntry, PhoneNumber};
+use crate::domain::lifecycle::{Cause, JobKind};
+use crate::domain::number::{InventoryEntry, NumberStatus, NumberType, PhoneNumber};
+use crate::domain::{AccountId, PhoneNumberId};
 use crate::store::jobs::NewJob;
-use crate::store::{Backend, Result, Tx, on_conn};
+use crate::store::{Backend, Result, StoreError, Tx, on_conn};
 
 use super::inventory::{InventoryRow, inventory};
 
@@ -172,4 +172,97 @@ pub async fn add(
             .await
     })?;
     Ok(held == 1)
+}
+
+/// What an activation's end needs to know of its number: the generation it is at and
+/// its inventory entry's type and documentation rule (absent if the entry went).
+pub struct ActivationTarget {
+    pub generation: i64,
+    pub entry: Option<(NumberType, bool)>,
+}
+
+/// The number `id` of `account` with its inventory entry's type and documentation
+/// rule, in one read.
+pub async fn activation_target(
+    tx: &mut Tx,
+    account: &AccountId,
+    id: &PhoneNumberId,
+) -> Result<Option<ActivationTarget>> {
+    let row: Option<(i64, Option<String>, Option<bool>)> = on_conn!(tx, |c| {
+        sqlx::query_as(
+            "select p.generation, i.number_type, i.documentation_required
+             from phone_number p left join number_inventory i on i.phone_number = p.phone_number
+             where p.account_id = $1 and p.phone_number_id = $2",
+        )
+        .bind(account.as_str())
+        .bind(id.as_str())
+        .fetch_optional(&mut *c)
+        .await
+    })?;
+    row.map(|(generation, number_type, required)| {
+        let entry = match (number_type, required) {
+            (Some(t), Some(required)) => Some((
+                NumberType::parse_inventory(&t)
+                    .ok_or_else(|| StoreError::Corrupt(format!("inventory type {t}")))?,
+                required,
+            )),
+            _ => None,
+        };
+        Ok(ActivationTarget { generation, entry })
+    })
+    .transpose()
+}
+
+// Ends an activation and journals it only if the update took: $1 account, $2 number
+// id, $3 generation, $4 status, $5 type, $6 message, $7 now, $8 journal kind, $9 cause.
+const END_ACTIVATION: &str =
+    "update phone_number set status = $4, number_type = $5, status_message = $6, updated_at = $7
+     where account_id = $1 and phone_number_id = $2 and generation = $3 and status = 'INPROGRESS'";
+const END_JOURNAL: &str = "insert into transition (at, account_id, resource_kind, resource_id, from_status, to_status, message, cause)
+     select $7, $1, $8, $2, 'INPROGRESS', $4, $6, $9";
+
+/// SQLite: `changes()` is the rows the previous statement (the update) changed.
+static END_SQLITE: LazyLock<String> =
+    LazyLock::new(|| format!("{END_ACTIVATION};\n{END_JOURNAL} where changes() = 1"));
+/// PostgreSQL: the journal entry is inserted if the update returned its row.
+static END_POSTGRES: LazyLock<String> = LazyLock::new(|| {
+    format!("with u as ({END_ACTIVATION} returning 1) {END_JOURNAL} where exists (select 1 from u)")
+});
+
+/// Ends the activation of generation `generation` (as
+/// [`finish_activation`](super::finish_activation)) and journals the change from
+/// INPROGRESS in the same statement; false if the number changed hands, was released
+/// or already ended since (then nothing is written).
+#[allow(clippy::too_many_arguments)]
+pub async fn end_activation(
+    tx: &mut Tx,
+    account: &AccountId,
+    id: &PhoneNumberId,
+    generation: i64,
+    end: (NumberStatus, NumberType, Option<&str>),
+    journal: (JobKind, Cause),
+    now: i64,
+) -> Result<bool> {
+    let (status, number_type, message) = end;
+    let sql: &str = match tx.backend() {
+        Backend::Sqlite => &END_SQLITE,
+        Backend::Postgres => &END_POSTGRES,
+    };
+    let n = on_conn!(tx, |c| {
+        sqlx::query(sql)
+            .bind(account.as_str())
+            .bind(id.as_str())
+            .bind(generation)
+            .bind(status.as_str())
+            .bind(number_type.as_str())
+            .bind(message)
+            .bind(now)
+            .bind(journal.0.as_str())
+            .bind(journal.1.as_str())
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected())
+    })?;
+    // SQLite counts the update's row and the journal's; PostgreSQL the journal's.
+    Ok(n >= 1)
 }

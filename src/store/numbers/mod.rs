@@ -16,7 +16,7 @@ mod inventory;
 mod search;
 mod search_rows;
 
-pub use add::{AddLookup, add, add_lookup};
+pub use add::{ActivationTarget, AddLookup, activation_target, add, add_lookup, end_activation};
 pub use held::{
     NumberField, NumberQuery, delete, find_by_ids, find_by_numbers, finish_activation, get,
     get_by_number, insert, list, replace_settings, status_before_disable, transition,
