@@ -189,9 +189,16 @@ impl Writer {
     /// shared transaction (its own `BEGIN IMMEDIATE` if it is the first, else a
     /// savepoint).
     pub(crate) async fn begin(self: &Arc<Self>) -> Result<GroupTx> {
+        // As long as the pool would have waited for its one connection: a queue that
+        // does not move in that time answers "unavailable", as before the group commit.
         let mut guard = {
             let _waiting = Waiting::new(&self.waiting);
-            self.state.clone().lock_owned().await
+            tokio::time::timeout(
+                self.pool.options().get_acquire_timeout(),
+                self.state.clone().lock_owned(),
+            )
+            .await
+            .map_err(|_| StoreError::Unavailable(sqlx::Error::PoolTimedOut))?
         };
         if guard.conn.is_none() {
             guard.conn = Some(self.pool.acquire().await?);
