@@ -14,7 +14,7 @@ use crate::domain::lifecycle::{Cause, JobKind};
 use crate::domain::number::{InventoryEntry, NumberStatus, NumberType, PhoneNumber};
 use crate::domain::{AccountId, PhoneNumberId};
 use crate::store::jobs::NewJob;
-use crate::store::{Backend, Result, StoreError, Tx, on_conn};
+use crate::store::{Backend, Result, StoreError, Tx, dialect, on_conn};
 
 use super::inventory::{InventoryRow, inventory};
 
@@ -36,20 +36,37 @@ pub async fn add_lookup(tx: &mut Tx, account: &AccountId, number: &str) -> Resul
         Option<String>,
         Option<bool>,
         Option<String>,
+        Option<i32>,
+    );
+    // On PostgreSQL the lookup also locks the area's available count, which the add
+    // then decrements with the area's gram counts: concurrent adds in one area take the
+    // gram rows one after the other instead of in each number's own order, which
+    // deadlocked. Adds in other areas share none of those rows.
+    let sql = format!(
+        "select exists (select 1 from phone_number where account_id = $1 and phone_number = $2),
+             i.phone_number, i.country_code, i.number_type, i.area_code, i.documentation_required, i.held_by,
+             (select 1 from inventory_count c
+              where c.country_code = i.country_code and c.number_type = i.number_type and c.area_code = i.area_code{})
+         from (select 1 as one) as q left join number_inventory i on i.phone_number = $2",
+        dialect::for_update(tx.backend())
     );
     let row: Row = on_conn!(tx, |c| {
-        sqlx::query_as(
-            "select exists (select 1 from phone_number where account_id = $1 and phone_number = $2),
-                 i.phone_number, i.country_code, i.number_type, i.area_code, i.documentation_required, i.held_by
-             from (select 1 as one) as q left join number_inventory i on i.phone_number = $2",
-        )
-        .bind(account.as_str())
-        .bind(number)
-        .fetch_one(&mut *c)
-        .await
+        sqlx::query_as(&sql)
+            .bind(account.as_str())
+            .bind(number)
+            .fetch_one(&mut *c)
+            .await
     })?;
-    let (mine, phone_number, country_code, number_type, area_code, documentation_required, held_by) =
-        row;
+    let (
+        mine,
+        phone_number,
+        country_code,
+        number_type,
+        area_code,
+        documentation_required,
+        held_by,
+        _,
+    ) = row;
     let entry = match (
         phone_number,
         country_code,

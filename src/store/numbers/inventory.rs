@@ -183,8 +183,10 @@ pub async fn release(tx: &mut Tx, number: &str, account: &AccountId) -> Result<(
         .await
     })?;
     if let Some((country, t, area)) = group {
-        offer(tx, "phone_number = $1", &[number]).await?;
+        // The area's count before its gram counts, the order an add locks them in
+        // (`numbers::add_lookup`), so a release and an add in one area cannot deadlock.
         count_available(tx, &country, &t, &area, 1).await?;
+        offer(tx, "phone_number = $1", &[number]).await?;
     }
     Ok(())
 }
