@@ -27,10 +27,14 @@
 #    countryCode, type and areaCode; POST phone-numbers (adds of distinct available
 #    numbers over all accounts), each run followed by the wait until every job is done
 #    and a check that every accepted add is ACTIVE or INACTIVE; token issue
-#    (client_credentials). Per run: requests/s, p50, p99, max, the server's CPU per
-#    request, its RSS (sampled every 100 ms, and VmHWM). Any non-2xx answer, socket
-#    error or failed check makes the script exit non-zero.
-# 4. Report. A table per backend, the two side by side, and the targets of issue #8
+#    (client_credentials). Adds also run at 32 connections. Per run: requests/s, p50,
+#    p99, max, the server's CPU per request, its RSS (sampled every 100 ms, and VmHWM).
+#    Any non-2xx answer, socket error or failed check makes the script exit non-zero.
+# 4. Job drain. A server with --workers 0 takes adds for S seconds at 32 connections
+#    (a backlog of pending jobs); a server with its default workers is then started on
+#    that database and timed from its exec until no job is pending or running; every
+#    number must then be ACTIVE or INACTIVE and every job succeeded: jobs/s.
+# 5. Report. A table per backend, the two side by side, and the targets of issue #16
 #    (ratios to the same run's /healthz rate) with pass/MISS; appended to RESULTS.md
 #    with the machine, revision and load averages.
 #
@@ -184,6 +188,11 @@ tag="ccb$$_suite$RANDOM"
 : >"$work/rows"
 max_c=${conn_arr[-1]}
 for c in "${conn_arr[@]}"; do ((c > max_c)) && max_c=$c; done
+# Adds also run at 32 connections, where issue #16 asks every add to be answered 202,
+# and so does the drain's backlog.
+drain_conns=32
+add_conns=("${conn_arr[@]}")
+[[ " ${conn_arr[*]} " == *" $drain_conns "* ]] || add_conns+=("$drain_conns")
 warmup=$(((duration + 4) / 5))
 ((smoke)) && warmup=0
 # Adds per run: more than wrk can send in DURATION seconds (it starts over past the end,
@@ -279,10 +288,11 @@ for backend in "${backend_arr[@]}"; do
         done
     done
 
-    # Adds: each run has its own numbers (after the seeded ones in the shuffled pool).
+    # Adds: each run has its own numbers (after the seeded ones in the shuffled pool),
+    # and so has the backlog of the drain (step 4).
     next=$numbers
-    runs_left=${#conn_arr[@]}
-    for c in "${conn_arr[@]}"; do
+    runs_left=$((${#add_conns[@]} + 1))
+    for c in "${add_conns[@]}"; do
         count=$(((pool_size - next) / runs_left))
         ((count < adds_per_run)) || count=$adds_per_run
         runs_left=$((runs_left - 1))
@@ -315,9 +325,39 @@ for backend in "${backend_arr[@]}"; do
     done
     fact "$backend" serve_hwm_mib "$(mib "$(hwm_kib "$server_pid")")"
     stop_server
+
+    # --- 4. job drain -----------------------------------------------------------------
+    # A backlog made by adds to a server without workers, then drained by a server with
+    # its default workers: jobs/s from its exec until nothing is pending or running.
+    log "$backend: job drain (a backlog of adds made with --workers 0)"
+    count=$((pool_size - next))
+    ((count < adds_per_run)) || count=$adds_per_run
+    ((count > 0)) || die "$backend: no numbers left for the drain's backlog"
+    "$py" "$client" addfile "$work/$backend.seeded.json" "$work/$backend.pool" "$next" "$count" \
+        "$work/$backend.backlog" >/dev/null
+    # shellcheck disable=SC2046
+    start_server "$work/$backend.backlog.log" "$backend" "${serve_flags[@]}" --workers 0 $(storage_args "$backend" "$db")
+    token=$("$py" "$client" token "$base" "$work/$backend.token.json")
+    measure "$backend" backlog "$drain_conns" -s "$here/suite-add.lua" "$base/" -- \
+        "$work/$backend.backlog" "$token" demo-admin-appkey 2
+    stop_server
+    backlog=$(dbq "$backend" "$db" "select count(*) from job where state = 'pending'")
+    ((backlog > 0)) || die "$backend: the drain's backlog is empty"
+    t0=$EPOCHREALTIME
+    # shellcheck disable=SC2046
+    start_server "$work/$backend.drain.log" "$backend" "${serve_flags[@]}" $(storage_args "$backend" "$db")
+    token=$("$py" "$client" token "$base" "$work/$backend.token.json")
+    interruptible "$py" "$client" drain "$base" "$work/$backend.token.json" "$drain_timeout" >"$work/drained"
+    drain_s=$(awk -v a="$t0" -v d="$(<"$work/drained")" 'BEGIN {printf "%.3f", d - a}')
+    read -r _ inprogress not_terminal jobs_left <<<"$(numbers_state "$backend" "$db")"
+    ((inprogress == 0 && not_terminal == 0 && jobs_left == 0)) ||
+        die "$backend drain: $inprogress numbers INPROGRESS, $not_terminal not ACTIVE/INACTIVE, $jobs_left jobs not succeeded after the drain"
+    fact "$backend" drain "$backlog|$drain_s"
+    log "$backend: $backlog jobs drained in ${drain_s}s ($(awk -v n="$backlog" -v s="$drain_s" 'BEGIN {printf "%.0f", n / s}') jobs/s)"
+    stop_server
     fact "$backend" load_after "$(load_average)"
     drop_db "$backend" "$db"
-    rm -f "$work/$backend".adds-c* "$work/$backend.pool"
+    rm -f "$work/$backend".adds-c* "$work/$backend.backlog" "$work/$backend.pool"
 done
 
 # --- report ---------------------------------------------------------------------------

@@ -126,6 +126,7 @@ impl App {
                 args.journal_max_entries,
                 args.journal_max_bytes,
             )),
+            idempotency: Arc::default(),
         };
         starting.stop().await;
         Ok(Self {

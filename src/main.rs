@@ -133,6 +133,7 @@ async fn account(cmd: AccountCommand) -> anyhow::Result<()> {
                 body,
                 &provisioning,
                 &cli_author(),
+                None,
             )
             .await?;
             let out = account.to_out(&account.body, None);

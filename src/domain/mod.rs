@@ -5,6 +5,7 @@ pub mod audit;
 pub mod element;
 pub mod fault;
 pub mod feature;
+pub mod idempotency;
 pub mod ids;
 pub mod lifecycle;
 pub mod listing;

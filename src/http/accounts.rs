@@ -13,16 +13,23 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, Problem, Result};
 use super::extract::{Body, PathParams, PreferHeader, QueryParams};
+use super::idempotency::{self as keys, KeyHeader, json_answer};
 use super::listing::{self, Links, Pagination};
+use super::preconditions::{Conditions, Current, IfMatchParam, IfNoneMatchParam, tagged};
 use crate::domain::account::{Account, AccountBody, AccountIn, AccountOut};
 use crate::domain::feature::AccountStatus;
+use crate::domain::idempotency::StoredAnswer;
 use crate::domain::ids::SIX_LETTERS;
 use crate::domain::listing::{Match, PageRules, parse_filter, parse_order_by};
 use crate::domain::{AccountId, Code, Violation};
 use crate::jobs::JobKind;
+use crate::service::ServiceError;
 use crate::service::accounts::{self as service, Actor, enabled_features};
+use crate::service::idempotency::Render;
 use crate::store;
 use crate::store::accounts::{AccountFilterField, AccountOrderField, AccountQuery};
+use crate::store::locks::Resource;
+use futures_util::future::BoxFuture;
 
 const BASE: &str = "/api/admin/account/v1";
 
@@ -62,6 +69,48 @@ async fn account_json(tx: &mut store::Tx, account: &Account, caller: &Caller) ->
     }
     let out = account.to_out(&body, enabled_features(&body, &statuses));
     serde_json::to_value(out).map_err(ApiError::internal)
+}
+
+/// An account as a GET by `caller` shows it, read in a write's transaction
+/// (`If-Match`).
+struct AccountNow<'a> {
+    id: &'a AccountId,
+    caller: &'a Caller,
+}
+
+impl Current for AccountNow<'_> {
+    fn read<'t>(
+        &'t self,
+        tx: &'t mut store::Tx,
+    ) -> BoxFuture<'t, std::result::Result<Option<Value>, ServiceError>> {
+        Box::pin(async move {
+            let Some(account) = store::accounts::get(tx, self.id).await? else {
+                return Ok(None);
+            };
+            account_json(tx, &account, self.caller)
+                .await
+                .map(Some)
+                .map_err(keys::service_error)
+        })
+    }
+}
+
+/// A new account's 202 as `caller` sees it, rendered in its write's transaction.
+struct AccountCreated<'a> {
+    caller: &'a Caller,
+}
+
+impl Render<Account> for AccountCreated<'_> {
+    fn render<'t>(
+        &'t self,
+        tx: &'t mut store::Tx,
+        account: &'t Account,
+    ) -> BoxFuture<'t, std::result::Result<StoredAnswer, ServiceError>> {
+        Box::pin(async move {
+            let body = account_json(tx, account, self.caller).await;
+            json_answer(StatusCode::ACCEPTED, body)
+        })
+    }
 }
 
 async fn account_view(state: &AppState, account: &Account, caller: &Caller) -> Result<Value> {
@@ -201,14 +250,17 @@ async fn load(state: &AppState, id: &AccountId) -> Result<Account> {
 /// An Administrator reads any account, an Account Administrator its own, with only the
 /// features its client was granted.
 #[utoipa::path(get, path = "/api/admin/account/v1/accounts/{accountId}",
-    operation_id = "getAccount", tag = "Account",
-    responses((status = 200, description = "The account", body = AccountOut)))]
+    operation_id = "getAccount", tag = "Account", params(IfNoneMatchParam),
+    responses((status = 200, description = "The account", body = AccountOut,
+        headers(("ETag" = String, description = "Extension: the entity tag of the account as this caller sees it"))),
+        (status = 304, description = "Extension: `If-None-Match` names the current `ETag`")))]
 #[tracing::instrument(skip_all, fields(account_id = %params.raw("accountId")))]
 async fn get_account(
     State(state): State<AppState>,
     caller: Caller,
     params: PathParams,
-) -> Result<Json<Value>> {
+    conditions: Conditions,
+) -> Result<Response> {
     let id = params.account_id()?;
     caller.require_account(&id)?;
     // One connection for the read and the view's lookups.
@@ -216,7 +268,7 @@ async fn get_account(
     let account = store::accounts::get(&mut tx, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("Account", "AccountId", id.as_str()))?;
-    Ok(Json(account_json(&mut tx, &account, &caller).await?))
+    conditions.read(&account_json(&mut tx, &account, &caller).await?)
 }
 
 /// Update an account
@@ -227,20 +279,24 @@ async fn get_account(
 /// Administrator replaces its own account, may not change `accountSize`, and changes
 /// only the features its client was granted (403).
 #[utoipa::path(put, path = "/api/admin/account/v1/accounts/{accountId}",
-    operation_id = "updateAccount", params(PreferHeader), tag = "Account", request_body = AccountIn,
-    responses((status = 202, description = "Accepted: the account as stored; provisioning runs", body = AccountOut),
+    operation_id = "updateAccount", params(PreferHeader, IfMatchParam), tag = "Account", request_body = AccountIn,
+    responses((status = 202, description = "Accepted: the account as stored; provisioning runs", body = AccountOut,
+            headers(("ETag" = String, description = "Extension: the account's new entity tag"))),
+        (status = 412, description = "Extension: `If-Match` no longer names the account's `ETag`; nothing changed", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = NAME_TAKEN, body = Problem, content_type = "application/problem+json")))]
 #[tracing::instrument(skip_all, fields(account_id = %params.raw("accountId")))]
 async fn update_account(
     State(state): State<AppState>,
     caller: Caller,
     params: PathParams,
+    conditions: Conditions,
     prefer: PreferHeader,
     body: Body,
 ) -> Result<Response> {
     let id = params.account_id()?;
     caller.require_account(&id)?;
-    load(&state, &id).await?;
+    let current = load(&state, &id).await?;
+    conditions.check(&account_view(&state, &current, &caller).await?)?;
     let body = AccountBody::try_from(body.json::<AccountIn>()?).map_err(ApiError::validation)?;
     let actor = Actor {
         administrator: caller.is_administrator(),
@@ -248,14 +304,29 @@ async fn update_account(
         author: caller.author(),
     };
     let provisioning = state.provisioning(&prefer, JobKind::AccountFeature).await?;
-    let account =
-        service::replace(&state.db, &state.clock, &id, body, &actor, &provisioning).await?;
-    state.jobs.wake();
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(account_view(&state, &account, &caller).await?),
+    let pre = conditions.in_write(
+        &id,
+        Resource::Account,
+        AccountNow {
+            id: &id,
+            caller: &caller,
+        },
+    );
+    let account = service::replace(
+        &state.db,
+        &state.clock,
+        &id,
+        body,
+        &actor,
+        &provisioning,
+        pre.as_ref().map(|p| p as _),
     )
-        .into_response())
+    .await?;
+    state.jobs.wake();
+    tagged(
+        StatusCode::ACCEPTED,
+        &account_view(&state, &account, &caller).await?,
+    )
 }
 
 /// Create an account
@@ -263,7 +334,7 @@ async fn update_account(
 /// Administrator only. The account gets a generated upper-case `accountId`; its
 /// features are provisioned asynchronously (`accounts:listStatuses`, action `ADD`).
 #[utoipa::path(post, path = "/api/admin/account/v1/accounts",
-    operation_id = "createAccount", params(PreferHeader), tag = "Account", request_body = AccountIn,
+    operation_id = "createAccount", params(PreferHeader, KeyHeader), tag = "Account", request_body = AccountIn,
     responses((status = 202, description = "Accepted: the account as stored; provisioning runs", body = AccountOut),
         (status = 409, description = NAME_TAKEN, body = Problem, content_type = "application/problem+json")),
     extensions(("x-ccadmin-extension" = json!(true))))]
@@ -271,21 +342,29 @@ async fn update_account(
 async fn create_account(
     State(state): State<AppState>,
     caller: Caller,
+    key: KeyHeader,
     prefer: PreferHeader,
     body: Body,
 ) -> Result<Response> {
+    let started = keys::begin(&state, &caller, &key, "createAccount", body.bytes()).await?;
     caller.require_administrator()?;
     let body = AccountBody::try_from(body.json::<AccountIn>()?).map_err(ApiError::validation)?;
     let provisioning = state.provisioning(&prefer, JobKind::AccountFeature).await?;
-    let account = service::create(
+    let render = AccountCreated { caller: &caller };
+    let result = service::create(
         &state.db,
         &state.clock,
         body,
         &provisioning,
         &caller.author(),
+        started.keyed(&render).as_ref(),
     )
-    .await?;
+    .await;
+    let account = started.settle(&state, result).await?;
     state.jobs.wake();
+    if let Some(sent) = started.sent() {
+        return Ok(sent);
+    }
     Ok((
         StatusCode::ACCEPTED,
         Json(account_view(&state, &account, &caller).await?),

@@ -736,6 +736,7 @@ async fn verify_number(
         &account,
         &id,
         crate::service::numbers::NumberChange::Verify,
+        None,
     )
     .await?;
     Ok(Json(

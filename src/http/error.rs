@@ -70,6 +70,23 @@ pub enum ApiError {
     /// operation (429 and 503 with `Retry-After`).
     #[error("injected fault {name}: {status}")]
     InjectedFault { status: StatusCode, name: String },
+    /// An answer kept for an `Idempotency-Key` (extension): the answer of the request
+    /// that first used the key, sent again as it was (`replayed`: with
+    /// `Idempotent-Replayed: true`), whatever its status. Not problem+json of its own.
+    #[error("kept answer {}", answer.status)]
+    Kept {
+        answer: crate::domain::idempotency::StoredAnswer,
+        replayed: bool,
+    },
+    /// 422: the `Idempotency-Key` was used with another request (method, path or body).
+    #[error("idempotency key reused")]
+    KeyReused,
+    /// 412: `If-Match` no longer names the resource's current representation.
+    #[error("precondition failed")]
+    PreconditionFailed,
+    /// 304: `If-None-Match` names the current representation; no body.
+    #[error("not modified")]
+    NotModified { etag: String },
     /// 503: the database cannot serve now (unreachable, out of disk, read-only, no
     /// connection free in time), or the server is still connecting to it. Logged with
     /// its cause, never sent; the answer carries `Retry-After`.
@@ -140,6 +157,12 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::InjectedFault { status, .. } => *status,
+            ApiError::Kept { answer, .. } => {
+                StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+            ApiError::KeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            ApiError::NotModified { .. } => StatusCode::NOT_MODIFIED,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -214,6 +237,17 @@ pub(super) struct Problem<'a> {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        match self {
+            ApiError::Kept { answer, replayed } => return kept_response(answer, replayed),
+            ApiError::NotModified { etag } => {
+                let mut res = status.into_response();
+                if let Ok(v) = HeaderValue::from_str(&etag) {
+                    res.headers_mut().insert(header::ETAG, v);
+                }
+                return res;
+            }
+            _ => {}
+        }
         // The instance id lets a user quote this occurrence; it is logged with the cause.
         let instance = format!("urn:uuid:{}", uuid::Uuid::new_v4());
         let (anchor, title, detail, violations, error) = match &self {
@@ -301,6 +335,24 @@ impl IntoResponse for ApiError {
                 None,
                 None,
             ),
+            ApiError::KeyReused => (
+                "idempotency-key-reused",
+                "Unprocessable Content",
+                "This Idempotency-Key was used with another request (method, path or body); a key names one request. Use a new key for a new request.".to_owned(),
+                None,
+                None,
+            ),
+            ApiError::PreconditionFailed => (
+                "precondition-failed",
+                "Precondition Failed",
+                "If-Match does not name the resource's current ETag: it changed since it was read. Read it again (GET), then retry; nothing was changed.".to_owned(),
+                None,
+                None,
+            ),
+            // Answered above; listed so that the match stays exhaustive.
+            ApiError::Kept { .. } | ApiError::NotModified { .. } => {
+                ("", "", String::new(), None, None)
+            }
             ApiError::Unavailable(_) => (
                 "service-unavailable",
                 "Service Unavailable",
@@ -371,6 +423,28 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The header that marks a kept answer sent again.
+pub const REPLAYED: &str = "idempotent-replayed";
+
+/// A kept answer as a response: its status, headers and body as first sent.
+fn kept_response(answer: crate::domain::idempotency::StoredAnswer, replayed: bool) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut res = (status, answer.body).into_response();
+    for (name, value) in &answer.headers {
+        if let (Ok(n), Ok(v)) = (
+            header::HeaderName::try_from(name.as_str()),
+            HeaderValue::from_str(value),
+        ) {
+            res.headers_mut().insert(n, v);
+        }
+    }
+    if replayed {
+        res.headers_mut()
+            .insert(REPLAYED, HeaderValue::from_static("true"));
+    }
+    res
+}
+
 /// 404 for any path no route matches.
 pub async fn no_route() -> ApiError {
     ApiError::NotFound {
@@ -403,6 +477,12 @@ impl From<crate::service::ServiceError> for ApiError {
                 detail: format!("{what} with {key}:{id} not found."),
             },
             S::Conflict { detail, violations } => ApiError::Conflict { detail, violations },
+            S::Seen(crate::domain::idempotency::Seen::Replay(answer)) => ApiError::Kept {
+                answer,
+                replayed: true,
+            },
+            S::Seen(crate::domain::idempotency::Seen::OtherRequest) => ApiError::KeyReused,
+            S::PreconditionFailed => ApiError::PreconditionFailed,
             S::Store(e) => e.into(),
             S::Other(e) => ApiError::internal(e),
         }

@@ -73,6 +73,11 @@ fn media_type(content_type: Option<&str>) -> Option<String> {
 }
 
 impl Body {
+    /// The bytes as received (an `Idempotency-Key`'s fingerprint covers them).
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
     /// Parses the body as a JSON object into `T`: 415 unless the content type is JSON,
     /// 400 with the failing field's path when the JSON is malformed or of the wrong
     /// shape. The object check matters: serde's derived structs would otherwise accept

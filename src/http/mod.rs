@@ -11,11 +11,13 @@ pub mod events;
 pub mod extract;
 pub mod faults;
 pub mod health;
+pub mod idempotency;
 pub mod listing;
 pub mod metrics;
 pub mod numbers;
 pub mod openapi;
 pub mod org;
+pub mod preconditions;
 pub mod reach;
 pub mod requests;
 pub mod schemas;
@@ -57,6 +59,8 @@ pub struct AppState {
     pub faults: Arc<crate::emulator::faults::Faults>,
     /// Emulator mode: the request journal of this instance.
     pub requests: Arc<crate::emulator::requests::RequestJournal>,
+    /// The `Idempotency-Key`s this instance is running requests for.
+    pub idempotency: Arc<idempotency::InFlight>,
 }
 
 impl AppState {

@@ -16,10 +16,10 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, Problem, Result};
 use super::extract::{Body, PathParams, PreferHeader, QueryParams};
+use super::idempotency::{self as keys, JsonAnswer, KeyHeader};
 use super::listing::{self, Links, Pagination};
-use super::reach::{
-    account_in_reach, account_in_reach_read, resource_path_of, resource_path_read_of,
-};
+use super::preconditions::{Conditions, Current, IfMatchParam, IfNoneMatchParam, tagged};
+use super::reach::{account_in_reach, account_in_reach_read, resource_path_read_of};
 use super::schemas::{AvailableParams, CountriesParams, PageParams, SearchParams};
 use crate::domain::listing::{PageRules, parse_filter, parse_order_by};
 use crate::domain::number::{
@@ -30,6 +30,7 @@ use crate::domain::{AccountId, Code, PhoneNumberId, Violation};
 use crate::jobs::JobKind;
 use crate::service::numbers::{self as service, NumberChange};
 use crate::store;
+use crate::store::locks::Resource;
 use crate::store::numbers::{AvailableQuery, NumberField, NumberQuery};
 
 const BASE: &str = "/api/admin/voice/v1/accounts";
@@ -81,13 +82,48 @@ fn number_json(n: &crate::domain::number::PhoneNumber) -> Result<Value> {
     serde_json::to_value(n.to_out()).map_err(ApiError::internal)
 }
 
+/// A number as a GET shows it, read in a write's transaction (`If-Match`).
+struct NumberNow<'a> {
+    account: &'a AccountId,
+    id: &'a PhoneNumberId,
+}
+
+impl Current for NumberNow<'_> {
+    fn read<'t>(
+        &'t self,
+        tx: &'t mut store::Tx,
+    ) -> futures_util::future::BoxFuture<
+        't,
+        std::result::Result<Option<Value>, crate::service::ServiceError>,
+    > {
+        Box::pin(async move {
+            match store::numbers::get(tx, self.account, self.id).await? {
+                None => Ok(None),
+                Some((n, _)) => Ok(Some(
+                    serde_json::to_value(n.to_out()).map_err(anyhow::Error::from)?,
+                )),
+            }
+        })
+    }
+}
+
+/// A number's 200 or 202 answer, kept for an `Idempotency-Key`.
+fn number_answer(
+    status: StatusCode,
+) -> JsonAnswer<impl Fn(&crate::domain::number::PhoneNumber) -> Result<Value> + Send + Sync> {
+    JsonAnswer {
+        status,
+        body: number_json,
+    }
+}
+
 /// Add a number (AXP `addPhoneNumber`)
 ///
 /// Holds an available number for the account. The answer shows status `INPROGRESS`
 /// and type `UNKNOWN`; an activation then ends `ACTIVE`, `INACTIVE` (documents needed)
 /// or `FAILED`: poll `GET .../phone-numbers/{phoneNumberId}`.
 #[utoipa::path(post, path = "/api/admin/voice/v1/accounts/{accountId}/phone-numbers",
-    operation_id = "addPhoneNumber", params(PreferHeader), tag = "Phone Number", request_body = PhoneNumberIn,
+    operation_id = "addPhoneNumber", params(PreferHeader, KeyHeader), tag = "Phone Number", request_body = PhoneNumberIn,
     responses(
         (status = 202, description = "Accepted; the activation runs in the background", body = PhoneNumberOut),
         (status = 400, description = "The request breaks a rule (`violations` names each field), or the number is not available to add (20005 `phoneNumber`)", body = Problem, content_type = "application/problem+json"),
@@ -95,36 +131,54 @@ fn number_json(n: &crate::domain::number::PhoneNumber) -> Result<Value> {
 async fn add_number(
     State(state): State<AppState>,
     caller: Caller,
+    key: KeyHeader,
     params: PathParams,
     prefer: PreferHeader,
     body: Body,
 ) -> Result<Response> {
+    let started = keys::begin(&state, &caller, &key, "addPhoneNumber", body.bytes()).await?;
     let account = account_in_reach(&state, &caller, &params).await?;
     let new =
         NewPhoneNumber::try_from(body.json::<PhoneNumberIn>()?).map_err(ApiError::validation)?;
     let p = state
         .provisioning(&prefer, JobKind::NumberActivation)
         .await?;
-    let n = service::add(&state.db, &state.clock, &account, new, &p).await?;
+    let render = number_answer(StatusCode::ACCEPTED);
+    let result = service::add(
+        &state.db,
+        &state.clock,
+        &account,
+        new,
+        &p,
+        started.keyed(&render).as_ref(),
+    )
+    .await;
+    let n = started.settle(&state, result).await?;
     state.jobs.wake();
+    if let Some(sent) = started.sent() {
+        return Ok(sent);
+    }
     Ok((StatusCode::ACCEPTED, Json(number_json(&n)?)).into_response())
 }
 
 /// Get a number (AXP `getPhoneNumber`)
 #[utoipa::path(get, path = "/api/admin/voice/v1/accounts/{accountId}/phone-numbers/{phoneNumberId}",
-    operation_id = "getPhoneNumber", tag = "Phone Number",
-    responses((status = 200, description = "The number", body = PhoneNumberOut)))]
+    operation_id = "getPhoneNumber", tag = "Phone Number", params(IfNoneMatchParam),
+    responses((status = 200, description = "The number", body = PhoneNumberOut,
+        headers(("ETag" = String, description = "Extension: the number's entity tag"))),
+        (status = 304, description = "Extension: `If-None-Match` names the current `ETag`")))]
 async fn get_number(
     State(state): State<AppState>,
     caller: Caller,
     params: PathParams,
-) -> Result<Json<Value>> {
+    conditions: Conditions,
+) -> Result<Response> {
     let (account, id, mut tx) =
         resource_path_read_of::<PhoneNumberId>(&state, &caller, &params, "phoneNumberId").await?;
     let (n, _) = store::numbers::get(&mut tx, &account, &id)
         .await?
         .ok_or_else(|| ApiError::from(service::not_found(&id)))?;
-    Ok(Json(number_json(&n)?))
+    conditions.read(&number_json(&n)?)
 }
 
 /// Update a number (AXP `updatePhoneNumber`)
@@ -133,24 +187,44 @@ async fn get_number(
 /// (omitted ones are removed); the status, type and status message stay as they are.
 #[utoipa::path(put, path = "/api/admin/voice/v1/accounts/{accountId}/phone-numbers/{phoneNumberId}",
     operation_id = "updatePhoneNumber", tag = "Phone Number", request_body = NumberSettingsIn,
-    responses((status = 202, description = "Accepted; the number as it now is", body = PhoneNumberOut)))]
+    params(IfMatchParam),
+    responses((status = 202, description = "Accepted; the number as it now is", body = PhoneNumberOut,
+        headers(("ETag" = String, description = "Extension: the number's new entity tag"))),
+        (status = 412, description = "Extension: `If-Match` no longer names the number's `ETag`; nothing changed", body = Problem, content_type = "application/problem+json")))]
 async fn update_number(
     State(state): State<AppState>,
     caller: Caller,
     params: PathParams,
+    conditions: Conditions,
     body: Body,
 ) -> Result<Response> {
-    let (account, id) =
-        resource_path_of::<PhoneNumberId>(&state, &caller, &params, "phoneNumberId").await?;
-    let mut tx = state.db.read().await?;
-    if store::numbers::get(&mut tx, &account, &id).await?.is_none() {
+    let (account, id, mut tx) =
+        resource_path_read_of::<PhoneNumberId>(&state, &caller, &params, "phoneNumberId").await?;
+    let Some((current, _)) = store::numbers::get(&mut tx, &account, &id).await? else {
         return Err(service::not_found(&id).into());
-    }
+    };
     drop(tx);
+    conditions.check(&number_json(&current)?)?;
     let settings =
         NumberSettings::try_from(body.json::<NumberSettingsIn>()?).map_err(ApiError::validation)?;
-    let n = service::update(&state.db, &state.clock, &account, &id, settings).await?;
-    Ok((StatusCode::ACCEPTED, Json(number_json(&n)?)).into_response())
+    let pre = conditions.in_write(
+        &account,
+        Resource::PhoneNumber(id.as_str()),
+        NumberNow {
+            account: &account,
+            id: &id,
+        },
+    );
+    let n = service::update(
+        &state.db,
+        &state.clock,
+        &account,
+        &id,
+        settings,
+        pre.as_ref().map(|p| p as _),
+    )
+    .await?;
+    tagged(StatusCode::ACCEPTED, &number_json(&n)?)
 }
 
 /// Release a number (AXP `releasePhoneNumber`)
@@ -158,16 +232,40 @@ async fn update_number(
 /// The number leaves the account and is available again at once; an unfinished
 /// activation is cancelled.
 #[utoipa::path(delete, path = "/api/admin/voice/v1/accounts/{accountId}/phone-numbers/{phoneNumberId}",
-    operation_id = "releasePhoneNumber", tag = "Phone Number",
-    responses((status = 204, description = "Released; GET is 404 from now on")))]
+    operation_id = "releasePhoneNumber", tag = "Phone Number", params(IfMatchParam),
+    responses((status = 204, description = "Released; GET is 404 from now on"),
+        (status = 412, description = "Extension: `If-Match` no longer names the number's `ETag`; nothing changed", body = Problem, content_type = "application/problem+json")))]
 async fn release_number(
     State(state): State<AppState>,
     caller: Caller,
     params: PathParams,
+    conditions: Conditions,
 ) -> Result<StatusCode> {
-    let (account, id) =
-        resource_path_of::<PhoneNumberId>(&state, &caller, &params, "phoneNumberId").await?;
-    service::release(&state.db, &state.clock, &account, &id).await?;
+    let (account, id, mut tx) =
+        resource_path_read_of::<PhoneNumberId>(&state, &caller, &params, "phoneNumberId").await?;
+    let pre = conditions.in_write(
+        &account,
+        Resource::PhoneNumber(id.as_str()),
+        NumberNow {
+            account: &account,
+            id: &id,
+        },
+    );
+    if pre.is_some() {
+        let Some((current, _)) = store::numbers::get(&mut tx, &account, &id).await? else {
+            return Err(service::not_found(&id).into());
+        };
+        conditions.check(&number_json(&current)?)?;
+    }
+    drop(tx);
+    service::release(
+        &state.db,
+        &state.clock,
+        &account,
+        &id,
+        pre.as_ref().map(|p| p as _),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -177,8 +275,9 @@ async fn release_number(
 async fn number_action(
     State(state): State<AppState>,
     caller: Caller,
+    key: KeyHeader,
     params: PathParams,
-) -> Result<Json<Value>> {
+) -> Result<Response> {
     let raw = params.raw("phoneNumberId");
     let Some((id, action)) = raw.rsplit_once(':') else {
         return Err(ApiError::MethodNotAllowed);
@@ -188,6 +287,12 @@ async fn number_action(
         "enable" => NumberChange::Enable,
         _ => return Err(super::error::no_route().await),
     };
+    let operation = match change {
+        NumberChange::Disable => "disablePhoneNumber",
+        _ => "enablePhoneNumber",
+    };
+    // The actions read no body: the key's fingerprint is the method and path.
+    let started = keys::begin(&state, &caller, &key, operation, b"").await?;
     let account = params.account_id()?;
     let id = PhoneNumberId::parse_field("phoneNumberId", id)
         .map_err(|v| ApiError::validation(vec![v]))?;
@@ -195,8 +300,21 @@ async fn number_action(
     let account = account_in_reach(&state, &caller, &params)
         .await
         .map(|_| account)?;
-    let n = service::change_status(&state.db, &state.clock, &account, &id, change).await?;
-    Ok(Json(number_json(&n)?))
+    let render = number_answer(StatusCode::OK);
+    let result = service::change_status(
+        &state.db,
+        &state.clock,
+        &account,
+        &id,
+        change,
+        started.keyed(&render).as_ref(),
+    )
+    .await;
+    let n = started.settle(&state, result).await?;
+    if let Some(sent) = started.sent() {
+        return Ok(sent);
+    }
+    Ok(Json(number_json(&n)?).into_response())
 }
 
 /// Disable a number (Administrator)
@@ -204,7 +322,7 @@ async fn number_action(
 /// Takes an `ACTIVE`, `INACTIVE` or `FAILED` number out of use: status `DISABLED`. It
 /// stays in the account; `:list` leaves it out and `:validate` calls it invalid.
 #[utoipa::path(post, path = "/api/admin/voice/v1/accounts/{accountId}/phone-numbers/{phoneNumberId}:disable",
-    operation_id = "disablePhoneNumber", tag = "Phone Number",
+    operation_id = "disablePhoneNumber", tag = "Phone Number", params(KeyHeader),
     responses(
         (status = 200, description = "The number, now `DISABLED`", body = PhoneNumberOut),
         (status = 409, description = "The number is not `ACTIVE`, `INACTIVE` or `FAILED`", body = Problem, content_type = "application/problem+json")),
@@ -218,7 +336,7 @@ fn disable_number() {
 ///
 /// Returns a `DISABLED` number to the status it had before it was disabled.
 #[utoipa::path(post, path = "/api/admin/voice/v1/accounts/{accountId}/phone-numbers/{phoneNumberId}:enable",
-    operation_id = "enablePhoneNumber", tag = "Phone Number",
+    operation_id = "enablePhoneNumber", tag = "Phone Number", params(KeyHeader),
     responses(
         (status = 200, description = "The number, back in its former status", body = PhoneNumberOut),
         (status = 409, description = "The number is not `DISABLED`", body = Problem, content_type = "application/problem+json")),

@@ -12,7 +12,9 @@ use super::AppState;
 use super::auth::Caller;
 use super::error::{ApiError, Problem, Result};
 use super::extract::{Body, PathParams, PreferHeader, QueryParams};
+use super::idempotency::{self as keys, JsonAnswer, KeyHeader, json_answer};
 use super::listing::{self, Links, Pagination};
+use super::preconditions::{Conditions, Current, IfMatchParam, IfNoneMatchParam, tagged};
 use super::reach::{IdKind, account_in_reach, resource_path, resource_path_read};
 use super::schemas::{NodeAction, NodeIdItem, NodeOrderBy, NodeStatus};
 use crate::domain::feature::{action_str, status_str};
@@ -22,9 +24,14 @@ use crate::domain::org::{
 };
 use crate::domain::{AccountId, Code, Violation};
 use crate::jobs::JobKind;
+use crate::service::ServiceError;
+use crate::service::idempotency::Render;
 use crate::service::org as service;
 use crate::service::profiles;
+use crate::store::locks::Resource;
 use crate::store::{self, Tx};
+use futures_util::future::BoxFuture;
+use serde_json::Value;
 
 /// The routes of this module.
 pub fn router() -> Router<AppState> {
@@ -96,14 +103,99 @@ async fn one_view(
     children: bool,
 ) -> Result<NodeOut> {
     let mut tx = state.db.read().await?;
-    let all = store::org::nodes(&mut tx, account).await?;
-    let node = all
-        .iter()
-        .find(|n| n.node_id == id)
-        .ok_or_else(|| ApiError::from(service::node_not_found(id)))?;
-    let mut v = views(&mut tx, account, &[node], &all, children).await?;
-    v.pop()
+    one_view_in(&mut tx, account, id, children)
+        .await?
         .ok_or_else(|| ApiError::from(service::node_not_found(id)))
+}
+
+/// A node as the API shows it, read through `tx`; `None` if there is no such node.
+async fn one_view_in(
+    tx: &mut Tx,
+    account: &AccountId,
+    id: &str,
+    children: bool,
+) -> Result<Option<NodeOut>> {
+    let all = store::org::nodes(tx, account).await?;
+    let Some(node) = all.iter().find(|n| n.node_id == id) else {
+        return Ok(None);
+    };
+    Ok(views(tx, account, &[node], &all, children).await?.pop())
+}
+
+/// A node as a GET shows it by default (with `children`), read in a write's
+/// transaction (`If-Match`).
+struct NodeNow<'a> {
+    account: &'a AccountId,
+    id: &'a str,
+}
+
+impl Current for NodeNow<'_> {
+    fn read<'t>(
+        &'t self,
+        tx: &'t mut Tx,
+    ) -> BoxFuture<'t, std::result::Result<Option<Value>, ServiceError>> {
+        Box::pin(async move {
+            let view = one_view_in(tx, self.account, self.id, true)
+                .await
+                .map_err(keys::service_error)?;
+            Ok(match view {
+                None => None,
+                Some(v) => Some(serde_json::to_value(v).map_err(anyhow::Error::from)?),
+            })
+        })
+    }
+}
+
+/// A new node's 202 (without `children`), rendered in its write's transaction.
+struct NodeCreated<'a> {
+    account: &'a AccountId,
+}
+
+impl Render<Node> for NodeCreated<'_> {
+    fn render<'t>(
+        &'t self,
+        tx: &'t mut Tx,
+        node: &'t Node,
+    ) -> BoxFuture<'t, std::result::Result<crate::domain::idempotency::StoredAnswer, ServiceError>>
+    {
+        Box::pin(async move {
+            let view = one_view_in(tx, self.account, &node.node_id, false).await;
+            json_answer(
+                StatusCode::ACCEPTED,
+                view.and_then(|v| {
+                    let mut v =
+                        v.ok_or_else(|| ApiError::from(service::node_not_found(&node.node_id)))?;
+                    v.children = None;
+                    serde_json::to_value(v).map_err(ApiError::internal)
+                }),
+            )
+        })
+    }
+}
+
+/// A profile as a GET shows it, read in a write's transaction (`If-Match`).
+struct ProfileNow<'a> {
+    account: &'a AccountId,
+    id: &'a str,
+}
+
+impl Current for ProfileNow<'_> {
+    fn read<'t>(
+        &'t self,
+        tx: &'t mut Tx,
+    ) -> BoxFuture<'t, std::result::Result<Option<Value>, ServiceError>> {
+        Box::pin(async move {
+            Ok(
+                match store::org::profile(tx, self.account, self.id).await? {
+                    None => None,
+                    Some(p) => Some(
+                        serde_json::to_value(profile_out(self.account, p))
+                            .map_err(anyhow::Error::from)?,
+                    ),
+                },
+            )
+        })
+    }
 }
 
 fn children_flag(query: &QueryParams, default: bool) -> Result<bool> {
@@ -134,7 +226,7 @@ const PROFILE_NAME_TAKEN: &str =
 /// AXP `createOrganizationNode`: the node exists at once; its provisioning (the `ADD`)
 /// runs afterwards, and `:listStatuses` follows it.
 #[utoipa::path(post, path = "/api/admin/account/v1/accounts/{accountId}/organization-nodes",
-    operation_id = "createOrganizationNode", params(PreferHeader), tag = NODES, request_body = NodeIn,
+    operation_id = "createOrganizationNode", params(PreferHeader, KeyHeader), tag = NODES, request_body = NodeIn,
     responses(
         (status = 202, description = "Accepted: the node, without `children`", body = NodeOut),
         (status = 404, description = "No such account, or no node has the `parentPath`", body = Problem, content_type = "application/problem+json"),
@@ -142,16 +234,38 @@ const PROFILE_NAME_TAKEN: &str =
 async fn create_node(
     State(state): State<AppState>,
     caller: Caller,
+    key: KeyHeader,
     params: PathParams,
     prefer: PreferHeader,
     body: Body,
 ) -> Result<Response> {
+    let started = keys::begin(
+        &state,
+        &caller,
+        &key,
+        "createOrganizationNode",
+        body.bytes(),
+    )
+    .await?;
     let account = account_in_reach(&state, &caller, &params).await?;
     let req = NodeRequest::try_from(body.json::<NodeIn>()?).map_err(ApiError::validation)?;
     let p = state.provisioning(&prefer, JobKind::OrgNode).await?;
-    let node =
-        service::create_node(&state.db, &state.clock, &account, req, &p, &caller.author()).await?;
+    let render = NodeCreated { account: &account };
+    let result = service::create_node(
+        &state.db,
+        &state.clock,
+        &account,
+        req,
+        &p,
+        &caller.author(),
+        started.keyed(&render).as_ref(),
+    )
+    .await;
+    let node = started.settle(&state, result).await?;
     state.jobs.wake();
+    if let Some(sent) = started.sent() {
+        return Ok(sent);
+    }
     let mut view = one_view(&state, &account, &node.node_id, false).await?;
     view.children = None;
     Ok((StatusCode::ACCEPTED, Json(view)).into_response())
@@ -163,14 +277,17 @@ async fn create_node(
 /// the seed shows, unless `children=false`.
 #[utoipa::path(get, path = "/api/admin/account/v1/accounts/{accountId}/organization-nodes/{organizationNodeId}",
     operation_id = "getOrganizationNode", tag = NODES,
-    params(("children" = Option<bool>, Query, description = "`false` leaves `children` out; `true` (the default here) shows them. Only `true` or `false`.")),
-    responses((status = 200, description = "The node", body = NodeOut)))]
+    params(("children" = Option<bool>, Query, description = "`false` leaves `children` out; `true` (the default here) shows them. Only `true` or `false`."), IfNoneMatchParam),
+    responses((status = 200, description = "The node", body = NodeOut,
+        headers(("ETag" = String, description = "Extension: the entity tag of this representation (with or without `children`)"))),
+        (status = 304, description = "Extension: `If-None-Match` names the current `ETag`")))]
 async fn get_node(
     State(state): State<AppState>,
     caller: Caller,
     params: PathParams,
     query: QueryParams,
-) -> Result<Json<NodeOut>> {
+    conditions: Conditions,
+) -> Result<Response> {
     let (account, id) = resource_path(
         &state,
         &caller,
@@ -180,7 +297,7 @@ async fn get_node(
     )
     .await?;
     let children = children_flag(&query, true)?;
-    Ok(Json(one_view(&state, &account, &id, children).await?))
+    conditions.read(&one_view(&state, &account, &id, children).await?)
 }
 
 /// Replace an organization node.
@@ -190,18 +307,21 @@ async fn get_node(
 /// its subtree. Starts an `UPDATE` (or the `ADD` again after a failed one) that
 /// `:listStatuses` follows.
 #[utoipa::path(put, path = "/api/admin/account/v1/accounts/{accountId}/organization-nodes/{organizationNodeId}",
-    operation_id = "updateOrganizationNode", params(PreferHeader), tag = NODES, request_body = NodeIn,
+    operation_id = "updateOrganizationNode", params(PreferHeader, IfMatchParam), tag = NODES, request_body = NodeIn,
     responses(
-        (status = 200, description = "The node as a GET shows it, with `children`", body = NodeOut),
+        (status = 200, description = "The node as a GET shows it, with `children`", body = NodeOut,
+            headers(("ETag" = String, description = "Extension: the node's new entity tag"))),
+        (status = 412, description = "Extension: `If-Match` no longer names the node's `ETag` (of its default GET, with `children`); nothing changed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such account or node, or no node has the `parentPath`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = NODE_NAME_TAKEN, body = Problem, content_type = "application/problem+json")))]
 async fn update_node(
     State(state): State<AppState>,
     caller: Caller,
     params: PathParams,
+    conditions: Conditions,
     prefer: PreferHeader,
     body: Body,
-) -> Result<Json<NodeOut>> {
+) -> Result<Response> {
     let (account, id) = resource_path(
         &state,
         &caller,
@@ -210,16 +330,18 @@ async fn update_node(
         IdKind::SixLetters,
     )
     .await?;
-    let mut tx = state.db.read().await?;
-    if store::org::node_status(&mut tx, &account, &id)
-        .await?
-        .is_none()
-    {
-        return Err(service::node_not_found(&id).into());
-    }
-    drop(tx);
+    let current = one_view(&state, &account, &id, true).await?;
+    conditions.check(&current)?;
     let req = NodeRequest::try_from(body.json::<NodeIn>()?).map_err(ApiError::validation)?;
     let p = state.provisioning(&prefer, JobKind::OrgNode).await?;
+    let pre = conditions.in_write(
+        &account,
+        Resource::Node(&id),
+        NodeNow {
+            account: &account,
+            id: &id,
+        },
+    );
     service::replace_node(
         &state.db,
         &state.clock,
@@ -228,25 +350,31 @@ async fn update_node(
         req,
         &p,
         &caller.author(),
+        pre.as_ref().map(|p| p as _),
     )
     .await?;
     state.jobs.wake();
-    Ok(Json(one_view(&state, &account, &id, true).await?))
+    tagged(
+        StatusCode::OK,
+        &one_view(&state, &account, &id, true).await?,
+    )
 }
 
 /// Delete an organization node (extension).
 ///
 /// Deletes a node that has no children; its unfinished provisioning is cancelled.
 #[utoipa::path(delete, path = "/api/admin/account/v1/accounts/{accountId}/organization-nodes/{organizationNodeId}",
-    operation_id = "deleteOrganizationNode", tag = NODES,
+    operation_id = "deleteOrganizationNode", tag = NODES, params(IfMatchParam),
     responses(
         (status = 204, description = "Deleted; GET and `:listStatuses` are 404 from now on"),
+        (status = 412, description = "Extension: `If-Match` no longer names the node's `ETag`; nothing changed", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The node has children: move or delete them first", body = Problem, content_type = "application/problem+json")),
     extensions(("x-ccadmin-extension" = json!(true))))]
 async fn delete_node(
     State(state): State<AppState>,
     caller: Caller,
     params: PathParams,
+    conditions: Conditions,
 ) -> Result<StatusCode> {
     let (account, id) = resource_path(
         &state,
@@ -256,7 +384,26 @@ async fn delete_node(
         IdKind::SixLetters,
     )
     .await?;
-    service::delete_node(&state.db, &state.clock, &account, &id, &caller.author()).await?;
+    let pre = conditions.in_write(
+        &account,
+        Resource::Node(&id),
+        NodeNow {
+            account: &account,
+            id: &id,
+        },
+    );
+    if pre.is_some() {
+        conditions.check(&one_view(&state, &account, &id, true).await?)?;
+    }
+    service::delete_node(
+        &state.db,
+        &state.clock,
+        &account,
+        &id,
+        &caller.author(),
+        pre.as_ref().map(|p| p as _),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -510,7 +657,7 @@ fn profile_out(account: &AccountId, p: store::org::Profile) -> ProfileOut {
 ///
 /// Modelled on AXP's user API, which the account spec's profile references point at.
 #[utoipa::path(post, path = "/api/admin/user/v1/accounts/{accountId}/profiles",
-    operation_id = "createProfile", tag = PROFILES, request_body = ProfileIn,
+    operation_id = "createProfile", tag = PROFILES, request_body = ProfileIn, params(KeyHeader),
     responses(
         (status = 201, description = "Created", body = ProfileOut),
         (status = 409, description = PROFILE_NAME_TAKEN, body = Problem, content_type = "application/problem+json")),
@@ -518,13 +665,32 @@ fn profile_out(account: &AccountId, p: store::org::Profile) -> ProfileOut {
 async fn create_profile(
     State(state): State<AppState>,
     caller: Caller,
+    key: KeyHeader,
     params: PathParams,
     body: Body,
 ) -> Result<Response> {
+    let started = keys::begin(&state, &caller, &key, "createProfile", body.bytes()).await?;
     let account = account_in_reach(&state, &caller, &params).await?;
     let body = ProfileBody::try_from(body.json::<ProfileIn>()?).map_err(ApiError::validation)?;
-    let p =
-        profiles::create_profile(&state.db, &state.clock, &account, body, &caller.author()).await?;
+    let render = JsonAnswer {
+        status: StatusCode::CREATED,
+        body: |p: &store::org::Profile| {
+            serde_json::to_value(profile_out(&account, p.clone())).map_err(ApiError::internal)
+        },
+    };
+    let result = profiles::create_profile(
+        &state.db,
+        &state.clock,
+        &account,
+        body,
+        &caller.author(),
+        started.keyed(&render).as_ref(),
+    )
+    .await;
+    let p = started.settle(&state, result).await?;
+    if let Some(sent) = started.sent() {
+        return Ok(sent);
+    }
     Ok((StatusCode::CREATED, Json(profile_out(&account, p))).into_response())
 }
 
@@ -552,20 +718,23 @@ async fn list_profiles(
 
 /// Get a profile (extension).
 #[utoipa::path(get, path = "/api/admin/user/v1/accounts/{accountId}/profiles/{profileId}",
-    operation_id = "getProfile", tag = PROFILES,
-    responses((status = 200, description = "The profile", body = ProfileOut)),
+    operation_id = "getProfile", tag = PROFILES, params(IfNoneMatchParam),
+    responses((status = 200, description = "The profile", body = ProfileOut,
+        headers(("ETag" = String, description = "Extension: the profile's entity tag"))),
+        (status = 304, description = "Extension: `If-None-Match` names the current `ETag`")),
     extensions(("x-ccadmin-extension" = json!(true))))]
 async fn get_profile(
     State(state): State<AppState>,
     caller: Caller,
     params: PathParams,
-) -> Result<Json<ProfileOut>> {
+    conditions: Conditions,
+) -> Result<Response> {
     let (account, id, mut tx) =
         resource_path_read(&state, &caller, &params, "profileId", IdKind::ProfileId).await?;
     let p = store::org::profile(&mut tx, &account, &id)
         .await?
         .ok_or_else(|| ApiError::from(profiles::profile_not_found(&id)))?;
-    Ok(Json(profile_out(&account, p)))
+    conditions.read(&profile_out(&account, p))
 }
 
 /// Replace a profile (extension).
@@ -573,25 +742,36 @@ async fn get_profile(
 /// A complete replacement of the name and description (an omitted `description` is
 /// removed); references show the new name.
 #[utoipa::path(put, path = "/api/admin/user/v1/accounts/{accountId}/profiles/{profileId}",
-    operation_id = "updateProfile", tag = PROFILES, request_body = ProfileIn,
+    operation_id = "updateProfile", tag = PROFILES, request_body = ProfileIn, params(IfMatchParam),
     responses(
-        (status = 200, description = "The profile", body = ProfileOut),
+        (status = 200, description = "The profile", body = ProfileOut,
+            headers(("ETag" = String, description = "Extension: the profile's new entity tag"))),
+        (status = 412, description = "Extension: `If-Match` no longer names the profile's `ETag`; nothing changed", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = PROFILE_NAME_TAKEN, body = Problem, content_type = "application/problem+json")),
     extensions(("x-ccadmin-extension" = json!(true))))]
 async fn update_profile(
     State(state): State<AppState>,
     caller: Caller,
     params: PathParams,
+    conditions: Conditions,
     body: Body,
-) -> Result<Json<ProfileOut>> {
-    let (account, id) =
-        resource_path(&state, &caller, &params, "profileId", IdKind::ProfileId).await?;
-    let mut tx = state.db.read().await?;
-    if store::org::profile(&mut tx, &account, &id).await?.is_none() {
+) -> Result<Response> {
+    let (account, id, mut tx) =
+        resource_path_read(&state, &caller, &params, "profileId", IdKind::ProfileId).await?;
+    let Some(current) = store::org::profile(&mut tx, &account, &id).await? else {
         return Err(profiles::profile_not_found(&id).into());
-    }
+    };
     drop(tx);
+    conditions.check(&profile_out(&account, current))?;
     let body = ProfileBody::try_from(body.json::<ProfileIn>()?).map_err(ApiError::validation)?;
+    let pre = conditions.in_write(
+        &account,
+        Resource::Profile(&id),
+        ProfileNow {
+            account: &account,
+            id: &id,
+        },
+    );
     let p = profiles::update_profile(
         &state.db,
         &state.clock,
@@ -599,28 +779,54 @@ async fn update_profile(
         &id,
         body,
         &caller.author(),
+        pre.as_ref().map(|p| p as _),
     )
     .await?;
-    Ok(Json(profile_out(&account, p)))
+    tagged(StatusCode::OK, &profile_out(&account, p))
 }
 
 /// Delete a profile (extension).
 ///
 /// Deletes a profile that neither the account nor any of its nodes references.
 #[utoipa::path(delete, path = "/api/admin/user/v1/accounts/{accountId}/profiles/{profileId}",
-    operation_id = "deleteProfile", tag = PROFILES,
+    operation_id = "deleteProfile", tag = PROFILES, params(IfMatchParam),
     responses(
         (status = 204, description = "Deleted"),
+        (status = 412, description = "Extension: `If-Match` no longer names the profile's `ETag`; nothing changed", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The account or some of its nodes reference the profile; the detail names them", body = Problem, content_type = "application/problem+json")),
     extensions(("x-ccadmin-extension" = json!(true))))]
 async fn delete_profile(
     State(state): State<AppState>,
     caller: Caller,
     params: PathParams,
+    conditions: Conditions,
 ) -> Result<StatusCode> {
-    let (account, id) =
-        resource_path(&state, &caller, &params, "profileId", IdKind::ProfileId).await?;
-    profiles::delete_profile(&state.db, &state.clock, &account, &id, &caller.author()).await?;
+    let (account, id, mut tx) =
+        resource_path_read(&state, &caller, &params, "profileId", IdKind::ProfileId).await?;
+    let pre = conditions.in_write(
+        &account,
+        Resource::Profile(&id),
+        ProfileNow {
+            account: &account,
+            id: &id,
+        },
+    );
+    if pre.is_some() {
+        let Some(current) = store::org::profile(&mut tx, &account, &id).await? else {
+            return Err(profiles::profile_not_found(&id).into());
+        };
+        conditions.check(&profile_out(&account, current))?;
+    }
+    drop(tx);
+    profiles::delete_profile(
+        &state.db,
+        &state.clock,
+        &account,
+        &id,
+        &caller.author(),
+        pre.as_ref().map(|p| p as _),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -13,6 +13,8 @@ use crate::jobs::{JobKind, Provisioning};
 use crate::store::{self, Conflict, Db, StoreError, Tx};
 
 use super::ServiceError;
+use super::idempotency::{self as keys, Keyed};
+use super::preconditions::{self, Precondition};
 
 /// Who asks for a change, as far as account rules care.
 #[derive(Debug, Clone)]
@@ -90,6 +92,7 @@ pub async fn create(
     body: AccountBody,
     p: &Provisioning,
     author: &Author,
+    keyed: Option<&Keyed<'_, Account>>,
 ) -> Result<Account, ServiceError> {
     // Six letters give 308 million ids; a clash is rare, and retried with a new id.
     for _ in 0..8 {
@@ -102,6 +105,7 @@ pub async fn create(
             body: body.clone(),
         };
         let mut tx = db.write().await?;
+        keys::reserve(&mut tx, keyed).await?;
         match store::accounts::insert(&mut tx, &account, now).await {
             Ok(()) => {}
             Err(StoreError::Conflict(Conflict::AccountName)) => return Err(name_taken(&body.name)),
@@ -122,6 +126,7 @@ pub async fn create(
             now,
         )
         .await?;
+        keys::complete(&mut tx, keyed, &account).await?;
         tx.commit().await?;
         return Ok(account);
     }
@@ -163,9 +168,11 @@ pub async fn replace(
     body: AccountBody,
     actor: &Actor,
     p: &Provisioning,
+    pre: Option<&dyn Precondition>,
 ) -> Result<Account, ServiceError> {
     let now = clock.now_ms();
     let mut tx = db.write().await?;
+    preconditions::check(&mut tx, pre).await?;
     let current =
         store::accounts::get(&mut tx, id)
             .await?

@@ -7,6 +7,8 @@ use crate::jobs::element::{self as element_jobs, Change, ElementJob, ElementRef}
 use crate::store::{self, Conflict, Db, StoreError, Tx};
 
 use super::ServiceError;
+use super::idempotency::{self as keys, Keyed};
+use super::preconditions::{self, Precondition};
 use crate::jobs::{Cause, Provisioning};
 
 fn conflict(e: StoreError, t: ElementType) -> ServiceError {
@@ -86,6 +88,7 @@ pub async fn create(
     t: ElementType,
     body: ElementBody,
     p: &Provisioning,
+    keyed: Option<&Keyed<'_, Element>>,
 ) -> Result<Element, ServiceError> {
     let now = clock.now_ms();
     let element = Element {
@@ -96,15 +99,19 @@ pub async fn create(
         status_message: None,
     };
     let mut tx = db.write().await?;
+    keys::reserve(&mut tx, keyed).await?;
     store::elements::insert(&mut tx, account, &element, now)
         .await
         .map_err(|e| conflict(e, t))?;
     provision(&mut tx, account, &element, None, 1, p, now).await?;
+    keys::complete(&mut tx, keyed, &element).await?;
     tx.commit().await?;
     Ok(element)
 }
 
 /// Replaces element `id` (the spec's complete replacement).
+// The request's parts, each its own type; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub async fn replace(
     db: &Db,
     clock: &Clock,
@@ -113,9 +120,11 @@ pub async fn replace(
     id: &ElementId,
     body: ElementBody,
     p: &Provisioning,
+    pre: Option<&dyn Precondition>,
 ) -> Result<Element, ServiceError> {
     let now = clock.now_ms();
     let mut tx = db.write().await?;
+    preconditions::check(&mut tx, pre).await?;
     let Some((current, _)) = store::elements::get(&mut tx, account, t, id).await? else {
         return Err(not_found(t, id));
     };
@@ -151,9 +160,11 @@ pub async fn delete(
     account: &AccountId,
     t: ElementType,
     id: &ElementId,
+    pre: Option<&dyn Precondition>,
 ) -> Result<(), ServiceError> {
     let now = clock.now_ms();
     let mut tx = db.write().await?;
+    preconditions::check(&mut tx, pre).await?;
     if !store::elements::delete(&mut tx, account, t, id).await? {
         return Err(not_found(t, id));
     }

@@ -5,8 +5,10 @@
 pub mod accounts;
 pub mod clients;
 pub mod elements;
+pub mod idempotency;
 pub mod numbers;
 pub mod org;
+pub mod preconditions;
 pub mod profiles;
 
 use crate::domain::audit::{Author, Event};
@@ -36,6 +38,14 @@ pub enum ServiceError {
         detail: String,
         violations: Vec<Violation>,
     },
+    /// An earlier request with the same `Idempotency-Key` decided the answer: replay
+    /// it, or refuse another request under that key (422). Nothing was written.
+    #[error("idempotency key seen before")]
+    Seen(crate::domain::idempotency::Seen),
+    /// `If-Match` no longer names the resource's current representation (412);
+    /// nothing was written.
+    #[error("precondition failed")]
+    PreconditionFailed,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

@@ -11,6 +11,8 @@ use crate::jobs::number::{self as number_jobs, ActivationJob};
 use crate::store::{self, Conflict, Db, StoreError};
 
 use super::ServiceError;
+use super::idempotency::{self as keys, Keyed};
+use super::preconditions::{self, Precondition};
 use crate::jobs::{Cause, JobKind, Provisioning};
 
 fn already_added() -> ServiceError {
@@ -41,10 +43,12 @@ pub async fn add(
     account: &AccountId,
     new: NewPhoneNumber,
     p: &Provisioning,
+    keyed: Option<&Keyed<'_, PhoneNumber>>,
 ) -> Result<PhoneNumber, ServiceError> {
     let now = clock.now_ms();
     let number = new.phone_number().as_str();
     let mut tx = db.write().await?;
+    keys::reserve(&mut tx, keyed).await?;
     // One read for both checks (see `store::numbers::add`).
     let found = store::numbers::add_lookup(&mut tx, account, number).await?;
     if found.mine {
@@ -112,6 +116,7 @@ pub async fn add(
         }
         Err(e) => return Err(e.into()),
     }
+    keys::complete(&mut tx, keyed, &n).await?;
     tx.commit().await?;
     Ok(n)
 }
@@ -123,8 +128,10 @@ pub async fn update(
     account: &AccountId,
     id: &PhoneNumberId,
     settings: NumberSettings,
+    pre: Option<&dyn Precondition>,
 ) -> Result<PhoneNumber, ServiceError> {
     let mut tx = db.write().await?;
+    preconditions::check(&mut tx, pre).await?;
     if !store::numbers::replace_settings(&mut tx, account, id, &settings, clock.now_ms()).await? {
         return Err(not_found(id));
     }
@@ -142,9 +149,11 @@ pub async fn release(
     clock: &Clock,
     account: &AccountId,
     id: &PhoneNumberId,
+    pre: Option<&dyn Precondition>,
 ) -> Result<(), ServiceError> {
     let now = clock.now_ms();
     let mut tx = db.write().await?;
+    preconditions::check(&mut tx, pre).await?;
     let number = store::numbers::delete(&mut tx, account, id)
         .await?
         .ok_or_else(|| not_found(id))?;
@@ -186,10 +195,12 @@ pub async fn change_status(
     account: &AccountId,
     id: &PhoneNumberId,
     change: NumberChange,
+    keyed: Option<&Keyed<'_, PhoneNumber>>,
 ) -> Result<PhoneNumber, ServiceError> {
     use crate::domain::number::VERIFICATION_MESSAGE;
     let now = clock.now_ms();
     let mut tx = db.write().await?;
+    keys::reserve(&mut tx, keyed).await?;
     let (current, _) = store::numbers::get(&mut tx, account, id)
         .await?
         .ok_or_else(|| not_found(id))?;
@@ -238,6 +249,7 @@ pub async fn change_status(
     let (n, _) = store::numbers::get(&mut tx, account, id)
         .await?
         .ok_or_else(|| not_found(id))?;
+    keys::complete(&mut tx, keyed, &n).await?;
     tx.commit().await?;
     Ok(n)
 }

@@ -9,6 +9,8 @@ use crate::jobs::org::{self as org_jobs, NodeJob};
 use crate::store::{self, Conflict, Db, StoreError, Tx};
 
 use super::ServiceError;
+use super::idempotency::{self as keys, Keyed};
+use super::preconditions::{self, Precondition};
 use super::profiles::resolve_profiles;
 use crate::jobs::{Cause, JobKind, Provisioning};
 
@@ -58,9 +60,11 @@ pub async fn create_node(
     req: NodeRequest,
     p: &Provisioning,
     author: &Author,
+    keyed: Option<&Keyed<'_, Node>>,
 ) -> Result<Node, ServiceError> {
     let now = clock.now_ms();
     let mut tx = db.write().await?;
+    keys::reserve(&mut tx, keyed).await?;
     // Parents, cycles and children are checked against the hierarchy as read here:
     // no other change to it may interleave.
     store::accounts::lock(&mut tx, account).await?;
@@ -127,6 +131,7 @@ pub async fn create_node(
         now,
     )
     .await?;
+    keys::complete(&mut tx, keyed, &node).await?;
     tx.commit().await?;
     Ok(node)
 }
@@ -134,6 +139,8 @@ pub async fn create_node(
 /// Replaces a node (name, parent, country, profiles): a move takes its subtree along
 /// and may never put a node under itself (400). A node whose ADD failed is added
 /// again; otherwise the change is an UPDATE.
+// The request's parts, each its own type; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub async fn replace_node(
     db: &Db,
     clock: &Clock,
@@ -142,9 +149,11 @@ pub async fn replace_node(
     req: NodeRequest,
     p: &Provisioning,
     author: &Author,
+    pre: Option<&dyn Precondition>,
 ) -> Result<Node, ServiceError> {
     let now = clock.now_ms();
     let mut tx = db.write().await?;
+    preconditions::check(&mut tx, pre).await?;
     // Parents, cycles and children are checked against the hierarchy as read here:
     // no other change to it may interleave.
     store::accounts::lock(&mut tx, account).await?;
@@ -225,9 +234,11 @@ pub async fn delete_node(
     account: &AccountId,
     id: &str,
     author: &Author,
+    pre: Option<&dyn Precondition>,
 ) -> Result<(), ServiceError> {
     let now = clock.now_ms();
     let mut tx = db.write().await?;
+    preconditions::check(&mut tx, pre).await?;
     // Parents, cycles and children are checked against the hierarchy as read here:
     // no other change to it may interleave.
     store::accounts::lock(&mut tx, account).await?;

@@ -10,6 +10,8 @@ use crate::store::org::Profile;
 use crate::store::{self, Conflict, Db, StoreError, Tx};
 
 use super::ServiceError;
+use super::idempotency::{self as keys, Keyed};
+use super::preconditions::{self, Precondition};
 
 /// 404 for a profile.
 pub fn profile_not_found(id: &str) -> ServiceError {
@@ -74,10 +76,12 @@ pub async fn create_profile(
     account: &AccountId,
     body: ProfileBody,
     author: &Author,
+    keyed: Option<&Keyed<'_, Profile>>,
 ) -> Result<Profile, ServiceError> {
     for _ in 0..8 {
         let id = AccountId::generate().to_string();
         let mut tx = db.write().await?;
+        keys::reserve(&mut tx, keyed).await?;
         match store::org::insert_profile(&mut tx, account, &id, &body, clock.now_ms(), false).await
         {
             Ok(()) => {
@@ -92,12 +96,14 @@ pub async fn create_profile(
                     clock.now_ms(),
                 )
                 .await?;
-                tx.commit().await?;
-                return Ok(Profile {
+                let profile = Profile {
                     profile_id: id,
                     profile_name: body.profile_name().to_owned(),
                     description: body.description().map(str::to_owned),
-                });
+                };
+                keys::complete(&mut tx, keyed, &profile).await?;
+                tx.commit().await?;
+                return Ok(profile);
             }
             Err(StoreError::Conflict(Conflict::ProfileName)) => {
                 return Err(profile_name_taken(body.profile_name()));
@@ -119,8 +125,10 @@ pub async fn update_profile(
     id: &str,
     body: ProfileBody,
     author: &Author,
+    pre: Option<&dyn Precondition>,
 ) -> Result<Profile, ServiceError> {
     let mut tx = db.write().await?;
+    preconditions::check(&mut tx, pre).await?;
     match store::org::update_profile(&mut tx, account, id, &body, clock.now_ms()).await {
         Ok(true) => {}
         Ok(false) => return Err(profile_not_found(id)),
@@ -155,8 +163,10 @@ pub async fn delete_profile(
     account: &AccountId,
     id: &str,
     author: &Author,
+    pre: Option<&dyn Precondition>,
 ) -> Result<(), ServiceError> {
     let mut tx = db.write().await?;
+    preconditions::check(&mut tx, pre).await?;
     if store::org::profile(&mut tx, account, id).await?.is_none() {
         return Err(profile_not_found(id));
     }

@@ -163,6 +163,16 @@ pub(super) fn audit_keyword(backend: Backend, keyword: &str) -> (&'static str, S
     }
 }
 
+/// Locks the rows a `select` reads until the transaction ends: PostgreSQL's `for
+/// update`; `None` on SQLite, whose write transactions (`BEGIN IMMEDIATE`) hold the
+/// database's one write lock already, so there is nothing to run.
+pub(super) fn row_lock(backend: Backend) -> Option<&'static str> {
+    match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(" for update"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -132,8 +132,10 @@ pub async fn set_state(tx: &mut Tx, key: &str, value: &str) -> Result<()> {
 pub async fn reset_all(tx: &mut Tx) -> Result<()> {
     // Tables without a foreign key to the account first; what accounts own cascades.
     super::numbers::release_all(tx, None).await?;
-    const STATEMENTS: [&str; 6] = [
+    const STATEMENTS: [&str; 7] = [
         "delete from job",
+        // Kept answers would name resources that no longer exist.
+        "delete from idempotency_key",
         "delete from transition",
         "delete from emulator_rule",
         "delete from emulator_fault",
@@ -157,6 +159,9 @@ pub async fn reset_account(tx: &mut Tx, account: &AccountId) -> Result<bool> {
         for sql in [
             "delete from job where account_id = $1",
             "delete from transition where account_id = $1",
+            // The keys of the account's own clients (an Administrator's elsewhere stay,
+            // and expire within a day).
+            "delete from idempotency_key where account_id = $1",
         ] {
             sqlx::query(sql)
                 .bind(account.as_str())

@@ -411,6 +411,10 @@ pub const NOT_CARRIED: &[(&str, &str)] = &[
         "login_failure",
         "failed-login counters on real time, cleared by an import",
     ),
+    (
+        "idempotency_key",
+        "answers kept 24 h of real time for retries; they name the replaced state's resources, so an import clears them",
+    ),
 ];
 
 /// The table called `name`.
@@ -690,7 +694,12 @@ impl Load {
             .and_then(|g| g.parse::<i64>().ok())
             .unwrap_or(0);
         tx.prepare_bulk_load().await?;
-        let mut statements: Vec<String> = vec!["delete from login_failure".to_owned()];
+        // Not carried: login failures, and idempotency keys, whose kept answers name the
+        // resources of the state being replaced.
+        let mut statements: Vec<String> = vec![
+            "delete from login_failure".to_owned(),
+            "delete from idempotency_key".to_owned(),
+        ];
         for t in TABLES.iter().rev() {
             match (t.part, header.inventory) {
                 (Part::World, _) | (_, true) => {

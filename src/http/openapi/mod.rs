@@ -351,6 +351,67 @@ fn add_shared(op: &mut Operation, has_ids: bool) {
                 .insert(status.to_owned(), problem(description));
         }
     }
+    add_idempotency(op);
+}
+
+/// What an operation that takes an `Idempotency-Key` answers besides (extension): the
+/// replay header on its successes, 409 while the key runs, 422 for a reused key.
+fn add_idempotency(op: &mut Operation) {
+    use utoipa::openapi::extensions::ExtensionsBuilder;
+    use utoipa::openapi::header::HeaderBuilder;
+    let keyed = op.parameters.as_ref().is_some_and(|ps| {
+        ps.iter().any(|p| {
+            p.name == crate::domain::idempotency::HEADER && p.parameter_in == ParameterIn::Header
+        })
+    });
+    if !keyed {
+        return;
+    }
+    let extension = || {
+        Some(
+            ExtensionsBuilder::new()
+                .add("x-ccadmin-extension", true)
+                .build(),
+        )
+    };
+    for (status, response) in op.responses.responses.iter_mut() {
+        if let (true, RefOr::T(r)) = (status.starts_with('2'), response) {
+            r.headers.insert(
+                "Idempotent-Replayed".to_owned(),
+                HeaderBuilder::new()
+                    .schema(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["true"])))
+                    .description(Some(
+                        "Extension: `true` when this is the kept answer of an earlier request with the same `Idempotency-Key`",
+                    ))
+                    .build(),
+            );
+        }
+    }
+    let answers = [
+        (
+            "409",
+            "The state does not allow it, or (extension) a request with this `Idempotency-Key` is still running on this instance",
+        ),
+        (
+            "422",
+            "Extension: this `Idempotency-Key` was used with another request (method, path or body)",
+        ),
+    ];
+    for (status, description) in answers {
+        let entry = op
+            .responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| problem(description));
+        if let RefOr::T(r) = entry {
+            if status == "422" {
+                r.extensions = extension();
+            } else if !r.description.contains("Idempotency-Key") {
+                r.description
+                    .push_str("; or (extension) a request with this `Idempotency-Key` is still running on this instance");
+            }
+        }
+    }
 }
 
 /// What the API operations require: an access token and the client's appkey.
