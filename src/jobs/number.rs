@@ -68,6 +68,23 @@ pub async fn start(
     Ok(())
 }
 
+/// The activation job of number `id`, to enqueue with the add that needs it.
+pub fn activation(
+    account: &AccountId,
+    id: &str,
+    job: &ActivationJob,
+    schedule: Schedule,
+) -> Result<store::jobs::NewJob, StoreError> {
+    Ok(store::jobs::NewJob {
+        kind: JobKind::NumberActivation,
+        account_id: account.clone(),
+        resource_id: id.to_owned(),
+        payload: serde_json::to_value(job)?,
+        run_at: schedule.run_at,
+        max_attempts: schedule.max_attempts,
+    })
+}
+
 /// The activation's end: ACTIVE, or INACTIVE with the spec's message when the
 /// inventory entry says documents are needed (or a preference/rule names INACTIVE),
 /// or FAILED. The type comes from the inventory entry.
@@ -83,17 +100,13 @@ pub(super) async fn apply(
     let Some(id) = PhoneNumberId::parse(&job.resource_id) else {
         return Ok(());
     };
-    let Some((number, _)) = store::numbers::get(tx, &job.account_id, &id).await? else {
+    // The number and its inventory entry in one read, the end and its journal entry
+    // in one write (`store::numbers::activation_target`, `end_activation`).
+    let Some(target) = store::numbers::activation_target(tx, &job.account_id, &id).await? else {
         return Ok(());
     };
-    let entry = store::numbers::inventory_entry(tx, &number.phone_number)
-        .await?
-        .map(|(e, _)| e);
-    let number_type = entry
-        .as_ref()
-        .map(|e| e.number_type)
-        .unwrap_or(NumberType::Unknown);
-    let needs_documents = entry.as_ref().is_some_and(|e| e.documentation_required);
+    let number_type = target.entry.map(|(t, _)| t).unwrap_or(NumberType::Unknown);
+    let needs_documents = target.entry.is_some_and(|(_, required)| required);
     let (status, message) = match ending {
         Ending::Failed(why) => (NumberStatus::Failed, Some(why.as_str())),
         Ending::Succeeded(Some(Outcome::Inactive)) => {
@@ -105,20 +118,15 @@ pub(super) async fn apply(
         }
         Ending::Succeeded(_) => (NumberStatus::Active, None),
     };
-    let done = store::numbers::finish_activation(
+    store::numbers::end_activation(
         tx,
         &job.account_id,
         &id,
         payload.generation,
-        status,
-        number_type,
-        message,
+        (status, number_type, message),
+        (JobKind::NumberActivation, cause),
         now,
     )
     .await?;
-    if done {
-        let change = (Some(NumberStatus::InProgress), status, message);
-        journal(tx, &job.account_id, &job.resource_id, change, cause, now).await?;
-    }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Workers: claim a due job, let the provisioner decide, finish it under the fence.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,6 +10,8 @@ use tokio::task::JoinHandle;
 
 use super::simulator::{Decision, Provisioner};
 use super::{Cause, Ending, account, apply};
+use crate::domain::lifecycle::JobKind;
+use crate::store::emulator::Rule;
 
 /// Ends a job as failed and applies that to its resource, if the claim still holds.
 async fn fail(
@@ -24,6 +27,10 @@ async fn fail(
     }
     Ok(ok)
 }
+
+/// The most jobs a worker claims and finishes in one transaction each. Bounded so
+/// that a batch's jobs finish well within their lease, and workers share a backlog.
+const CLAIM_BATCH: i64 = 16;
 
 /// The emulator state key of the random seed.
 pub const SEED_KEY: &str = "seed";
@@ -142,27 +149,37 @@ impl Jobs {
             .collect()
     }
 
-    /// Claims and runs one due job; false when none was due.
+    /// Claims and runs a batch of due jobs; false when none was due.
     pub async fn run_one(&self) -> Result<bool, StoreError> {
+        Ok(self.run_batch().await? > 0)
+    }
+
+    /// Claims up to [`CLAIM_BATCH`] due jobs in one transaction, decides each, and
+    /// finishes them together in one more; returns how many it claimed.
+    async fn run_batch(&self) -> Result<usize, StoreError> {
         let inner = &self.0;
         let real = real_now_ms();
         let mut tx = inner.db.write().await?;
         // A claim lost in a database crash only leaves the job pending, to be claimed
         // again: it need not wait for the flush. The finish below stays durable.
         tx.relax_durability().await?;
-        let job = store::jobs::claim(
+        let jobs = store::jobs::claim_many(
             &mut tx,
             inner.clock.now_ms(),
             real,
             real + inner.settings.lease.as_millis() as i64,
+            CLAIM_BATCH,
         )
         .await?;
         // An idle poll changed nothing: it ends without a commit, which would move the
         // write epoch (and on PostgreSQL announce a write) for nothing.
-        let Some(job) = job else { return Ok(false) };
+        if jobs.is_empty() {
+            return Ok(0);
+        }
         tx.commit().await?;
-        self.process(job).await?;
-        Ok(true)
+        let n = jobs.len();
+        self.process(jobs).await?;
+        Ok(n)
     }
 
     /// Runs every due job, including those that become due through retries that are
@@ -170,10 +187,12 @@ impl Jobs {
     /// the emulator's clock controls.
     pub async fn run_until_idle(&self) -> Result<usize, StoreError> {
         let mut n = 0;
-        while self.run_one().await? {
-            n += 1;
+        loop {
+            match self.run_batch().await? {
+                0 => return Ok(n),
+                ran => n += ran,
+            }
         }
-        Ok(n)
     }
 
     /// Runs every job to its end, moving the clock forward to each next due job (its
@@ -200,13 +219,59 @@ impl Jobs {
         Ok(n)
     }
 
-    async fn process(&self, job: Job) -> Result<(), StoreError> {
+    /// Decides each claimed job, then writes their ends in one transaction. If that
+    /// transaction fails, each job is written in one of its own, so one job's failure
+    /// does not hold back the others' (their claims would only expire and run again).
+    async fn process(&self, jobs: Vec<Job>) -> Result<(), StoreError> {
+        let mut rules = HashMap::new();
+        let mut decided = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let (decision, cause) = self.decide(&job, &mut rules).await?;
+            decided.push((job, decision, cause));
+        }
+        let now = self.0.clock.now_ms();
+        if decided.len() > 1 {
+            match self.settle_all(&decided, now).await {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    tracing::warn!(error = %e, jobs = decided.len(), "a batch of job ends failed; writing them one by one");
+                }
+            }
+        }
+        let mut first_error = None;
+        for (job, decision, cause) in &decided {
+            if let Err(e) = self
+                .settle_all(
+                    std::slice::from_ref(&(job.clone(), decision.clone(), *cause)),
+                    now,
+                )
+                .await
+            {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// What the provisioner decides for `job`; `rules` keeps the rules read for this
+    /// batch, by kind.
+    async fn decide(
+        &self,
+        job: &Job,
+        rules: &mut HashMap<JobKind, Option<Rule>>,
+    ) -> Result<(Decision, Cause), StoreError> {
         let inner = &self.0;
-        let prefer = account::prefer_of(&job);
+        let prefer = account::prefer_of(job);
         let rule = match job.kind() {
             Some(kind) if inner.provisioner.honours_rules() => {
-                let mut tx = inner.db.read().await?;
-                store::emulator::rule(&mut tx, kind).await?
+                if let Some(rule) = rules.get(&kind) {
+                    rule.clone()
+                } else {
+                    let mut tx = inner.db.read().await?;
+                    let rule = store::emulator::rule(&mut tx, kind).await?;
+                    rules.insert(kind, rule.clone());
+                    rule
+                }
             }
             _ => None,
         };
@@ -222,43 +287,51 @@ impl Jobs {
         } else {
             None
         };
-        let (decision, cause) = if job.attempts > job.max_attempts {
+        Ok(if job.attempts > job.max_attempts {
             // Claimed again after crashes more often than it may be tried.
             (
                 Decision::Fail(format!("gave up after {} attempts", job.max_attempts)),
                 Cause::Worker,
             )
         } else {
-            inner.provisioner.decide(&job, &prefer, rule.as_ref(), draw)
-        };
-        let now = inner.clock.now_ms();
-        let mut tx = inner.db.write().await?;
-        let kept = match decision {
-            Decision::Succeed(named) => {
-                let ok = store::jobs::finish(&mut tx, &job, Finish::Succeeded, None, now).await?;
-                if ok {
-                    apply(&mut tx, &job, &Ending::Succeeded(named), cause, now).await?;
+            inner.provisioner.decide(job, &prefer, rule.as_ref(), draw)
+        })
+    }
+
+    /// Writes the ends of `decided` jobs in one transaction. A job whose claim was lost
+    /// (lease expired, or cancelled) writes nothing: its fenced update matched no row.
+    async fn settle_all(
+        &self,
+        decided: &[(Job, Decision, Cause)],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.0.db.write().await?;
+        for (job, decision, cause) in decided {
+            let kept = match decision.clone() {
+                Decision::Succeed(named) => {
+                    let ok =
+                        store::jobs::finish(&mut tx, job, Finish::Succeeded, None, now).await?;
+                    if ok {
+                        apply(&mut tx, job, &Ending::Succeeded(named), *cause, now).await?;
+                    }
+                    ok
                 }
-                ok
+                Decision::Retry(why) if job.attempts < job.max_attempts => {
+                    let run_at = now + self.backoff(job.attempts).as_millis() as i64;
+                    store::jobs::reschedule(&mut tx, job, run_at, &why, now).await?
+                }
+                // A transient failure on the last attempt ends the job; the message says so.
+                Decision::Retry(why) => {
+                    let why = format!("{why}; gave up after {} attempts", job.attempts);
+                    fail(&mut tx, job, why, *cause, now).await?
+                }
+                Decision::Fail(why) => fail(&mut tx, job, why, *cause, now).await?,
+            };
+            if !kept {
+                tracing::info!(job = %job.id, "job claim lost; result discarded");
             }
-            Decision::Retry(why) if job.attempts < job.max_attempts => {
-                let run_at = now + self.backoff(job.attempts).as_millis() as i64;
-                store::jobs::reschedule(&mut tx, &job, run_at, &why, now).await?
-            }
-            // A transient failure on the last attempt ends the job; the message says so.
-            Decision::Retry(why) => {
-                let why = format!("{why}; gave up after {} attempts", job.attempts);
-                fail(&mut tx, &job, why, cause, now).await?
-            }
-            Decision::Fail(why) => fail(&mut tx, &job, why, cause, now).await?,
-        };
-        if kept {
-            tx.commit().await?;
-        } else {
-            // The claim was lost (lease expired, or the job was cancelled): write nothing.
-            tracing::info!(job = %job.id, "job claim lost; result discarded");
         }
-        Ok(())
+        tx.commit().await
     }
 
     /// Exponential backoff with jitter: base * 2^(attempt-1), capped, ±25%.

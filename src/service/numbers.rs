@@ -49,13 +49,12 @@ pub async fn add(
     let number = new.phone_number().as_str();
     let mut tx = db.write().await?;
     keys::reserve(&mut tx, keyed).await?;
-    if store::numbers::get_by_number(&mut tx, account, number)
-        .await?
-        .is_some()
-    {
+    // One read for both checks (see `store::numbers::add`).
+    let found = store::numbers::add_lookup(&mut tx, account, number).await?;
+    if found.mine {
         return Err(already_added());
     }
-    let Some((entry, held_by)) = store::numbers::inventory_entry(&mut tx, number).await? else {
+    let Some((entry, held_by)) = found.entry else {
         // Not in the inventory: say why, invalid in the plan or merely not offered.
         let why = E164::parse("phoneNumber", number, NUMBER_MAX_LEN)
             .err()
@@ -89,8 +88,19 @@ pub async fn add(
         status: NumberStatus::InProgress,
         status_message: None,
     };
-    match store::numbers::insert(&mut tx, &n, now).await {
-        Ok(()) => {}
+    let job = number_jobs::activation(
+        account,
+        &n.phone_number_id,
+        &ActivationJob {
+            generation: 1,
+            prefer: p.prefer.clone(),
+        },
+        p.schedule(JobKind::NumberActivation, now),
+    )?;
+    // The number, its hold, its journal entry and its job, in one statement.
+    match store::numbers::add(&mut tx, &n, &entry, &job, Cause::Request, now).await {
+        Ok(true) => {}
+        Ok(false) => return Err(ServiceError::Invalid(vec![not_available(number)])),
         // Another request added it first. If it was this account's, that is the same
         // 409 as a sequential repeat; else the number is simply not available. The
         // failed statement ends the transaction on PostgreSQL, so look in a new one.
@@ -106,32 +116,6 @@ pub async fn add(
         }
         Err(e) => return Err(e.into()),
     }
-    if !store::numbers::hold(&mut tx, &entry, account).await? {
-        return Err(ServiceError::Invalid(vec![not_available(number)]));
-    }
-    let change = (None, NumberStatus::InProgress, None);
-    number_jobs::journal(
-        &mut tx,
-        account,
-        &n.phone_number_id,
-        change,
-        Cause::Request,
-        now,
-    )
-    .await?;
-    let job = ActivationJob {
-        generation: 1,
-        prefer: p.prefer.clone(),
-    };
-    number_jobs::start(
-        &mut tx,
-        account,
-        &n.phone_number_id,
-        job,
-        p.schedule(JobKind::NumberActivation, now),
-        now,
-    )
-    .await?;
     keys::complete(&mut tx, keyed, &n).await?;
     tx.commit().await?;
     Ok(n)

@@ -113,6 +113,15 @@ pub(super) fn walk_per_match(backend: Backend) -> i64 {
     }
 }
 
+/// What a select that locks the rows it reads ends with: PostgreSQL's row lock until
+/// commit; SQLite has one writer, so its write transactions are serial already.
+pub(super) fn for_update(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => " for update",
+        Backend::Sqlite => "",
+    }
+}
+
 /// What a job claim's subselect ends with: PostgreSQL lets concurrent claimers skip rows
 /// another transaction holds; SQLite has one writer, so the plain statement is already
 /// atomic.

@@ -26,6 +26,7 @@ pub mod elements;
 pub mod emulator;
 pub mod epoch;
 pub mod faults;
+mod group;
 pub mod idempotency;
 pub mod jobs;
 pub mod locks;
@@ -227,11 +228,13 @@ pub enum Location {
 #[derive(Clone, Debug)]
 pub enum Db {
     /// SQLite allows one writer at a time. All writes go through a one-connection pool
-    /// so that they queue in the process instead of failing with "database is locked";
-    /// reads use their own pool and never wait for writes (WAL).
+    /// so that they queue in the process instead of failing with "database is locked",
+    /// and concurrent ones share a commit (`group`); reads use their own pool and never
+    /// wait for writes (WAL).
     Sqlite {
         read: SqlitePool,
         write: SqlitePool,
+        writer: std::sync::Arc<group::Writer>,
         epoch: epoch::Epoch,
     },
     /// PostgreSQL: one pool for reads and writes, and the watch that tells an
@@ -307,9 +310,11 @@ impl Db {
                     .acquire_timeout(acquire_timeout)
                     .connect_with(opts)
                     .await?;
+                let writer = group::Writer::new(write.clone());
                 Ok(Db::Sqlite {
                     read,
                     write,
+                    writer,
                     epoch: epoch::Epoch::default(),
                 })
             }
@@ -398,13 +403,13 @@ impl Db {
         }))
     }
 
-    /// A write transaction. On SQLite it begins `IMMEDIATE`, taking the write lock at
-    /// once rather than failing to upgrade a read lock later.
+    /// A write transaction. On SQLite it joins the writers' shared transaction (`BEGIN
+    /// IMMEDIATE` by the first of a batch, taking the write lock at once rather than
+    /// failing to upgrade a read lock later; a savepoint for the others), and its
+    /// [`Tx::commit`] returns once the group's commit that holds it succeeded.
     pub async fn write(&self) -> Result<Tx> {
         let inner = match self {
-            Db::Sqlite { write, .. } => {
-                TxInner::SqliteWrite(write.begin_with("BEGIN IMMEDIATE").await?)
-            }
+            Db::Sqlite { writer, .. } => TxInner::SqliteGroup(writer.begin().await?),
             Db::Postgres { pool, health, .. } => {
                 TxInner::PgWrite(health.guard(pool.begin()).await?)
             }
@@ -470,8 +475,14 @@ impl Db {
     /// Closes every connection, waiting for those in use.
     pub async fn close(&self) {
         match self {
-            Db::Sqlite { read, write, .. } => {
+            Db::Sqlite {
+                read,
+                write,
+                writer,
+                ..
+            } => {
                 read.close().await;
+                writer.close().await;
                 write.close().await;
             }
             Db::Postgres { pool, .. } => pool.close().await,
@@ -506,6 +517,7 @@ pub struct Tx {
 enum TxInner {
     SqliteRead(PoolConnection<Sqlite>),
     SqliteWrite(Transaction<'static, Sqlite>),
+    SqliteGroup(group::GroupTx),
     PgRead(PoolConnection<Postgres>),
     PgWrite(Transaction<'static, Postgres>),
 }
@@ -524,7 +536,9 @@ impl Tx {
     /// The backend this transaction runs on, for the few statements that differ.
     pub fn backend(&self) -> Backend {
         match self.inner {
-            TxInner::SqliteRead(_) | TxInner::SqliteWrite(_) => Backend::Sqlite,
+            TxInner::SqliteRead(_) | TxInner::SqliteWrite(_) | TxInner::SqliteGroup(_) => {
+                Backend::Sqlite
+            }
             TxInner::PgRead(_) | TxInner::PgWrite(_) => Backend::Postgres,
         }
     }
@@ -553,6 +567,11 @@ impl Tx {
                     .execute(&mut **t)
                     .await?;
             }
+            TxInner::SqliteGroup(g) => {
+                sqlx::query("pragma cache_size = -524288")
+                    .execute(g.conn())
+                    .await?;
+            }
             TxInner::PgWrite(t) => {
                 for sql in [
                     "set local work_mem = '256MB'",
@@ -571,11 +590,14 @@ impl Tx {
     /// bulk load (a state import) and goes on with small writes. PostgreSQL's settings
     /// ended with their transaction.
     pub async fn end_bulk_load(&mut self) -> Result<()> {
-        if let TxInner::SqliteWrite(t) = &mut self.inner {
-            sqlx::query("pragma cache_size = -2000")
-                .execute(&mut **t)
-                .await?;
-        }
+        let conn: &mut SqliteConnection = match &mut self.inner {
+            TxInner::SqliteWrite(t) => t,
+            TxInner::SqliteGroup(g) => g.conn(),
+            _ => return Ok(()),
+        };
+        sqlx::query("pragma cache_size = -2000")
+            .execute(conn)
+            .await?;
         Ok(())
     }
 
@@ -584,6 +606,7 @@ impl Tx {
         match &mut self.inner {
             TxInner::SqliteRead(c) => Conn::Sqlite(c),
             TxInner::SqliteWrite(t) => Conn::Sqlite(t),
+            TxInner::SqliteGroup(g) => Conn::Sqlite(g.conn()),
             TxInner::PgRead(c) => Conn::Postgres(c),
             TxInner::PgWrite(t) => Conn::Postgres(t),
         }
@@ -591,9 +614,11 @@ impl Tx {
 
     /// Commits a write transaction; a read connection is simply released.
     pub async fn commit(self) -> Result<()> {
-        let committed = match self.inner {
-            TxInner::SqliteWrite(t) => t.commit().await,
-            TxInner::PgWrite(t) => t.commit().await,
+        let committed: Result<()> = match self.inner {
+            TxInner::SqliteWrite(t) => t.commit().await.map_err(StoreError::from),
+            // Returns once the group's commit that holds this caller's work succeeded.
+            TxInner::SqliteGroup(g) => g.commit().await,
+            TxInner::PgWrite(t) => t.commit().await.map_err(StoreError::from),
             TxInner::SqliteRead(_) | TxInner::PgRead(_) => Ok(()),
         };
         // After the commit, before the caller answers: caches of what the database
@@ -602,7 +627,7 @@ impl Tx {
         if let Some(epoch) = self.epoch {
             epoch.committed();
         }
-        Ok(committed?)
+        committed
     }
 }
 

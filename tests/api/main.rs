@@ -31,3 +31,4 @@ mod persistence;
 mod process;
 mod soak;
 mod state;
+mod writes;

@@ -9,11 +9,11 @@ use crate::store::{Result, StoreError, Tx, dialect, on_conn};
 
 #[derive(FromRow)]
 pub(super) struct InventoryRow {
-    phone_number: String,
-    country_code: String,
-    number_type: String,
-    area_code: String,
-    documentation_required: bool,
+    pub(super) phone_number: String,
+    pub(super) country_code: String,
+    pub(super) number_type: String,
+    pub(super) area_code: String,
+    pub(super) documentation_required: bool,
 }
 
 pub(super) fn inventory(r: InventoryRow) -> Result<InventoryEntry> {
@@ -183,8 +183,10 @@ pub async fn release(tx: &mut Tx, number: &str, account: &AccountId) -> Result<(
         .await
     })?;
     if let Some((country, t, area)) = group {
-        offer(tx, "phone_number = $1", &[number]).await?;
+        // The area's count before its gram counts, the order an add locks them in
+        // (`numbers::add_lookup`), so a release and an add in one area cannot deadlock.
         count_available(tx, &country, &t, &area, 1).await?;
+        offer(tx, "phone_number = $1", &[number]).await?;
     }
     Ok(())
 }

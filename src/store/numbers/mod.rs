@@ -1,5 +1,6 @@
 //! Phone numbers: the numbers accounts hold and the inventory they come from.
 //!
+//! - `add`: adding a number, its hold, journal entry and job, in two statements.
 //! - `held`: `phone_number`, an account's numbers (add, read, settings, statuses,
 //!   delete).
 //! - `pages`: the pages of an account's numbers, read from one index each.
@@ -9,6 +10,7 @@
 //!   rows (`search_rows` derives them in the process).
 //! - `search`: the available-number search, one strategy per shape of fragment.
 
+mod add;
 mod held;
 mod import;
 mod inventory;
@@ -16,6 +18,7 @@ mod pages;
 mod search;
 mod search_rows;
 
+pub use add::{ActivationTarget, AddLookup, activation_target, add, add_lookup, end_activation};
 pub use held::{
     delete, find_by_ids, find_by_numbers, finish_activation, get, get_by_number, insert,
     replace_settings, status_before_disable, transition,
