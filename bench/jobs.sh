@@ -2,14 +2,16 @@
 # Benchmark of the asynchronous job engine: jobs completed per second with zero
 # simulated delay, on SQLite and on PostgreSQL. See bench/README.md.
 #
-#   bench/jobs.sh [--accounts N] [--workers W[,W...]] [--backends sqlite,postgres]
-#                 [--repeat R] [--concurrency C] [--rev REV | --no-build] [--no-record]
-#                 [--smoke]
+#   bench/jobs.sh [--accounts N] [--numbers M] [--workers W[,W...]]
+#                 [--backends sqlite,postgres] [--repeat R] [--concurrency C]
+#                 [--rev REV | --no-build] [--no-record] [--smoke]
 #
 # Per backend: phase A seeds a fresh database with N accounts of 14 features each (N*14
-# pending jobs) through the API, with --workers 0; phase B, once per W, restarts the
+# pending jobs) through the API, with --workers 0; with --numbers M instead an inventory
+# of M numbers and more, N accounts (feature voice) and M phone-number adds spread over
+# them (M activation jobs, and the accounts' own). Phase B, once per W, restarts the
 # server on a copy of that database with --workers W and times it from /readyz until no
-# job is pending or running, then checks that all N*14 jobs succeeded. With --repeat R,
+# job is pending or running, then checks that every job succeeded. With --repeat R,
 # each W runs R times (each on its own copy) and the median run is reported.
 # The binary is built from the working tree, or with --rev from a committed revision
 # (exported with git archive, so edits in progress cannot leak into it).
@@ -28,11 +30,13 @@ backends=sqlite,postgres
 concurrency=16
 repeat=1
 features=14
+numbers=0
 drain_timeout=${BENCH_DRAIN_TIMEOUT:-1800}
 
 while (($#)); do
     case $1 in
         --accounts) accounts=$2; shift 2 ;;
+        --numbers) numbers=$2; shift 2 ;;
         --workers) workers_list=$2; shift 2 ;;
         --backends) backends=$2; shift 2 ;;
         --concurrency) concurrency=$2; shift 2 ;;
@@ -46,11 +50,17 @@ if ((smoke)); then
 fi
 need_posint --accounts "$accounts"
 need_posint --repeat "$repeat"
+[[ $numbers =~ ^[0-9]+$ ]] || bad_usage "--numbers must be a number"
 [[ $workers_list =~ ^[0-9]+(,[0-9]+)*$ ]] || bad_usage "--workers must be like 4 or 1,2,4"
 IFS=, read -ra workers_arr <<<"$workers_list"
 for w in "${workers_arr[@]}"; do ((w > 0)) || bad_usage "--workers must be > 0"; done
 parse_backends "$backends"
 jobs_total=$((accounts * features))
+# Activation jobs: an add's job is read and ended with its number (the path adds take).
+if ((numbers > 0)); then
+    # The accounts' voice feature jobs are drained too; the total is read after seeding.
+    jobs_total=
+fi
 
 make_work bench "server logs, SQLite files"
 build_binary
@@ -74,7 +84,7 @@ start_timed_server() {
         kill -0 "$poller" 2>/dev/null || die "the readiness poller failed"
         sleep 0.01
     done
-    "${run_env[@]}" "$bin" serve --demo --workers "$workers" --feature-delay-ms 0 \
+    "${run_env[@]}" "$bin" serve --demo --workers "$workers" --feature-delay-ms 0 --number-delay-ms 0 \
         --listen "127.0.0.1:$port" "$@" >"$logfile" 2>&1 &
     server_pid=$!
     echo "$server_pid" >"$rundir/pid.tmp" && mv "$rundir/pid.tmp" "$rundir/pid"
@@ -124,10 +134,36 @@ tag="ccb$$_$RANDOM"
 for backend in "${backend_arr[@]}"; do
     seed="${tag}_seed"
     [[ $backend == postgres ]] && pg_create "$seed"
-    log "$backend: phase A: seeding $accounts accounts ($jobs_total jobs) with --workers 0"
+    if ((numbers > 0)); then
+        # shellcheck disable=SC2046
+        "${run_env[@]}" "$bin" migrate $(storage_args "$backend" "$seed") >"$work/$backend-migrate.log" 2>&1 ||
+            die "$backend: migrate failed"
+        if [[ ! -f $work/inventory.csv ]]; then
+            # Half again as many numbers as the adds take, all of them available.
+            "$py" "$here/gen_inventory.py" -n "$((numbers * 3 / 2 + 1000))" --seed 1 \
+                -o "$work/inventory.csv" 2>"$work/gen.log" || die "the generator failed"
+        fi
+        # shellcheck disable=SC2046
+        "${run_env[@]}" "$bin" inventory import $(storage_args "$backend" "$seed") "$work/inventory.csv" \
+            >"$work/$backend-import.json" 2>&1 || die "$backend: the import failed"
+        agg="string_agg(phone_number, ' ')"
+        [[ $backend == sqlite ]] && agg="group_concat(phone_number, ' ')"
+        dbq "$backend" "$seed" "select $agg from (select phone_number
+            from number_inventory where held_by is null order by phone_number limit $numbers) t" |
+            tr ' ' '\n' >"$work/$backend.pool"
+        (($(wc -l <"$work/$backend.pool") >= numbers)) || die "$backend: fewer than $numbers numbers available"
+        log "$backend: phase A: seeding $accounts accounts and $numbers phone-number adds with --workers 0"
+    else
+        log "$backend: phase A: seeding $accounts accounts ($jobs_total jobs) with --workers 0"
+    fi
     # shellcheck disable=SC2046 # storage_args is split on purpose
     start_timed_server "$work/$backend-seed.log" 0 $(storage_args "$backend" "$seed")
-    interruptible "$py" "$client" create "$base" "$accounts" "$concurrency"
+    if ((numbers > 0)); then
+        interruptible "$py" "$here/suiteclient.py" seed "$base" "$work/$backend.pool" "$accounts" \
+            "$numbers" 32 2 "$work/$backend.seeded.json" >&2
+    else
+        interruptible "$py" "$client" create "$base" "$accounts" "$concurrency"
+    fi
     # Reused in phase B (the copies keep the signing keys), so that no token grant
     # (a password hash) runs while the jobs are timed.
     BENCH_TOKEN=$("$py" "$client" token "$base")
@@ -135,6 +171,7 @@ for backend in "${backend_arr[@]}"; do
     pending=$("$py" "$client" count "$base" pending 2>/dev/null || echo "?")
     stop_server
     read -r total _ <<<"$(db_counts "$backend" "$seed")"
+    ((numbers == 0)) || jobs_total=$total
     ((total == jobs_total)) || die "$backend: seeded $total jobs, expected $jobs_total"
     log "$backend: phase A done: $total jobs, $pending pending"
 
@@ -155,7 +192,7 @@ for backend in "${backend_arr[@]}"; do
             cpu1=$(cpu_seconds "$server_pid")
             rss_kib=$(hwm_kib "$server_pid")
             api_succeeded=
-            if ((jobs_total < 10000)); then
+            if ((numbers == 0 && jobs_total < 10000)); then
                 api_succeeded=$("$py" "$client" count "$base" succeeded)
             fi
             stop_server
@@ -212,9 +249,13 @@ EOF
     {
         results_head jobs
         echo "- ccadmin: $rev, release build; PostgreSQL: ${pg_version:-not run} (same machine)"
-        echo "- N = $accounts accounts × $features features = $jobs_total jobs; W = $workers_list; feature delay 0 ms; default lease (10 s); median of $repeat run(s) each"
+        if ((numbers > 0)); then
+            echo "- $numbers phone-number adds over $accounts accounts (feature voice): $jobs_total jobs, activations and the accounts' own; W = $workers_list; delays 0 ms; default lease (10 s); median of $repeat run(s) each"
+        else
+            echo "- N = $accounts accounts × $features features = $jobs_total jobs; W = $workers_list; feature delay 0 ms; default lease (10 s); median of $repeat run(s) each"
+        fi
         results_load
-        echo "- command: \`bench/jobs.sh --accounts $accounts --workers $workers_list --backends $backends --repeat $repeat$(rev_flag)\`"
+        echo "- command: \`bench/jobs.sh --accounts $accounts$( ((numbers > 0)) && echo " --numbers $numbers") --workers $workers_list --backends $backends --repeat $repeat$(rev_flag)\`"
         echo
         echo "$table"
     } >>"$out"

@@ -8,6 +8,7 @@ use crate::domain::number::{NumberStatus, NumberType, VERIFICATION_MESSAGE};
 use crate::domain::prefer::Prefer;
 use crate::domain::{AccountId, PhoneNumberId};
 use crate::store::jobs::{Job, Transition};
+use crate::store::numbers::{ActivationEnd, ActivationTarget};
 use crate::store::{self, StoreError, Tx};
 
 use super::Schedule;
@@ -105,6 +106,27 @@ pub(super) async fn apply(
     let Some(target) = store::numbers::activation_target(tx, &job.account_id, &id).await? else {
         return Ok(());
     };
+    let (status, number_type, message) = end_of(&target, ending);
+    store::numbers::end_activation(
+        tx,
+        &job.account_id,
+        &id,
+        payload.generation,
+        (status, number_type, message),
+        (JobKind::NumberActivation, cause),
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// The end an activation writes: ACTIVE, or INACTIVE with the spec's message when the
+/// inventory entry says documents are needed (or a preference/rule names INACTIVE), or
+/// FAILED; the type from the inventory entry.
+fn end_of<'a>(
+    target: &ActivationTarget,
+    ending: &'a Ending,
+) -> (NumberStatus, NumberType, Option<&'a str>) {
     let number_type = target.entry.map(|(t, _)| t).unwrap_or(NumberType::Unknown);
     let needs_documents = target.entry.is_some_and(|(_, required)| required);
     let (status, message) = match ending {
@@ -118,15 +140,54 @@ pub(super) async fn apply(
         }
         Ending::Succeeded(_) => (NumberStatus::Active, None),
     };
-    store::numbers::end_activation(
-        tx,
-        &job.account_id,
-        &id,
-        payload.generation,
-        (status, number_type, message),
-        (JobKind::NumberActivation, cause),
-        now,
-    )
-    .await?;
+    (status, number_type, message)
+}
+
+/// Applies the successes of several activation jobs (each job already finished under
+/// its fence), as [`apply`] does one by one: their numbers' targets in one read, their
+/// ends and journal entries in one write. A job whose number went (released, or the
+/// account deleted) or moved on (another generation, already ended) changes nothing.
+pub(super) async fn apply_succeeded(
+    tx: &mut Tx,
+    jobs: &[(&Job, Option<Outcome>, Cause)],
+    now: i64,
+) -> Result<(), StoreError> {
+    let mut parsed = Vec::with_capacity(jobs.len());
+    for (job, named, cause) in jobs {
+        let payload: ActivationJob = serde_json::from_value(job.payload.clone())?;
+        // A number's job names it by its id, so one that is not an id has no number.
+        if let Some(id) = PhoneNumberId::parse(&job.resource_id) {
+            parsed.push((
+                *job,
+                id,
+                payload.generation,
+                Ending::Succeeded(*named),
+                *cause,
+            ));
+        }
+    }
+    let ids: Vec<_> = parsed
+        .iter()
+        .map(|(job, id, ..)| (&job.account_id, id))
+        .collect();
+    let targets = store::numbers::activation_targets(tx, &ids).await?;
+    let mut ends = Vec::with_capacity(parsed.len());
+    for (job, id, generation, ending, cause) in &parsed {
+        let key = (job.account_id.as_str().to_owned(), id.as_str().to_owned());
+        let Some(target) = targets.get(&key) else {
+            continue;
+        };
+        let (status, number_type, message) = end_of(target, ending);
+        ends.push(ActivationEnd {
+            account: &job.account_id,
+            id,
+            generation: *generation,
+            status,
+            number_type,
+            message,
+            cause: *cause,
+        });
+    }
+    store::numbers::end_activations(tx, &ends, now).await?;
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! Workers: claim a due job, let the provisioner decide, finish it under the fence.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use super::simulator::{Decision, Provisioner};
-use super::{Cause, Ending, account, apply};
+use super::{Cause, Ending, account, apply, number};
 use crate::domain::lifecycle::JobKind;
 use crate::store::emulator::Rule;
 
@@ -30,7 +30,7 @@ async fn fail(
 
 /// The most jobs a worker claims and finishes in one transaction each. Bounded so
 /// that a batch's jobs finish well within their lease, and workers share a backlog.
-const CLAIM_BATCH: i64 = 16;
+const CLAIM_BATCH: i64 = 64;
 
 /// The emulator state key of the random seed.
 pub const SEED_KEY: &str = "seed";
@@ -300,13 +300,37 @@ impl Jobs {
 
     /// Writes the ends of `decided` jobs in one transaction. A job whose claim was lost
     /// (lease expired, or cancelled) writes nothing: its fenced update matched no row.
+    /// Number activations that succeeded, the bulk of a backlog of adds, are written
+    /// together: their jobs in one statement, their numbers' ends in one read and one
+    /// write (`number::apply_succeeded`); the other ends one by one.
     async fn settle_all(
         &self,
         decided: &[(Job, Decision, Cause)],
         now: i64,
     ) -> Result<(), StoreError> {
         let mut tx = self.0.db.write().await?;
-        for (job, decision, cause) in decided {
+        let (activations, others): (Vec<_>, Vec<_>) =
+            decided.iter().partition(|(job, decision, _)| {
+                job.kind() == Some(JobKind::NumberActivation)
+                    && matches!(decision, Decision::Succeed(_))
+            });
+        if !activations.is_empty() {
+            let jobs: Vec<&Job> = activations.iter().map(|(job, _, _)| job).collect();
+            let kept: HashSet<String> = store::jobs::succeed_many(&mut tx, &jobs, now)
+                .await?
+                .into_iter()
+                .collect();
+            let mut ended = Vec::with_capacity(kept.len());
+            for (job, decision, cause) in &activations {
+                if !kept.contains(&job.id) {
+                    tracing::info!(job = %job.id, "job claim lost; result discarded");
+                } else if let Decision::Succeed(named) = decision {
+                    ended.push((job, *named, *cause));
+                }
+            }
+            number::apply_succeeded(&mut tx, &ended, now).await?;
+        }
+        for (job, decision, cause) in others {
             let kept = match decision.clone() {
                 Decision::Succeed(named) => {
                     let ok =

@@ -211,6 +211,38 @@ pub async fn finish(
     Ok(n == 1)
 }
 
+/// Ends `jobs` as succeeded in one statement, each only if its own token still holds
+/// its claim (as [`finish`]); returns the ids of those it ended. A job missing from the
+/// answer lost its claim, and the caller must not apply its end.
+pub async fn succeed_many(tx: &mut Tx, jobs: &[&Job], now: i64) -> Result<Vec<String>> {
+    if jobs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut pairs = String::new();
+    for i in 0..jobs.len() {
+        let (a, b) = (2 * i + 2, 2 * i + 3);
+        if i > 0 {
+            pairs.push_str(", ");
+        }
+        pairs.push_str(&format!("(cast(${a} as text), cast(${b} as text))"));
+    }
+    // A join rather than `(id, lease_token) in (values …)`: SQLite's planner looks a
+    // joined row up by the primary key, a row-value `in` it may scan for.
+    let sql = format!(
+        "update job set state = 'succeeded', last_error = null, lease_until = null, updated_at = $1
+         from (select column1 as id, column2 as token from (values {pairs}) t) v
+         where job.id = v.id and job.lease_token = v.token and job.state = 'running'
+         returning job.id"
+    );
+    Ok(on_conn!(tx, |c| {
+        let mut q = sqlx::query_scalar(&sql).bind(now);
+        for job in jobs {
+            q = q.bind(&job.id).bind(&job.lease_token);
+        }
+        q.fetch_all(&mut *c).await
+    })?)
+}
+
 /// Puts a job back to pending until `run_at` after a transient failure, if `token`
 /// still holds its claim.
 pub async fn reschedule(

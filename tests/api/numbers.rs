@@ -123,6 +123,70 @@ backend_tests! {
         assert_eq!(again["pagination"]["total"], 0);
     }
 
+    async fn a_batch_of_activations_ends_only_the_numbers_still_waiting_for_it(b: Backend) {
+        let app = spawn_app(&b).await;
+        let demo = app.demo().await;
+        let admin = app.admin().await;
+        // The seed's number needs documents, a toll-free one does not; each with a
+        // neighbour of its type. All four jobs run in one batch.
+        let local = available(&app, &demo, "countryCode=US&type=LOCAL&pageSize=2").await;
+        let tollfree = available(&app, &demo, "countryCode=US&type=TOLLFREE&pageSize=2").await;
+        assert_eq!(tollfree["phoneNumbers"][0]["documentationRequired"], false);
+        let local_other = numbers_of(&local).into_iter().find(|n| n != "+16479308804").unwrap();
+        let tollfree = numbers_of(&tollfree);
+        let mut ids = Vec::new();
+        for number in ["+16479308804", &local_other, &tollfree[0], &tollfree[1]] {
+            ids.push(add(&app, &demo, number).await["phoneNumberId"].as_str().unwrap().to_owned());
+        }
+        let (local, gone, tollfree, moved) = (&ids[0], &ids[1], &ids[2], &ids[3]);
+        // What a release committed after the batch was claimed leaves (the number gone,
+        // its job still to settle), and a number that moved to another generation.
+        let db = ccadmin::open(&app.args.storage).await.unwrap();
+        execute(&db, &format!("delete from phone_number where phone_number_id = '{gone}'")).await;
+        execute(&db, &format!("update phone_number set generation = generation + 1 where phone_number_id = '{moved}'")).await;
+
+        assert_eq!(app.finish_jobs().await, 4);
+        let status = |id: &str| {
+            let path = format!("{NUMBERS}/{id}");
+            let app = &app;
+            let demo = &demo;
+            async move {
+                let (status, got) = status_json(app.get(&path, demo).await).await;
+                (status, got["status"].as_str().map(str::to_owned), got["type"].as_str().map(str::to_owned),
+                 got["statusMessage"].as_str().map(str::to_owned))
+            }
+        };
+        assert_eq!(status(local).await, (200, Some("INACTIVE".into()), Some("LOCAL".into()), Some(VERIFICATION.into())));
+        assert_eq!(status(tollfree).await, (200, Some("ACTIVE".into()), Some("TOLLFREE".into()), None));
+        assert_eq!(status(gone).await.0, 404);
+        assert_eq!(status(moved).await, (200, Some("INPROGRESS".into()), Some("UNKNOWN".into()), None));
+
+        // Every job ended once; only the two numbers ended are journaled as ended.
+        let (_, jobs) = status_json(app.get("/_ccadmin/jobs?accountId=ABCDEF&limit=100", &admin).await).await;
+        let mut states: Vec<(String, String)> = jobs["jobs"].as_array().unwrap().iter()
+            .filter(|j| ids.iter().any(|id| j["resourceId"] == id.as_str()))
+            .map(|j| (j["resourceId"].as_str().unwrap().to_owned(), j["state"].as_str().unwrap().to_owned()))
+            .collect();
+        states.sort();
+        let mut expected: Vec<(String, String)> = ids.iter().map(|id| (id.clone(), "succeeded".to_owned())).collect();
+        expected.sort();
+        assert_eq!(states, expected);
+        for (id, end) in [(local, Some("INACTIVE")), (gone, None), (tollfree, Some("ACTIVE")), (moved, None)] {
+            let (status, body) = status_json(app.get(&format!("/_ccadmin/transitions?accountId=ABCDEF&resourceId={id}"), &admin).await).await;
+            assert_eq!(status, 200, "{body}");
+            let ends: Vec<(Value, Value, Value)> = body["transitions"].as_array().unwrap().iter()
+                .filter(|t| t["from"] == "INPROGRESS")
+                .map(|t| (t["to"].clone(), t["message"].clone(), t["cause"].clone()))
+                .collect();
+            let want: Vec<(Value, Value, Value)> = end.into_iter().map(|to| (
+                json!(to),
+                if to == "INACTIVE" { json!(VERIFICATION) } else { Value::Null },
+                json!("worker"),
+            )).collect();
+            assert_eq!(ends, want, "{id}: {body}");
+        }
+    }
+
     async fn numbers_that_cannot_be_added_get_clear_answers(b: Backend) {
         let app = spawn_app(&b).await;
         let demo = app.demo().await;
@@ -483,6 +547,19 @@ backend_tests! {
         assert_eq!(app.get("/api/admin/voice/v1/accounts/AQWSDE/phone-numbers", &demo).await.status(), 403);
         assert_eq!(app.get(&format!("/api/admin/voice/v1/accounts/AQWSDE/phone-numbers/{id}"), &admin).await.status(), 200);
     }
+}
+
+/// Runs a statement on whichever backend `db` is, as another process could.
+async fn execute(db: &ccadmin::store::Db, sql: &str) {
+    match db {
+        ccadmin::store::Db::Sqlite { write, .. } => {
+            sqlx::query(sql).execute(write).await.map(|_| ())
+        }
+        ccadmin::store::Db::Postgres { pool, .. } => {
+            sqlx::query(sql).execute(pool).await.map(|_| ())
+        }
+    }
+    .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
 /// Rows of a query, on whichever backend `db` is.

@@ -1,6 +1,7 @@
 //! Phone numbers: the numbers accounts hold and the inventory they come from.
 //!
 //! - `add`: adding a number, its hold, journal entry and job, in two statements.
+//! - `activation`: ending the activations of a batch of jobs in one read and one write.
 //! - `held`: `phone_number`, an account's numbers (add, read, settings, statuses,
 //!   delete).
 //! - `pages`: the pages of an account's numbers, read from one index each.
@@ -10,6 +11,7 @@
 //!   rows (`search_rows` derives them in the process).
 //! - `search`: the available-number search, one strategy per shape of fragment.
 
+mod activation;
 mod add;
 mod held;
 mod import;
@@ -18,6 +20,7 @@ mod pages;
 mod search;
 mod search_rows;
 
+pub use activation::{ActivationEnd, activation_targets, end_activations};
 pub use add::{ActivationTarget, AddLookup, activation_target, add, add_lookup, end_activation};
 pub use held::{
     delete, find_by_ids, find_by_numbers, finish_activation, get, get_by_number, insert,
