@@ -871,9 +871,12 @@ impl Load {
             .into());
         }
         let mut statements = vec![
-            "update number_inventory set held_by = (select p.account_id from phone_number p
-                 where p.phone_number = number_inventory.phone_number)
-             where phone_number in (select phone_number from phone_number)",
+            // A join, not a subquery per entry: PostgreSQL plans this inside the load's
+            // transaction with the statistics of the emptied tables, and its plan for the
+            // correlated form scanned every number for every entry (over nine minutes
+            // for 100,000 numbers, issue #16).
+            "update number_inventory set held_by = p.account_id from phone_number p
+             where p.phone_number = number_inventory.phone_number",
             "update job set state = 'pending', lease_until = null, lease_token = null
              where state = 'running'",
         ];
