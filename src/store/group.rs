@@ -27,6 +27,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Sqlite, SqliteConnection, SqlitePool};
 use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 
+use super::checkpoint::Checkpoints;
 use super::{Result, StoreError, availability};
 
 /// The most callers one commit takes: a bound on how long the first of them waits
@@ -68,7 +69,6 @@ impl From<Failed> for StoreError {
 
 /// What the one write connection is doing, behind the writers' queue (a fair mutex:
 /// callers get the connection in the order they asked).
-#[derive(Default)]
 struct State {
     /// The write pool's one connection, once taken (it stays here until it fails or
     /// the database closes).
@@ -81,6 +81,8 @@ struct State {
     since: Option<Instant>,
     /// Batches ended so far: a caller's batch ended once this moved past its value.
     epoch: u64,
+    /// Told of every commit: it checkpoints the log (the connection does not).
+    checkpoints: Arc<Checkpoints>,
 }
 
 impl State {
@@ -96,6 +98,7 @@ impl State {
         let batch = std::mem::take(&mut self.batch);
         match result {
             Ok(()) => {
+                self.checkpoints.wrote();
                 for caller in batch {
                     let _ = caller.send(Ok(()));
                 }
@@ -177,10 +180,17 @@ impl Drop for Waiting<'_> {
 
 impl Writer {
     /// The writers of the one-connection pool `pool`.
-    pub(crate) fn new(pool: SqlitePool) -> Arc<Self> {
+    pub(crate) fn new(pool: SqlitePool, checkpoints: Arc<Checkpoints>) -> Arc<Self> {
         Arc::new(Writer {
             pool,
-            state: Arc::new(Mutex::new(State::default())),
+            state: Arc::new(Mutex::new(State {
+                conn: None,
+                open: false,
+                batch: Vec::new(),
+                since: None,
+                epoch: 0,
+                checkpoints,
+            })),
             waiting: AtomicUsize::new(0),
         })
     }
@@ -239,6 +249,7 @@ impl Writer {
         if !state.batch.is_empty() {
             state.flush().await;
         }
+        state.checkpoints.stop();
         if let Some(conn) = state.conn.take() {
             if state.open {
                 // Only a dropped caller's rollback could still be pending; `close`

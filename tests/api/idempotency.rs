@@ -467,9 +467,9 @@ async fn two_instances_share_keys_and_the_second_waits_for_the_first() {
     // answers A's outcome.
     let body = json!({"phoneNumber": numbers[1]});
     let mut hold = Hold::take(&db, &numbers[1]).await;
-    let on_a = {
-        let (http, base, demo, body) =
-            (http.clone(), a.address.clone(), demo.clone(), body.clone());
+    // The add keyed "wait", sent to the instance at `base` in a task of its own.
+    let spawn_wait = |base: String| {
+        let (http, demo, body) = (http.clone(), demo.clone(), body.clone());
         tokio::spawn(async move {
             keyed(
                 &http,
@@ -483,23 +483,9 @@ async fn two_instances_share_keys_and_the_second_waits_for_the_first() {
             .await
         })
     };
+    let on_a = spawn_wait(a.address.clone());
     hold.until_waiting(&db, 1).await;
-    let on_b = {
-        let (http, base, demo, body) =
-            (http.clone(), bb.address.clone(), demo.clone(), body.clone());
-        tokio::spawn(async move {
-            keyed(
-                &http,
-                &base,
-                Method::POST,
-                NUMBERS,
-                &demo,
-                b"wait",
-                Some(&body),
-            )
-            .await
-        })
-    };
+    let on_b = spawn_wait(bb.address.clone());
     hold.until_waiting(&db, 2).await;
     hold.release().await;
     let (status, replayed, from_a) = on_a.await.unwrap();

@@ -236,3 +236,36 @@ backend_tests! {
         db.close().await;
     }
 }
+
+/// The WAL's checkpoint sequence number (big-endian, bytes 12..16 of its header): SQLite
+/// moves it each time a writer starts the log over, which it does only after a
+/// checkpoint copied the whole log into the database.
+fn wal_restarts(app: &TestApp) -> u32 {
+    let wal = std::fs::read(app.db.data_dir().unwrap().join("ccadmin.db-wal")).unwrap();
+    u32::from_be_bytes(wal[12..16].try_into().unwrap())
+}
+
+/// The write connection never checkpoints (its commits would wait for it); the server
+/// checkpoints the log on a read connection a while after commits. Without that, the
+/// log would never start over and would grow with every write for the server's life.
+#[tokio::test]
+async fn sqlite_checkpoints_the_log_after_commits_so_that_it_starts_over() {
+    let app = spawn_app(&crate::helpers::Backend::Sqlite).await;
+    let creds = app.demo().await;
+    let numbers = available(&app, &creds, 3).await;
+    let restarts = wal_restarts(&app);
+    for number in &numbers {
+        let (status, body) = status_json(
+            app.post(NUMBERS, &creds, &json!({ "phoneNumber": number }))
+                .await,
+        )
+        .await;
+        assert_eq!(status, 202, "{body}");
+        // Past the checkpoint's delay (100 ms): the next commit finds the log copied.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    assert!(
+        wal_restarts(&app) > restarts,
+        "the log never started over: nothing checkpointed it"
+    );
+}
