@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use sqlx::Row;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
-use super::{Backend, Result, StoreError, Tx, on_conn};
+use super::{Backend, Conn, Result, StoreError, Tx, on_conn};
 use crate::domain::number::{InventoryEntry, NumberType};
 
 /// The `format` member of every snapshot.
@@ -408,7 +408,7 @@ pub const NOT_CARRIED: &[(&str, &str)] = &[
     ),
     (
         "phone_number_tally",
-        "counts of the numbers per account, status, country and type, kept by triggers",
+        "counts of the numbers per account, status, country and type, kept by triggers (rebuilt by an import on PostgreSQL)",
     ),
     ("gram_position", "constant rows of a migration"),
     (
@@ -682,10 +682,17 @@ pub struct Load {
     generation: i64,
     numbers: Option<super::numbers::InventoryLoad>,
     batch: Vec<InventoryEntry>,
+    /// Rows of the current table not inserted yet (see [`Rows`]).
+    rows: Rows,
 }
 
 /// Inventory entries inserted at a time.
 const INVENTORY_BATCH: usize = 5_000;
+
+/// Rows of a table inserted by one statement (PostgreSQL) or a few (SQLite): a row per
+/// statement cost a round trip each, over seven minutes for 100,000 numbers on
+/// PostgreSQL (issue #16).
+const ROW_BATCH: usize = 2_000;
 
 impl Load {
     /// Empties every carried table of `tx` (the inventory only when the snapshot
@@ -698,12 +705,18 @@ impl Load {
             .and_then(|g| g.parse::<i64>().ok())
             .unwrap_or(0);
         tx.prepare_bulk_load().await?;
+        let mut statements: Vec<String> = Vec::new();
+        if tx.backend() == Backend::Postgres {
+            // The tally trigger stands aside until `finish` rebuilds the tally (its
+            // per-row updates cost PostgreSQL more with every row: migration 0017).
+            statements.push("set local ccadmin.bulk_load = 'on'".to_owned());
+        }
         // Not carried: login failures, and idempotency keys, whose kept answers name the
         // resources of the state being replaced.
-        let mut statements: Vec<String> = vec![
+        statements.extend([
             "delete from login_failure".to_owned(),
             "delete from idempotency_key".to_owned(),
-        ];
+        ]);
         for t in TABLES.iter().rev() {
             match (t.part, header.inventory) {
                 (Part::World, _) | (_, true) => {
@@ -731,6 +744,7 @@ impl Load {
             generation,
             numbers: None,
             batch: Vec::new(),
+            rows: Rows::default(),
         })
     }
 
@@ -767,6 +781,7 @@ impl Load {
             )
             .into());
         }
+        self.flush_rows(tx).await?;
         self.flush_numbers(tx).await?;
         self.current = Some(index);
         self.row = 0;
@@ -787,25 +802,18 @@ impl Load {
         self.row += 1;
         let values = values(table, &at, row)?;
         if table.part == Part::NumberInventory {
-            let entry = inventory_entry(&at, &values)?;
-            if !self.inventory {
-                // The importing inventory's entry gives way to the snapshot's.
-                on_conn!(tx, |c| sqlx::query(
-                    "delete from number_inventory where phone_number = $1"
-                )
-                .bind(&entry.phone_number)
-                .execute(&mut *c)
-                .await
-                .map(|r| r.rows_affected()))?;
-            }
-            self.batch.push(entry);
+            self.batch.push(inventory_entry(&at, &values)?);
             if self.batch.len() >= INVENTORY_BATCH {
                 self.add_numbers(tx).await?;
             }
         } else {
-            insert(tx, table, &values)
-                .await
-                .map_err(|e| refusal_of(&at, e))?;
+            if !self.rows.fits(&values) {
+                self.flush_rows(tx).await?;
+            }
+            self.rows.push(self.row - 1, values);
+            if self.rows.len() >= ROW_BATCH {
+                self.flush_rows(tx).await?;
+            }
         }
         let n = self
             .counts
@@ -817,8 +825,22 @@ impl Load {
         Ok(())
     }
 
+    /// Inserts the pending rows of the current table.
+    async fn flush_rows(&mut self, tx: &mut Tx) -> Result<(), ImportError> {
+        if let Some(index) = self.current {
+            self.rows.flush(tx, &TABLES[index]).await?;
+        }
+        Ok(())
+    }
+
     async fn add_numbers(&mut self, tx: &mut Tx) -> Result<(), ImportError> {
         if let Some(load) = &mut self.numbers {
+            if !self.inventory && !self.batch.is_empty() {
+                // The importing inventory's entries give way to the snapshot's.
+                let numbers: Vec<&str> =
+                    self.batch.iter().map(|e| e.phone_number.as_str()).collect();
+                super::numbers::delete_inventory(tx, &numbers).await?;
+            }
             load.add(tx, &self.batch).await?;
             self.batch.clear();
         }
@@ -839,6 +861,7 @@ impl Load {
     /// past the loaded rows, the clock given a version every instance takes, the
     /// state's generation moved on, and the search rows and counts rebuilt.
     pub async fn finish(mut self, tx: &mut Tx, now: i64) -> Result<Counts, ImportError> {
+        self.flush_rows(tx).await?;
         self.flush_numbers(tx).await?;
         let defaults: i64 = on_conn!(tx, |c| sqlx::query_scalar(
             "select count(*) from account where is_default"
@@ -854,14 +877,22 @@ impl Load {
             .into());
         }
         let mut statements = vec![
-            "update number_inventory set held_by = (select p.account_id from phone_number p
-                 where p.phone_number = number_inventory.phone_number)
-             where phone_number in (select phone_number from phone_number)",
+            // A join, not a subquery per entry: PostgreSQL plans this inside the load's
+            // transaction with the statistics of the emptied tables, and its plan for the
+            // correlated form scanned every number for every entry (over nine minutes
+            // for 100,000 numbers, issue #16).
+            "update number_inventory set held_by = p.account_id from phone_number p
+             where p.phone_number = number_inventory.phone_number",
             "update job set state = 'pending', lease_until = null, lease_token = null
              where state = 'running'",
         ];
         if tx.backend() == Backend::Postgres {
             statements.extend([
+                "delete from phone_number_tally",
+                "insert into phone_number_tally (account_id, status, country_code, number_type, slot, n)
+                 select account_id, status, country_code, number_type, substr(phone_number_id, 1, 1), count(*)
+                 from phone_number group by 1, 2, 3, 4, 5",
+                "set local ccadmin.bulk_load = 'off'",
                 "select setval(pg_get_serial_sequence('transition', 'seq'), coalesce(max(seq), 0) + 1, false) from transition",
                 "select setval(pg_get_serial_sequence('audit_record', 'seq'), coalesce(max(seq), 0) + 1, false) from audit_record",
             ]);
@@ -1019,6 +1050,190 @@ fn inventory_entry(at: &str, values: &[(Column, Option<Cell>)]) -> Result<Invent
         area_code: text(3),
         documentation_required: matches!(values[4].1, Some(Cell::Bool(Some(true)))),
     })
+}
+
+/// Rows of the current table waiting to be inserted together: consecutive rows that
+/// give the same columns (a row may leave out a column that has a default).
+#[derive(Default)]
+struct Rows {
+    /// The index within its table of the first row, for refusals.
+    first: usize,
+    /// Which of the table's columns the rows give.
+    given: Vec<bool>,
+    rows: Vec<Vec<(Column, Option<Cell>)>>,
+}
+
+fn given(values: &[(Column, Option<Cell>)]) -> Vec<bool> {
+    values.iter().map(|(_, v)| v.is_some()).collect()
+}
+
+impl Rows {
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether `values` gives the same columns as the rows pending.
+    fn fits(&self, values: &[(Column, Option<Cell>)]) -> bool {
+        self.rows.is_empty() || given(values) == self.given
+    }
+
+    fn push(&mut self, index: usize, values: Vec<(Column, Option<Cell>)>) {
+        if self.rows.is_empty() {
+            self.first = index;
+            self.given = given(&values);
+        }
+        self.rows.push(values);
+    }
+
+    /// Inserts the pending rows of `table`. If the database refuses the batch, it is
+    /// undone (a savepoint) and its rows are inserted one by one, so that a refusal names
+    /// the row at fault, as when every row had its own statement.
+    async fn flush(&mut self, tx: &mut Tx, table: &Table) -> Result<(), ImportError> {
+        let rows = std::mem::take(&mut self.rows);
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let columns: Vec<Column> = rows[0]
+            .iter()
+            .filter(|(_, v)| v.is_some())
+            .map(|(c, _)| *c)
+            .collect();
+        if columns.is_empty() {
+            // Rows of defaults only (a hand-written snapshot): no multi-row form.
+            return self.one_by_one(tx, table, &rows).await;
+        }
+        let cells: Vec<Vec<Cell>> = rows
+            .iter()
+            .map(|r| r.iter().filter_map(|(_, v)| v.clone()).collect())
+            .collect();
+        savepoint(tx, "savepoint state_rows").await?;
+        let inserted = match tx.conn() {
+            Conn::Postgres(c) => insert_rows_postgres(c, table, &columns, cells).await,
+            Conn::Sqlite(c) => insert_rows_sqlite(c, table, &columns, &cells).await,
+        };
+        match inserted {
+            Ok(()) => savepoint(tx, "release savepoint state_rows").await,
+            Err(StoreError::Backend(sqlx::Error::Database(_))) => {
+                savepoint(tx, "rollback to savepoint state_rows").await?;
+                savepoint(tx, "release savepoint state_rows").await?;
+                self.one_by_one(tx, table, &rows).await
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn one_by_one(
+        &self,
+        tx: &mut Tx,
+        table: &Table,
+        rows: &[Vec<(Column, Option<Cell>)>],
+    ) -> Result<(), ImportError> {
+        for (i, row) in rows.iter().enumerate() {
+            insert(tx, table, row)
+                .await
+                .map_err(|e| refusal_of(&format!("{}[{}]", table.name, self.first + i), e))?;
+        }
+        Ok(())
+    }
+}
+
+async fn savepoint(tx: &mut Tx, sql: &str) -> Result<(), ImportError> {
+    on_conn!(tx, |c| sqlx::query(sql)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// PostgreSQL: one statement for the whole batch, each column bound as one array and
+/// the rows made by `unnest`, so the text (and its prepared plan) is the same for every
+/// batch, whatever its length, and no parameter limit applies.
+async fn insert_rows_postgres(
+    conn: &mut sqlx::PgConnection,
+    table: &Table,
+    columns: &[Column],
+    rows: Vec<Vec<Cell>>,
+) -> Result<()> {
+    let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
+    let arrays: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let t = match c.kind {
+                Kind::Text => "text",
+                Kind::Int => "int8",
+                Kind::Bool => "bool",
+                Kind::Blob => "bytea",
+            };
+            format!("${}::{t}[]", i + 1)
+        })
+        .collect();
+    let sql = format!(
+        "insert into {} ({}) select * from unnest({})",
+        table.name,
+        names.join(", "),
+        arrays.join(", ")
+    );
+    // The rows turned into columns; `values` gave every cell its column's kind.
+    let mut text: Vec<Vec<Option<String>>> = vec![Vec::new(); columns.len()];
+    let mut int: Vec<Vec<Option<i64>>> = vec![Vec::new(); columns.len()];
+    let mut boolean: Vec<Vec<Option<bool>>> = vec![Vec::new(); columns.len()];
+    let mut blob: Vec<Vec<Option<Vec<u8>>>> = vec![Vec::new(); columns.len()];
+    for row in rows {
+        for (i, cell) in row.into_iter().enumerate() {
+            match cell {
+                Cell::Text(v) => text[i].push(v),
+                Cell::Int(v) => int[i].push(v),
+                Cell::Bool(v) => boolean[i].push(v),
+                Cell::Blob(v) => blob[i].push(v),
+            }
+        }
+    }
+    let mut q = sqlx::query(&sql);
+    for (i, c) in columns.iter().enumerate() {
+        q = match c.kind {
+            Kind::Text => q.bind(std::mem::take(&mut text[i])),
+            Kind::Int => q.bind(std::mem::take(&mut int[i])),
+            Kind::Bool => q.bind(std::mem::take(&mut boolean[i])),
+            Kind::Blob => q.bind(std::mem::take(&mut blob[i])),
+        };
+    }
+    q.execute(conn).await.map_err(StoreError::Backend)?;
+    Ok(())
+}
+
+/// SQLite parameters per statement: under its limit (32,766), and large enough that
+/// statements are few (each is a hop to the connection's thread).
+const SQLITE_PARAMETERS: usize = 6_000;
+
+/// SQLite: multi-row `values`, as many rows per statement as the parameters allow.
+async fn insert_rows_sqlite(
+    conn: &mut sqlx::SqliteConnection,
+    table: &Table,
+    columns: &[Column],
+    rows: &[Vec<Cell>],
+) -> Result<()> {
+    let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
+    let per_statement = (SQLITE_PARAMETERS / columns.len()).max(1);
+    for chunk in rows.chunks(per_statement) {
+        let sql = format!(
+            "insert into {} ({}) values {}",
+            table.name,
+            names.join(", "),
+            super::dialect::values_rows(Backend::Sqlite, chunk.len(), columns.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for cell in chunk.iter().flatten() {
+            q = match cell {
+                Cell::Text(s) => q.bind(s.as_deref()),
+                Cell::Int(n) => q.bind(*n),
+                Cell::Bool(b) => q.bind(*b),
+                Cell::Blob(b) => q.bind(b.as_deref()),
+            };
+        }
+        q.execute(&mut *conn).await.map_err(StoreError::Backend)?;
+    }
+    Ok(())
 }
 
 /// Inserts one row (the columns it gives).

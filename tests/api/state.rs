@@ -91,6 +91,13 @@ async fn available_total(app: &TestApp, creds: &Creds, query: &str) -> u64 {
     page["pagination"]["total"].as_u64().unwrap()
 }
 
+/// How many numbers ABCDEF lists.
+async fn listed(app: &TestApp, creds: &Creds) -> u64 {
+    let (status, page) = status_json(app.get(&format!("{NUMBERS}?pageSize=1"), creds).await).await;
+    assert_eq!(status, 200, "{page}");
+    page["pagination"]["total"].as_u64().unwrap()
+}
+
 /// Adds `number` to ABCDEF; its id.
 async fn add_number(app: &TestApp, creds: &Creds, number: &str, prefer: Option<&str>) -> String {
     let mut req = app
@@ -326,6 +333,79 @@ backend_tests! {
         let (status, problem) = status_json(app.get(&format!("{STATE}?inventory=no"), &admin).await).await;
         assert_eq!(status, 400);
         assert_eq!(violations(&problem), vec![("inventory".to_owned(), 20005)]);
+    }
+
+    async fn a_snapshot_of_more_rows_than_a_batch_loads_every_row_and_names_a_bad_one(b: Backend) {
+        // Arrange: 5,100 more numbers (more than one batch of rows, 2,000, and of
+        // inventory entries, 5,000), each with its inventory entry; every seventh leaves
+        // out its nullable columns, so batches also break where the columns given change.
+        let app = spawn_app(&b).await;
+        let admin = app.admin().await;
+        let demo = app.demo().await;
+        let before = listed(&app, &demo).await;
+        let mut doc = export(&app, &admin, "?inventory=false").await;
+        let position = |doc: &Value, name: &str| tables(doc).iter().position(|t| t == name).unwrap();
+        let (numbers, inventory) = (position(&doc, "phone_number"), position(&doc, "number_inventory"));
+        let existing = rows(&doc, "phone_number").len();
+        for i in 0..5_100u32 {
+            let number = format!("+1555{:07}", 1_000_000 + i);
+            let mut row = json!({
+                "phone_number_id": format!("00000000-0000-4000-8000-{i:012}"),
+                "account_id": "ABCDEF", "phone_number": number, "country_code": "US",
+                "number_type": "LOCAL", "status": "ACTIVE", "generation": 1,
+                "created_at": 0, "updated_at": 0});
+            if i % 7 != 0 {
+                for (k, v) in [("display_name", json!(format!("line {i}"))),
+                    ("is_calling_party_number", json!(false)),
+                    ("preferred_media_location", Value::Null), ("status_message", Value::Null),
+                    ("status_before_disable", Value::Null)] {
+                    row[k] = v;
+                }
+            }
+            doc["tables"][numbers]["rows"].as_array_mut().unwrap().push(row);
+            doc["tables"][inventory]["rows"].as_array_mut().unwrap().push(json!({
+                "phone_number": number, "country_code": "US", "number_type": "LOCAL",
+                "area_code": "555", "documentation_required": false}));
+        }
+        // The same, with a number of no account in the third batch.
+        let mut bad = doc.clone();
+        let at = existing + 4_321;
+        bad["tables"][numbers]["rows"][at]["account_id"] = json!("NOSUCH");
+
+        // Act
+        let (status, problem) = import_raw(&app, &admin, bad.to_string()).await;
+
+        // Assert: the row at fault is named and nothing changed.
+        assert_eq!(status, 400, "{problem}");
+        assert_eq!(violations(&problem), vec![(format!("phone_number[{at}]"), 20005)], "{problem}");
+        assert_eq!(listed(&app, &demo).await, before);
+
+        // Act
+        let (status, body) = import_raw(&app, &admin, doc.to_string()).await;
+
+        // Assert: every row is there, as given.
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["rows"]["phone_number"], existing + 5_100, "{body}");
+        let demo = app.demo().await;
+        assert_eq!(listed(&app, &demo).await, before + 5_100);
+        let again = export(&app, &admin, "?inventory=false").await;
+        let by_id = |doc: &Value| -> std::collections::HashMap<String, Value> {
+            rows(doc, "phone_number").iter()
+                .map(|r| (r["phone_number_id"].as_str().unwrap().to_owned(), r.clone())).collect()
+        };
+        let (given, loaded) = (by_id(&doc), by_id(&again));
+        assert_eq!(loaded.len(), given.len());
+        for (id, row) in &given {
+            let mut want = row.clone();
+            for k in ["display_name", "is_calling_party_number", "preferred_media_location",
+                "status_message", "status_before_disable"] {
+                if want.get(k).is_none() {
+                    want[k] = Value::Null;
+                }
+            }
+            assert_eq!(loaded.get(id), Some(&want), "{id}");
+        }
+        assert_eq!(rows(&again, "number_inventory").len(), rows(&doc, "number_inventory").len());
     }
 
     async fn a_snapshot_without_inventory_keeps_the_importers_inventory_but_its_numbers(b: Backend) {

@@ -54,6 +54,26 @@ pub async fn insert_inventory(tx: &mut Tx, entries: &[InventoryEntry]) -> Result
     })?)
 }
 
+/// Removes the entries of `numbers` (a state import's snapshot brings its own).
+pub async fn delete_inventory(tx: &mut Tx, numbers: &[&str]) -> Result<u64> {
+    let mut deleted = 0;
+    // Chunks keep the statement within both backends' parameter limits.
+    for chunk in numbers.chunks(1_000) {
+        let sql = format!(
+            "delete from number_inventory where phone_number in {}",
+            dialect::values_rows(tx.backend(), 1, chunk.len())
+        );
+        deleted += on_conn!(tx, |c| {
+            let mut q = sqlx::query(&sql);
+            for n in chunk {
+                q = q.bind(*n);
+            }
+            q.execute(&mut *c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(deleted)
+}
+
 /// Sets whether activating numbers of a country and type needs documentation.
 pub async fn set_documentation_rule(
     tx: &mut Tx,

@@ -28,8 +28,8 @@ pub use held::{
 };
 pub use import::{InventoryLoad, recount_available, reindex_available};
 pub use inventory::{
-    countries, documentation_rule, hold, index_available, insert_inventory, inventory_entry,
-    release, release_all, set_documentation_rule,
+    countries, delete_inventory, documentation_rule, hold, index_available, insert_inventory,
+    inventory_entry, release, release_all, set_documentation_rule,
 };
 pub use pages::{NumberField, NumberQuery, list};
 pub use search::{AvailableQuery, INDEXED_FRAGMENT_MIN, search_available};
