@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use crate::domain::lifecycle::{Cause, JobKind};
 use crate::domain::number::{NumberStatus, NumberType};
 use crate::domain::{AccountId, PhoneNumberId};
-use crate::store::{Backend, Result, StoreError, Tx, on_conn};
+use crate::store::{Backend, Result, Tx, on_conn};
 
 use super::add::ActivationTarget;
 
@@ -63,15 +63,8 @@ pub async fn activation_targets(
     })?;
     rows.into_iter()
         .map(|(account, id, generation, number_type, required)| {
-            let entry = match (number_type, required) {
-                (Some(t), Some(required)) => Some((
-                    NumberType::parse_inventory(&t)
-                        .ok_or_else(|| StoreError::Corrupt(format!("inventory type {t}")))?,
-                    required,
-                )),
-                _ => None,
-            };
-            Ok(((account, id), ActivationTarget { generation, entry }))
+            let target = ActivationTarget::from_row(generation, number_type, required)?;
+            Ok(((account, id), target))
         })
         .collect()
 }

@@ -198,6 +198,26 @@ pub struct ActivationTarget {
     pub entry: Option<(NumberType, bool)>,
 }
 
+impl ActivationTarget {
+    /// From a read's columns: the number's generation, and its entry's type and
+    /// documentation rule (both null when the entry is gone).
+    pub(super) fn from_row(
+        generation: i64,
+        number_type: Option<String>,
+        required: Option<bool>,
+    ) -> Result<Self> {
+        let entry = match (number_type, required) {
+            (Some(t), Some(required)) => Some((
+                NumberType::parse_inventory(&t)
+                    .ok_or_else(|| StoreError::Corrupt(format!("inventory type {t}")))?,
+                required,
+            )),
+            _ => None,
+        };
+        Ok(ActivationTarget { generation, entry })
+    }
+}
+
 /// The number `id` of `account` with its inventory entry's type and documentation
 /// rule, in one read.
 pub async fn activation_target(
@@ -217,15 +237,7 @@ pub async fn activation_target(
         .await
     })?;
     row.map(|(generation, number_type, required)| {
-        let entry = match (number_type, required) {
-            (Some(t), Some(required)) => Some((
-                NumberType::parse_inventory(&t)
-                    .ok_or_else(|| StoreError::Corrupt(format!("inventory type {t}")))?,
-                required,
-            )),
-            _ => None,
-        };
-        Ok(ActivationTarget { generation, entry })
+        ActivationTarget::from_row(generation, number_type, required)
     })
     .transpose()
 }
