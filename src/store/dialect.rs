@@ -154,6 +154,17 @@ pub(super) fn read_through(backend: Backend, index: &str) -> String {
     }
 }
 
+/// `column` as a case-insensitive `like` compares it with a lower-cased pattern. On
+/// SQLite the column itself: its `like` already ignores ASCII case, and its `lower()`
+/// folds nothing else, so a call per row would change no match (it tripled the cost
+/// of a contains-filter over 100,000 names). PostgreSQL's `like` is case-sensitive.
+pub(super) fn lower_for_like(backend: Backend, column: &str) -> String {
+    match backend {
+        Backend::Sqlite => column.to_owned(),
+        Backend::Postgres => format!("lower({column})"),
+    }
+}
+
 /// The audit search's test of `keyword` against a record (`$N` its parameter) and the
 /// value bound to it. SQLite's trigram index is the FTS5 table `audit_record_fts`,
 /// queried with a quoted phrase; PostgreSQL's `pg_trgm` index serves `like`. The

@@ -408,6 +408,69 @@ backend_tests! {
         assert_eq!(rows(&again, "number_inventory").len(), rows(&doc, "number_inventory").len());
     }
 
+    async fn contains_filters_of_a_large_account_give_exact_totals_and_pages_either_side_of_the_probe(b: Backend) {
+        // Arrange: 600 more numbers in ABCDEF (loaded as a snapshot, the quick way to a
+        // large account). Half are named "Tango …", more than a page reads in its first
+        // pass (store::numbers::pages::PROBE, 250), so their pages are counted and read
+        // apart; the fragments below match fewer, found in that one pass.
+        let app = spawn_app(&b).await;
+        let admin = app.admin().await;
+        let mut doc = export(&app, &admin, "?inventory=false").await;
+        let position = |doc: &Value, name: &str| tables(doc).iter().position(|t| t == name).unwrap();
+        let (numbers, inventory) = (position(&doc, "phone_number"), position(&doc, "number_inventory"));
+        for i in 0..600u32 {
+            let number = format!("+1555{:07}", 2_000_000 + i);
+            let name = if i % 2 == 0 { format!("Tango {i}") } else { format!("line {i}") };
+            doc["tables"][numbers]["rows"].as_array_mut().unwrap().push(json!({
+                "phone_number_id": format!("00000000-0000-4000-8000-{i:012}"),
+                "account_id": "ABCDEF", "phone_number": number, "country_code": "US",
+                "number_type": "LOCAL", "display_name": name, "status": "ACTIVE", "generation": 1,
+                "created_at": 0, "updated_at": 0}));
+            doc["tables"][inventory]["rows"].as_array_mut().unwrap().push(json!({
+                "phone_number": number, "country_code": "US", "number_type": "LOCAL",
+                "area_code": "555", "documentation_required": false}));
+        }
+        let (status, body) = import_raw(&app, &admin, doc.to_string()).await;
+        assert_eq!(status, 200, "{body}");
+        let demo = app.demo().await;
+        let text = |row: &Value, k: &str| row[k].as_str().unwrap_or("").to_owned();
+        let mine: Vec<&Value> = rows(&doc, "phone_number").iter().filter(|r| r["account_id"] == "ABCDEF").collect();
+
+        for (filter, field, fragment) in [
+            ("displayName:*tA*", "display_name", "ta"),
+            ("displayName:*ine 59*", "display_name", "ine 59"),
+            ("phoneNumber:*20004*", "phone_number", "20004"),
+        ] {
+            for desc in [false, true] {
+                let mut expected: Vec<String> = mine.iter()
+                    .filter(|r| text(r, field).to_lowercase().contains(fragment))
+                    .map(|r| text(r, "phone_number"))
+                    .collect();
+                expected.sort();
+                if desc {
+                    expected.reverse();
+                }
+                let size = 50;
+                let last = expected.len().div_ceil(size);
+                for number in [1, 2, last / 2 + 1, last, last + 1] {
+                    // Act
+                    let order = if desc { "&orderBy=phoneNumber%20desc" } else { "" };
+                    let q = format!("filter={filter}{order}&pageNumber={number}&pageSize={size}");
+                    let (status, page) = status_json(app.get(&format!("{NUMBERS}?{q}"), &demo).await).await;
+
+                    // Assert
+                    assert_eq!(status, 200, "{q}: {page}");
+                    assert_eq!(page["pagination"]["total"].as_u64(), Some(expected.len() as u64), "{q}");
+                    let from = ((number - 1) * size).min(expected.len());
+                    let to = (number * size).min(expected.len());
+                    let got: Vec<String> = page["phoneNumbers"].as_array().unwrap().iter()
+                        .map(|n| text(n, "phoneNumber")).collect();
+                    assert_eq!(got, expected[from..to], "{q}");
+                }
+            }
+        }
+    }
+
     async fn a_snapshot_without_inventory_keeps_the_importers_inventory_but_its_numbers(b: Backend) {
         // Arrange: the exporter holds one number, activated.
         let exporter = spawn_app(&b).await;

@@ -5,7 +5,7 @@ use sqlx::FromRow;
 
 use crate::domain::number::{NumberSettings, NumberStatus, NumberType, PhoneNumber};
 use crate::domain::{AccountId, PhoneNumberId};
-use crate::store::{Result, StoreError, Tx, on_conn};
+use crate::store::{Result, StoreError, Tx, dialect, on_conn};
 
 #[derive(FromRow)]
 pub(super) struct NumberRow {
@@ -239,7 +239,7 @@ pub async fn find_by_ids(
     ids: &[PhoneNumberId],
 ) -> Result<Vec<PhoneNumber>> {
     let ids: Vec<&str> = ids.iter().map(PhoneNumberId::as_str).collect();
-    find_many(tx, account, "phone_number_id", &ids).await
+    find_many(tx, account, Key::Id, &ids).await
 }
 
 /// The account's numbers among these E.164 numbers, in no set order.
@@ -249,22 +249,54 @@ pub async fn find_by_numbers(
     numbers: &[String],
 ) -> Result<Vec<PhoneNumber>> {
     let numbers: Vec<&str> = numbers.iter().map(String::as_str).collect();
-    find_many(tx, account, "phone_number", &numbers).await
+    find_many(tx, account, Key::Number, &numbers).await
 }
 
-/// The account's numbers whose `column` is among `values`.
+/// A unique key of a number that [`find_many`] looks numbers up by.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Key {
+    /// `phone_number_id`, the primary key.
+    Id,
+    /// `phone_number`, the E.164 number.
+    Number,
+}
+
+impl Key {
+    fn column(self) -> &'static str {
+        match self {
+            Key::Id => "phone_number_id",
+            Key::Number => "phone_number",
+        }
+    }
+
+    /// The key's unique index. SQLite's planner, without statistics, guesses that an
+    /// `in` list of 50 keys matches more rows than the account's `account_id = $1`
+    /// range and read the whole account through a covering index instead: 38 ms for a
+    /// page of a 100,000-number account, against 0.2 ms through the key. (A primary
+    /// key's index is named `sqlite_autoindex_<table>_1` by SQLite.)
+    fn index(self) -> &'static str {
+        match self {
+            Key::Id => "sqlite_autoindex_phone_number_1",
+            Key::Number => "phone_number_number",
+        }
+    }
+}
+
+/// The account's numbers whose `key` is among `values`.
 pub(super) async fn find_many(
     tx: &mut Tx,
     account: &AccountId,
-    column: &str,
+    key: Key,
     values: &[&str],
 ) -> Result<Vec<PhoneNumber>> {
+    let through = dialect::read_through(tx.backend(), key.index());
+    let column = key.column();
     let mut out = Vec::with_capacity(values.len());
     // Chunks keep the statement within both backends' parameter limits.
     for chunk in values.chunks(500) {
         let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
         let sql = format!(
-            "select {NUMBER_COLUMNS} from phone_number where account_id = $1 and {column} in ({})",
+            "select {NUMBER_COLUMNS} from phone_number{through} where account_id = $1 and {column} in ({})",
             placeholders.join(", ")
         );
         let rows: Vec<NumberRow> = on_conn!(tx, |c| {
