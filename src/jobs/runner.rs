@@ -309,6 +309,7 @@ impl Jobs {
         now: i64,
     ) -> Result<(), StoreError> {
         let mut tx = self.0.db.write().await?;
+        store::jobs::take_settle_turn(&mut tx).await?;
         let (activations, others): (Vec<_>, Vec<_>) =
             decided.iter().partition(|(job, decision, _)| {
                 job.kind() == Some(JobKind::NumberActivation)
