@@ -245,7 +245,7 @@ pub async fn succeed_many(tx: &mut Tx, jobs: &[&Job], now: i64) -> Result<Vec<St
 
 /// The advisory lock key of [`take_settle_turn`]: "cc_settl" in ASCII, read as
 /// one number, so that it is told from other holders of advisory locks.
-const SETTLE_LOCK: i64 = 0x6363_5f73_6574_746c;
+pub const SETTLE_LOCK: i64 = 0x6363_5f73_6574_746c;
 
 /// Waits for this transaction's turn to write job ends, which lasts until it ends: on
 /// PostgreSQL one settle at a time across every instance; SQLite's one writer already

@@ -278,3 +278,63 @@ backend_tests! {
         assert_eq!(page["pagination"]["total"], 48);
     }
 }
+
+/// PostgreSQL: job ends are written one batch at a time across instances, under an
+/// advisory lock taken before any row lock (`store::jobs::take_settle_turn`).
+#[tokio::test]
+async fn on_postgresql_a_batch_of_job_ends_waits_for_its_turn() {
+    use sqlx::Connection;
+    let Some(pg) = crate::helpers::Backend::postgres() else {
+        return;
+    };
+    // Arrange: another session holds the turn; an account's voice feature waits for
+    // its job.
+    let app = spawn_app(&pg).await;
+    let crate::helpers::TestDb::Postgres { url, .. } = &app.db else {
+        unreachable!("a PostgreSQL app has a PostgreSQL database");
+    };
+    let mut other = sqlx::PgConnection::connect(url).await.unwrap();
+    let turn = ccadmin::store::jobs::SETTLE_LOCK;
+    sqlx::query("select pg_advisory_lock($1)")
+        .bind(turn)
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let admin = app.admin().await;
+    let (status, _) = put_with(
+        &app,
+        &admin,
+        &seed_body(json!({"consult": true})),
+        "delay=0s",
+    )
+    .await;
+    assert_eq!(status, 202);
+
+    // Act: a worker claims the job and decides it, then waits to write its end.
+    let jobs = app.jobs.clone();
+    let run = tokio::spawn(async move { jobs.run_until_idle().await });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+
+    // Assert: nothing was ended while the turn was held elsewhere.
+    assert!(!run.is_finished());
+    let waiting = app.account_status("AQWSDE", &admin).await;
+    assert_eq!(
+        waiting["features"]["voice"]["status"], "IN_PROGRESS",
+        "{waiting}"
+    );
+
+    // Act: the other session lets go.
+    sqlx::query("select pg_advisory_unlock($1)")
+        .bind(turn)
+        .execute(&mut other)
+        .await
+        .unwrap();
+    other.close().await.unwrap();
+    let ran = run.await.unwrap().unwrap();
+
+    // Assert: the end is written.
+    assert!(ran >= 1);
+    let ended = app.account_status("AQWSDE", &admin).await;
+    assert_eq!(ended["status"], "COMPLETED", "{ended}");
+    assert_eq!(ended["features"]["voice"]["status"], "COMPLETED", "{ended}");
+}
