@@ -73,6 +73,12 @@ pub struct NumberQuery {
 
 /// The `where` of a query: its text (`$1` is the account) and the values bound after the
 /// account, and which fields it tests for equality.
+///
+/// A condition with a `like` pattern is sent as an unnamed statement
+/// (`persistent(false)`), planned for its pattern each time. Prepared and reused,
+/// PostgreSQL moved to a generic plan after five runs: not knowing how rare `%4242%`
+/// is, it walked the number index in order and tested all 100,000 entries (29 ms)
+/// where a scan and a sort of the 70 matches took 18.
 struct Condition {
     sql: String,
     binds: Vec<String>,
@@ -256,7 +262,9 @@ async fn count(tx: &mut Tx, account: &AccountId, cond: &Condition) -> Result<i64
         )
     };
     Ok(on_conn!(tx, |c| {
-        let mut count = sqlx::query_scalar(&sql).bind(account.as_str());
+        let mut count = sqlx::query_scalar(&sql)
+            .persistent(cond.tallied)
+            .bind(account.as_str());
         for b in &cond.binds {
             count = count.bind(b);
         }
@@ -310,7 +318,9 @@ async fn ids_in_order(
         cond.binds.len() + 3,
     );
     Ok(on_conn!(tx, |c| {
-        let mut page = sqlx::query_scalar(&sql).bind(account.as_str());
+        let mut page = sqlx::query_scalar(&sql)
+            .persistent(cond.tallied)
+            .bind(account.as_str());
         for b in &cond.binds {
             page = page.bind(b);
         }
