@@ -253,15 +253,27 @@ pub const SETTLE_LOCK: i64 = 0x6363_5f73_6574_746c;
 /// trigger) in no set order, so two batches settling together each waited for the
 /// other's locks until its commit, or deadlocked: two workers drained 1,680 jobs/s
 /// where one drained 4,281. Taken first, before any row lock, it cannot close a cycle.
+///
+/// Once the turn is held, the settle waits at most [`SETTLE_LOCK_WAIT`] for any row. A
+/// request locks its resource, then cancels the resource's jobs; a settle ends its jobs,
+/// then applies them to their resources: the opposite order, and PostgreSQL's deadlock
+/// check (after one second) may end either side, the request with a 500. Timed out
+/// first, the settle yields: it rolls back, the request goes on, and the jobs are ended
+/// one by one (`Jobs::process`) or, still blocked, claimed again after their lease.
 pub async fn take_settle_turn(tx: &mut Tx) -> Result<()> {
     if let super::Conn::Postgres(c) = tx.conn() {
         sqlx::query("select pg_advisory_xact_lock($1)")
             .bind(SETTLE_LOCK)
             .execute(&mut *c)
             .await?;
+        sqlx::query(SETTLE_LOCK_WAIT).execute(&mut *c).await?;
     }
     Ok(())
 }
+
+/// How long a settle waits for a row lock: well under PostgreSQL's default
+/// `deadlock_timeout` (1 s), so that the settle, not a request, gives way.
+const SETTLE_LOCK_WAIT: &str = "set local lock_timeout = '250ms'";
 
 /// Puts a job back to pending until `run_at` after a transient failure, if `token`
 /// still holds its claim.

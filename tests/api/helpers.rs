@@ -386,6 +386,36 @@ impl TestApp {
     }
 }
 
+/// Page `number` of `size` of the phone-number list at `list` with `query` (filter and
+/// order) as `creds`: asserts a 200 whose total is `expected.len()` and whose numbers
+/// are that page's slice of `expected`; returns the page.
+pub async fn assert_number_page(
+    app: &TestApp,
+    creds: &Creds,
+    (list, query): (&str, &str),
+    (number, size): (usize, usize),
+    expected: &[String],
+) -> Value {
+    let q = format!("{query}&pageNumber={number}&pageSize={size}");
+    let (status, page) = status_json(app.get(&format!("{list}?{q}"), creds).await).await;
+    assert_eq!(status, 200, "{q}: {page}");
+    assert_eq!(
+        page["pagination"]["total"].as_u64(),
+        Some(expected.len() as u64),
+        "{q}"
+    );
+    let from = ((number - 1) * size).min(expected.len());
+    let to = (number * size).min(expected.len());
+    let got: Vec<&str> = page["phoneNumbers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["phoneNumber"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, expected[from..to], "{q}");
+    page
+}
+
 /// The status and JSON body of a response.
 pub async fn status_json(res: Response) -> (u16, Value) {
     let status = res.status().as_u16();

@@ -5,7 +5,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::backend_tests;
-use crate::helpers::{Creds, TestApp, assert_problem, spawn_app, status_json, violations};
+use crate::helpers::{
+    Creds, TestApp, assert_number_page, assert_problem, spawn_app, status_json, violations,
+};
 
 const NUMBERS: &str = "/api/admin/voice/v1/accounts/ABCDEF/phone-numbers";
 const AVAILABLE: &str = "/api/admin/voice/v1/accounts/ABCDEF/available-phone-numbers";
@@ -392,14 +394,9 @@ backend_tests! {
                     let size = 4;
                     let pages = expected.len().div_ceil(size);
                     for number in 1..=pages + 1 {
-                        let q = format!("{filter}&orderBy={order}&pageNumber={number}&pageSize={size}");
-                        let (status, page) = status_json(app.get(&format!("{NUMBERS}?{q}"), &demo).await).await;
-                        assert_eq!(status, 200, "{q}: {page}");
-                        assert_eq!(page["pagination"]["total"].as_u64(), Some(expected.len() as u64), "{q}");
-                        let from = ((number - 1) * size).min(expected.len());
-                        let to = (number * size).min(expected.len());
-                        assert_eq!(numbers_of(&page), expected[from..to], "{q}");
-                        assert_eq!(page["links"]["next"] == "", number >= pages, "{q}");
+                        let query = format!("{filter}&orderBy={order}");
+                        let page = assert_number_page(&app, &demo, (NUMBERS, &query), (number, size), &expected).await;
+                        assert_eq!(page["links"]["next"] == "", number >= pages, "{query} page {number}");
                     }
                 }
             }

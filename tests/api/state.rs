@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 
 use crate::backend_tests;
 use crate::helpers::{
-    Backend, Creds, TestApp, TestDb, assert_problem, spawn_app, spawn_app_with, status_json,
-    violations,
+    Backend, Creds, TestApp, TestDb, assert_number_page, assert_problem, spawn_app, spawn_app_with,
+    status_json, violations,
 };
 
 const STATE: &str = "/_ccadmin/state";
@@ -453,19 +453,10 @@ backend_tests! {
                 let size = 50;
                 let last = expected.len().div_ceil(size);
                 for number in [1, 2, last / 2 + 1, last, last + 1] {
-                    // Act
+                    // Act and assert: the page's total and numbers.
                     let order = if desc { "&orderBy=phoneNumber%20desc" } else { "" };
-                    let q = format!("filter={filter}{order}&pageNumber={number}&pageSize={size}");
-                    let (status, page) = status_json(app.get(&format!("{NUMBERS}?{q}"), &demo).await).await;
-
-                    // Assert
-                    assert_eq!(status, 200, "{q}: {page}");
-                    assert_eq!(page["pagination"]["total"].as_u64(), Some(expected.len() as u64), "{q}");
-                    let from = ((number - 1) * size).min(expected.len());
-                    let to = (number * size).min(expected.len());
-                    let got: Vec<String> = page["phoneNumbers"].as_array().unwrap().iter()
-                        .map(|n| text(n, "phoneNumber")).collect();
-                    assert_eq!(got, expected[from..to], "{q}");
+                    let query = format!("filter={filter}{order}");
+                    assert_number_page(&app, &demo, (NUMBERS, &query), (number, size), &expected).await;
                 }
             }
         }
