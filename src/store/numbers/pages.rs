@@ -5,7 +5,8 @@
 //!
 //! 1. the exact total: for no filter or equality filters on status, country and type,
 //!    the sum of a few rows of `phone_number_tally` (kept in step by triggers); for other
-//!    filters a count over the account's rows;
+//!    filters a count over the account's rows, unless a first read of a few matches
+//!    (`probe`) found them all, which then also gives step 2;
 //! 2. the ids of the page: a range of the index of the orderBy field, read in the asked
 //!    order without touching a row (the index carries the filtered columns and the id),
 //!    skipping the earlier matches. A page in the second half is read from the other
@@ -88,6 +89,8 @@ struct Condition {
     tallied: bool,
     /// Whether it tests the display name.
     reads_name: bool,
+    /// Whether it holds a `like` pattern: then its statements are planned each time.
+    like: bool,
 }
 
 fn condition(backend: Backend, filters: &[Filter<NumberField>]) -> Condition {
@@ -97,6 +100,7 @@ fn condition(backend: Backend, filters: &[Filter<NumberField>]) -> Condition {
         equal: Vec::new(),
         tallied: true,
         reads_name: false,
+        like: false,
     };
     for f in filters {
         let col = f.field.column();
@@ -119,6 +123,7 @@ fn condition(backend: Backend, filters: &[Filter<NumberField>]) -> Condition {
                 c.sql
                     .push_str(&format!(" and {tested} like ${at} escape '\\'"));
                 c.tallied = false;
+                c.like = true;
                 None
             }
         };
@@ -200,31 +205,14 @@ pub async fn list(
     q: &NumberQuery,
 ) -> Result<(Vec<PhoneNumber>, i64)> {
     let cond = condition(tx.backend(), &q.filters);
-    let (ids, total) = if cond.tallied {
-        let total = count(tx, account, &cond).await?;
-        (page_ids(tx, account, &cond, q, total).await?, total)
+    let probed = if cond.tallied {
+        None
     } else {
-        let probe = PROBE as i64 + 1;
-        let first = ids_in_order(
-            tx,
-            account,
-            &cond,
-            q.order.descending,
-            q.order.field,
-            probe,
-            0,
-        )
-        .await?;
-        if first.len() <= PROBE {
-            let total = first.len() as i64;
-            let skip = usize::try_from(q.page.offset()).unwrap_or(usize::MAX);
-            let ids = first
-                .into_iter()
-                .skip(skip)
-                .take(q.page.size as usize)
-                .collect();
-            (ids, total)
-        } else {
+        probe(tx, account, &cond, q).await?
+    };
+    let (ids, total) = match probed {
+        Some(found) => found,
+        None => {
             let total = count(tx, account, &cond).await?;
             (page_ids(tx, account, &cond, q, total).await?, total)
         }
@@ -238,6 +226,25 @@ pub async fn list(
     let mut numbers = find_many(tx, account, Key::Id, &keys).await?;
     numbers.sort_by_key(|n| position.get(n.phone_number_id.as_str()).copied());
     Ok((numbers, total))
+}
+
+/// The page `q` asks and the total, from one read of the first [`PROBE`] matches in the
+/// asked order; `None` when there are more, and the page needs a count.
+async fn probe(
+    tx: &mut Tx,
+    account: &AccountId,
+    cond: &Condition,
+    q: &NumberQuery,
+) -> Result<Option<(Vec<String>, i64)>> {
+    let (order, take) = (q.order, PROBE as i64 + 1);
+    let first = ids_in_order(tx, account, cond, order.descending, order.field, take, 0).await?;
+    if first.len() > PROBE {
+        return Ok(None);
+    }
+    let total = first.len() as i64;
+    let skip = usize::try_from(q.page.offset()).unwrap_or(usize::MAX);
+    let page = first.into_iter().skip(skip).take(q.page.size as usize);
+    Ok(Some((page.collect(), total)))
 }
 
 /// How many of the account's numbers meet `cond`.
@@ -263,7 +270,7 @@ async fn count(tx: &mut Tx, account: &AccountId, cond: &Condition) -> Result<i64
     };
     Ok(on_conn!(tx, |c| {
         let mut count = sqlx::query_scalar(&sql)
-            .persistent(cond.tallied)
+            .persistent(!cond.like)
             .bind(account.as_str());
         for b in &cond.binds {
             count = count.bind(b);
@@ -319,7 +326,7 @@ async fn ids_in_order(
     );
     Ok(on_conn!(tx, |c| {
         let mut page = sqlx::query_scalar(&sql)
-            .persistent(cond.tallied)
+            .persistent(!cond.like)
             .bind(account.as_str());
         for b in &cond.binds {
             page = page.bind(b);
