@@ -102,6 +102,9 @@ impl State {
                 for caller in batch {
                     let _ = caller.send(Ok(()));
                 }
+                if self.checkpoints.restart_due() {
+                    self.finish_checkpoint().await;
+                }
             }
             Err(e) => {
                 tracing::warn!(error = %e, callers = batch.len(), "a group commit failed");
@@ -111,6 +114,20 @@ impl State {
                 }
                 self.discard().await;
             }
+        }
+    }
+
+    /// Checkpoints the frames the last background checkpoint left (those committed
+    /// while it ran), on the write connection between two transactions, so that the
+    /// next transaction writes the log from its start ([`Checkpoints`]). A reader still
+    /// on older frames can keep it from finishing; the next long log asks again.
+    async fn finish_checkpoint(&mut self) {
+        if let Some(c) = self.conn.as_deref_mut()
+            && let Err(e) = sqlx::query("pragma wal_checkpoint(passive)")
+                .execute(c)
+                .await
+        {
+            tracing::debug!(error = %e, "the writer's WAL checkpoint failed");
         }
     }
 

@@ -291,6 +291,9 @@ impl Db {
                     // the pages it changes) in memory: past 64 KiB SQLite spills them to
                     // a temporary file, which was 14 % of the server's CPU under adds.
                     .pragma("temp_store", "memory")
+                    // A log that grew under a burst is cut back to 64 MiB once it is
+                    // written from its start again (`checkpoint`).
+                    .pragma("journal_size_limit", "67108864")
                     // Only another process (a CLI command) can hold the lock this long.
                     .busy_timeout(Duration::from_secs(10));
                 // An in-process connection cannot go stale the way a network one can:

@@ -269,3 +269,52 @@ async fn sqlite_checkpoints_the_log_after_commits_so_that_it_starts_over() {
         "the log never started over: nothing checkpointed it"
     );
 }
+
+/// Under writes that never pause, every background checkpoint ends behind the writer
+/// (commits land while it copies), so the log would never start over by itself and
+/// would grow for as long as the writes go on. When a checkpoint finds the log long, the
+/// writer copies the rest between two of its transactions, and the log starts over while
+/// the writes continue.
+#[tokio::test]
+async fn sqlite_the_log_starts_over_under_writes_that_never_pause() {
+    use ccadmin::store::emulator::set_state;
+    let app = spawn_app(&crate::helpers::Backend::Sqlite).await;
+    let db = ccadmin::open(&app.args.storage).await.unwrap();
+    let restarts = wal_restarts(&app);
+    // Four writers keep the queue full; each row fills a page of its own, so the log
+    // passes the writer's threshold (1,000 pages) in a few hundred commits.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let (db, stop) = (db.clone(), stop.clone());
+            tokio::spawn(async move {
+                let value = "x".repeat(4000);
+                let mut i = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Acquire) {
+                    let mut tx = db.write().await.unwrap();
+                    set_state(&mut tx, &format!("log-{w}-{i}"), &value)
+                        .await
+                        .unwrap();
+                    tx.commit().await.unwrap();
+                    i += 1;
+                }
+                i
+            })
+        })
+        .collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while wal_restarts(&app) == restarts && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let restarted = wal_restarts(&app) > restarts;
+    stop.store(true, std::sync::atomic::Ordering::Release);
+    let mut commits = 0;
+    for w in writers {
+        commits += w.await.unwrap();
+    }
+    db.close().await;
+    assert!(
+        restarted,
+        "the log never started over in 30 s of writes that never paused ({commits} commits)"
+    );
+}
