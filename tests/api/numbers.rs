@@ -88,8 +88,15 @@ backend_tests! {
         assert_eq!(updated, json!({"phoneNumberId": id, "phoneNumber": "+16479308804", "displayName": "private Number",
             "isCallingPartyNumber": true, "countryCode": "US", "type": "LOCAL", "accountId": "ABCDEF", "status": "INACTIVE",
             "statusMessage": VERIFICATION}));
+        // A name filter ignores case and follows the name as it changes.
+        let named = format!("{NUMBERS}?filter=displayName:*PRIVATE%20n*");
+        let (status, page) = status_json(app.get(&named, &demo).await).await;
+        assert_eq!((status, page["pagination"]["total"].as_i64()), (200, Some(1)), "{page}");
+        assert_eq!(page["phoneNumbers"][0]["phoneNumberId"], id.as_str());
         let (_, updated) = status_json(app.put(&path, &demo, &json!({"preferredMediaLocation": "US-LA"})).await).await;
         assert!(updated.get("displayName").is_none(), "omitted fields are removed: {updated}");
+        let (status, page) = status_json(app.get(&named, &demo).await).await;
+        assert_eq!((status, page["pagination"]["total"].as_i64()), (200, Some(0)), "{page}");
 
         // The documents arrive.
         let admin = app.admin().await;

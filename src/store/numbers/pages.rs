@@ -113,11 +113,15 @@ fn condition(backend: Backend, filters: &[Filter<NumberField>]) -> Condition {
                 Some(v.to_ascii_uppercase())
             }
             (_, Some(p)) => {
-                // E.164 numbers hold no letters: nothing to fold.
-                let tested = if f.field == NumberField::PhoneNumber {
-                    col.to_owned()
-                } else {
-                    dialect::lower_for_like(backend, col)
+                let tested = match (f.field, backend) {
+                    // E.164 numbers hold no letters: nothing to fold.
+                    (NumberField::PhoneNumber, _) => col.to_owned(),
+                    // Lower-cased once, when written (migration 0020), rather than
+                    // for every name a scan passes.
+                    (NumberField::DisplayName, Backend::Postgres) => {
+                        "display_name_folded".to_owned()
+                    }
+                    _ => dialect::lower_for_like(backend, col),
                 };
                 c.binds.push(p);
                 c.sql
