@@ -398,12 +398,15 @@ backend_tests! {
                     }
                     let expected: Vec<String> = expected.iter().map(|n| text(n, "phoneNumber")).collect();
                     let order = if desc { format!("{field}%20desc") } else { field.to_owned() };
-                    let size = 4;
-                    let pages = expected.len().div_ceil(size);
-                    for number in 1..=pages + 1 {
-                        let query = format!("{filter}&orderBy={order}");
-                        let page = assert_number_page(&app, &demo, (NUMBERS, &query), (number, size), &expected).await;
-                        assert_eq!(page["links"]["next"] == "", number >= pages, "{query} page {number}");
+                    // Two sizes, so that pages start inside and across the groups a
+                    // page in country or type order is read by (`pages::ids_by_group`).
+                    for size in [2, 4] {
+                        let pages = expected.len().div_ceil(size);
+                        for number in 1..=pages + 1 {
+                            let query = format!("{filter}&orderBy={order}");
+                            let page = assert_number_page(&app, &demo, (NUMBERS, &query), (number, size), &expected).await;
+                            assert_eq!(page["links"]["next"] == "", number >= pages, "{query} page {number}");
+                        }
                     }
                 }
             }
