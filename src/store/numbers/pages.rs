@@ -254,8 +254,13 @@ async fn probe(
     cond: &Condition,
     q: &NumberQuery,
 ) -> Result<Option<(Vec<String>, i64)>> {
-    let (order, take) = (q.order, PROBE as i64 + 1);
-    let first = ids_in_order(tx, account, cond, order.descending, order.field, take, 0).await?;
+    let stretch = Stretch {
+        field: q.order.field,
+        descending: q.order.descending,
+        take: PROBE as i64 + 1,
+        skip: 0,
+    };
+    let first = ids_in_order(tx, account, cond, stretch).await?;
     if first.len() > PROBE {
         return Ok(None);
     }
@@ -308,16 +313,21 @@ async fn page_ids(
     let Some(w) = window(q.page, total) else {
         return Ok(Vec::new());
     };
-    let descending = q.order.descending != w.reversed;
-    let field = q.order.field;
+    let stretch = Stretch {
+        field: q.order.field,
+        descending: q.order.descending != w.reversed,
+        take: w.take,
+        skip: w.skip,
+    };
+    let field = stretch.field;
     let mut ids = if cond.tallied
         && field.upper_case_values()
         && !cond.equal.is_empty()
         && !cond.equal.contains(&field)
     {
-        ids_by_group(tx, account, cond, descending, field, w.take, w.skip).await?
+        ids_by_group(tx, account, cond, stretch).await?
     } else {
-        ids_in_order(tx, account, cond, descending, field, w.take, w.skip).await?
+        ids_in_order(tx, account, cond, stretch).await?
     };
     if w.reversed {
         ids.reverse();
@@ -325,8 +335,17 @@ async fn page_ids(
     Ok(ids)
 }
 
-/// The ids of `take` matches after the first `skip`, ordered by `field` (country or
-/// type), when `cond` holds only equalities and none on `field`: the tally says how many
+/// A stretch of the matches in one order: `take` of them after the first `skip`.
+#[derive(Debug, Clone, Copy)]
+struct Stretch {
+    field: NumberField,
+    descending: bool,
+    take: i64,
+    skip: i64,
+}
+
+/// The ids of a stretch ordered by `field` (country or type), when `cond` holds only
+/// equalities and none on `field`: the tally says how many
 /// matches each value of `field` has, so the page is found in the values it spans, each
 /// read as a range of the filter's index in number order. The field's own index, read in
 /// its order, tests every entry before the page: the IE numbers of an account ordered by
@@ -335,11 +354,14 @@ async fn ids_by_group(
     tx: &mut Tx,
     account: &AccountId,
     cond: &Condition,
-    descending: bool,
-    field: NumberField,
-    take: i64,
-    skip: i64,
+    stretch: Stretch,
 ) -> Result<Vec<String>> {
+    let Stretch {
+        field,
+        descending,
+        mut take,
+        mut skip,
+    } = stretch;
     let col = field.column();
     let dir = if descending { "desc" } else { "asc" };
     let sql = format!(
@@ -354,7 +376,6 @@ async fn ids_by_group(
         }
         q.fetch_all(&mut *c).await
     })?;
-    let (mut take, mut skip) = (take, skip);
     let mut ids = Vec::new();
     for (value, n) in groups {
         if take <= 0 {
@@ -366,16 +387,13 @@ async fn ids_by_group(
         }
         let mut group = cond.clone();
         group.and_equal(field, value);
-        let part = ids_in_order(
-            tx,
-            account,
-            &group,
+        let in_group = Stretch {
+            field: NumberField::PhoneNumber,
             descending,
-            NumberField::PhoneNumber,
             take,
             skip,
-        )
-        .await?;
+        };
+        let part = ids_in_order(tx, account, &group, in_group).await?;
         take -= part.len() as i64;
         skip = 0;
         ids.extend(part);
@@ -383,17 +401,19 @@ async fn ids_by_group(
     Ok(ids)
 }
 
-/// The ids of `take` matches after the first `skip`, ordered by `field`, read from the
-/// field's index.
+/// The ids of a stretch, read from its order field's index.
 async fn ids_in_order(
     tx: &mut Tx,
     account: &AccountId,
     cond: &Condition,
-    descending: bool,
-    field: NumberField,
-    take: i64,
-    skip: i64,
+    stretch: Stretch,
 ) -> Result<Vec<String>> {
+    let Stretch {
+        field,
+        descending,
+        take,
+        skip,
+    } = stretch;
     let dir = if descending { "desc" } else { "asc" };
     // Ties are broken by the number; the number needs no tie-break (it is unique), and
     // SQLite sorts again for `order by phone_number, phone_number`.
