@@ -344,10 +344,17 @@ struct Stretch {
     skip: i64,
 }
 
+impl Stretch {
+    /// The SQL direction of its order.
+    fn dir(self) -> &'static str {
+        if self.descending { "desc" } else { "asc" }
+    }
+}
+
 /// The ids of a stretch ordered by `field` (country or type), when `cond` holds only
-/// equalities and none on `field`: the tally says how many
-/// matches each value of `field` has, so the page is found in the values it spans, each
-/// read as a range of the filter's index in number order. The field's own index, read in
+/// equalities and none on `field`: the tally says how many matches each value of `field`
+/// has, so the page is found in the values it spans, each read as a range of the
+/// filter's index in number order. The field's own index, read in
 /// its order, tests every entry before the page: the IE numbers of an account ordered by
 /// type come after all its US ones in each type (45,000 entries skipped for page 1).
 async fn ids_by_group(
@@ -356,14 +363,9 @@ async fn ids_by_group(
     cond: &Condition,
     stretch: Stretch,
 ) -> Result<Vec<String>> {
-    let Stretch {
-        field,
-        descending,
-        mut take,
-        mut skip,
-    } = stretch;
+    let (field, dir) = (stretch.field, stretch.dir());
+    let (mut take, mut skip) = (stretch.take, stretch.skip);
     let col = field.column();
-    let dir = if descending { "desc" } else { "asc" };
     let sql = format!(
         "select {col}, cast(sum(n) as bigint) from phone_number_tally where {}
          group by {col} order by {col} {dir}",
@@ -389,9 +391,9 @@ async fn ids_by_group(
         group.and_equal(field, value);
         let in_group = Stretch {
             field: NumberField::PhoneNumber,
-            descending,
             take,
             skip,
+            ..stretch
         };
         let part = ids_in_order(tx, account, &group, in_group).await?;
         take -= part.len() as i64;
@@ -408,13 +410,7 @@ async fn ids_in_order(
     cond: &Condition,
     stretch: Stretch,
 ) -> Result<Vec<String>> {
-    let Stretch {
-        field,
-        descending,
-        take,
-        skip,
-    } = stretch;
-    let dir = if descending { "desc" } else { "asc" };
+    let (field, dir) = (stretch.field, stretch.dir());
     // Ties are broken by the number; the number needs no tie-break (it is unique), and
     // SQLite sorts again for `order by phone_number, phone_number`.
     let order = match field {
@@ -435,7 +431,10 @@ async fn ids_in_order(
         for b in &cond.binds {
             page = page.bind(b);
         }
-        page.bind(take).bind(skip).fetch_all(&mut *c).await
+        page.bind(stretch.take)
+            .bind(stretch.skip)
+            .fetch_all(&mut *c)
+            .await
     })?)
 }
 
