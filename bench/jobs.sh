@@ -96,14 +96,6 @@ start_timed_server() {
 }
 
 # --- databases ------------------------------------------------------------------------
-# clone_db BACKEND FROM TO: a fresh copy of a seeded database (the server is stopped).
-clone_db() {
-    case $1 in
-        sqlite) cp -a "$work/$2" "$work/$3" ;;
-        postgres) pg_create "$3" "$2" ;;
-    esac
-}
-
 # db_counts BACKEND NAME: "total succeeded failed cancelled span_ms" of the job table,
 # span_ms being the time between the first and the last job finishing (server clock).
 db_counts() {

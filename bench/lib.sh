@@ -227,6 +227,14 @@ fresh_db() {
         die "$1: migrate failed (log: $work/$2.migrate.log)"
 }
 
+# clone_db BACKEND FROM TO: a fresh copy of a database (its server stopped).
+clone_db() {
+    case $1 in
+        sqlite) cp -a "$work/$2" "$work/$3" ;;
+        postgres) pg_create "$3" "$2" ;;
+    esac
+}
+
 # drop_db BACKEND NAME: removes database NAME.
 drop_db() {
     case $1 in

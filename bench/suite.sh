@@ -5,7 +5,7 @@
 #   bench/suite.sh [--backends sqlite,postgres] [--scale F] [--inventory N]
 #                  [--accounts N] [--numbers N] [--duration S] [--connections C[,C...]]
 #                  [--restarts R] [--concurrency C] [--seed-procs P] [--csv FILE]
-#                  [--backlog-duration B]
+#                  [--backlog-duration B] [--drain-runs N]
 #                  [--no-lists] [--rev REV | --no-build] [--no-record] [--smoke]
 #
 # Per backend:
@@ -34,11 +34,12 @@
 # 4. Job drain. A server with --workers 0 takes adds for B seconds (--backlog-duration,
 #    default 6 x S: tens of thousands of jobs, so that start-up and polling are noise)
 #    at 32 connections (a backlog of pending jobs); a server with its default workers
-#    is then started on that database and runs them until none is pending or running;
-#    every number must then be ACTIVE or INACTIVE and every job succeeded. The time is
-#    the server's own: from the first to the last of the backlog's jobs to finish
+#    is then started on a copy of that database and runs them until none is pending or
+#    running; every number must then be ACTIVE or INACTIVE and every job succeeded. The
+#    time is the server's own: from the first to the last of the backlog's jobs to finish
 #    (updated_at in the job table): jobs/s. The time from exec to the client's poll
-#    seeing the queue empty is shown beside it.
+#    seeing the queue empty is shown beside it. N drains (--drain-runs, default 3), each
+#    on a fresh copy of the backlog: the figure is the median run's, with the range.
 # 5. Report. A table per backend, the two side by side, and the targets of issue #16
 #    (ratios to the same run's /healthz rate) with pass/MISS; appended to RESULTS.md
 #    with the machine, revision and load averages.
@@ -63,6 +64,7 @@ accounts=
 numbers=
 duration=10
 backlog_duration=
+drain_runs=3
 connections=1,64
 restarts=5
 concurrency=32
@@ -80,6 +82,7 @@ while (($#)); do
         --numbers) numbers=$2; shift 2 ;;
         --duration) duration=$2; shift 2 ;;
         --backlog-duration) backlog_duration=$2; shift 2 ;;
+        --drain-runs) drain_runs=$2; shift 2 ;;
         --connections) connections=$2; shift 2 ;;
         --restarts) restarts=$2; shift 2 ;;
         --concurrency) concurrency=$2; shift 2 ;;
@@ -102,7 +105,7 @@ fi
 # Smoke keeps the backlog phase as short as the other runs.
 ((smoke)) && backlog_duration=$duration
 backlog_duration=${backlog_duration:-$((duration * 6))}
-for v in inventory accounts numbers duration backlog_duration restarts concurrency seed_procs; do
+for v in inventory accounts numbers duration backlog_duration drain_runs restarts concurrency seed_procs; do
     need_posint "--${v//_/-}" "${!v}"
 done
 [[ $connections =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || bad_usage "--connections must be like 64 or 1,64"
@@ -360,25 +363,40 @@ for backend in "${backend_arr[@]}"; do
     read -r backlog before_ms <<<"$(dbq "$backend" "$db" "select count(*) filter (where state = 'pending'),
         coalesce(max(updated_at) filter (where state <> 'pending'), 0) from job")"
     ((backlog > 0)) || die "$backend: the drain's backlog is empty"
-    t0=$EPOCHREALTIME
-    # shellcheck disable=SC2046
-    start_server "$work/$backend.drain.log" "$backend" "${serve_flags[@]}" $(storage_args "$backend" "$db")
-    token=$("$py" "$client" token "$base" "$work/$backend.token.json")
-    interruptible "$py" "$client" drain "$base" "$work/$backend.token.json" "$drain_timeout" >"$work/drained"
-    polled_s=$(awk -v a="$t0" -v d="$(<"$work/drained")" 'BEGIN {printf "%.3f", d - a}')
-    read -r _ inprogress not_terminal jobs_left <<<"$(numbers_state "$backend" "$db")"
-    ((inprogress == 0 && not_terminal == 0 && jobs_left == 0)) ||
-        die "$backend drain: $inprogress numbers INPROGRESS, $not_terminal not ACTIVE/INACTIVE, $jobs_left jobs not succeeded after the drain"
-    # The server's own time: the backlog's jobs are those updated after every earlier
-    # job ended; from the first of them to finish to the last (its first batch's claim
-    # is the only work not counted: milliseconds).
-    read -r drained span_ms <<<"$(dbq "$backend" "$db" "select count(*), max(updated_at) - min(updated_at)
-        from job where updated_at > $before_ms")"
-    ((drained == backlog)) || die "$backend drain: $drained jobs ended after the backlog was made, $backlog were pending"
-    drain_s=$(awk -v ms="$span_ms" 'BEGIN {printf "%.3f", (ms > 0 ? ms : 1) / 1000}')
-    fact "$backend" drain "$backlog|$drain_s|$polled_s"
-    log "$backend: $backlog jobs drained in ${drain_s}s by the server's clock ($(awk -v n="$backlog" -v s="$drain_s" 'BEGIN {printf "%.0f", n / s}') jobs/s); ${polled_s}s from exec to the poll seeing none left"
-    stop_server
+    # Each drain on a fresh copy of the backlog: single runs moved by a fifth from one
+    # to the next on the benchmark machine.
+    runs=()
+    for ((rep = 1; rep <= drain_runs; rep++)); do
+        copy="${db}_drain$rep"
+        clone_db "$backend" "$db" "$copy"
+        t0=$EPOCHREALTIME
+        # shellcheck disable=SC2046
+        start_server "$work/$backend.drain$rep.log" "$backend" "${serve_flags[@]}" $(storage_args "$backend" "$copy")
+        token=$("$py" "$client" token "$base" "$work/$backend.token.json")
+        interruptible "$py" "$client" drain "$base" "$work/$backend.token.json" "$drain_timeout" >"$work/drained"
+        polled_s=$(awk -v a="$t0" -v d="$(<"$work/drained")" 'BEGIN {printf "%.3f", d - a}')
+        stop_server
+        read -r _ inprogress not_terminal jobs_left <<<"$(numbers_state "$backend" "$copy")"
+        ((inprogress == 0 && not_terminal == 0 && jobs_left == 0)) ||
+            die "$backend drain $rep: $inprogress numbers INPROGRESS, $not_terminal not ACTIVE/INACTIVE, $jobs_left jobs not succeeded after the drain"
+        # The server's own time: the backlog's jobs are those updated after every earlier
+        # job ended; from the first of them to finish to the last (its first batch's claim
+        # is the only work not counted: milliseconds).
+        read -r drained span_ms <<<"$(dbq "$backend" "$copy" "select count(*), max(updated_at) - min(updated_at)
+            from job where updated_at > $before_ms")"
+        ((drained == backlog)) || die "$backend drain $rep: $drained jobs ended after the backlog was made, $backlog were pending"
+        drain_s=$(awk -v ms="$span_ms" 'BEGIN {printf "%.3f", (ms > 0 ? ms : 1) / 1000}')
+        rate=$(awk -v n="$backlog" -v s="$drain_s" 'BEGIN {printf "%.0f", n / s}')
+        log "$backend: drain $rep of $drain_runs: $backlog jobs in ${drain_s}s by the server's clock ($rate jobs/s); ${polled_s}s from exec to the poll seeing none left"
+        runs+=("$rate $drain_s $polled_s")
+        drop_db "$backend" "$copy"
+    done
+    # The median run (the slower middle one for an even count), and the range.
+    mapfile -t sorted < <(printf '%s\n' "${runs[@]}" | sort -n)
+    read -r rate drain_s polled_s <<<"${sorted[(drain_runs - 1) / 2]}"
+    lo=${sorted[0]%% *} hi=${sorted[-1]%% *}
+    fact "$backend" drain "$backlog|$drain_s|$polled_s|$lo|$hi|$drain_runs"
+    log "$backend: drain, median of $drain_runs: $rate jobs/s ($lo–$hi)"
     fact "$backend" load_after "$(load_average)"
     drop_db "$backend" "$db"
     rm -f "$work/$backend".adds-c* "$work/$backend.backlog" "$work/$backend.pool"

@@ -459,13 +459,16 @@ def cmd_report(work, backends, max_c):
 
     def drain_rate(b):
         # jobs|seconds by the server's clock|seconds from exec to the poll seeing none
-        # left (older fact files have no third field).
-        jobs, seconds, *polled = facts[b]["drain"].split("|")
-        return int(jobs) / float(seconds), int(jobs), (polled or ["?"])[0]
+        # left|slowest|fastest jobs/s|runs, of the median run (older fact files have
+        # fewer fields).
+        jobs, seconds, *rest = facts[b]["drain"].split("|")
+        polled = rest[0] if rest else "?"
+        spread = f"median of {rest[3]}, {rest[1]}–{rest[2]} jobs/s; " if len(rest) >= 4 else ""
+        return int(jobs) / float(seconds), int(jobs), polled, spread
 
     per_backend(f"job drain ≥ {goal('drain', 'sqlite'):,} jobs/s "
                 f"(PostgreSQL ≥ {goal('drain', 'postgres'):,}; server clock, first to last job)",
-                lambda b: f"{drain_rate(b)[0]:.0f} jobs/s ({drain_rate(b)[1]} jobs; "
+                lambda b: f"{drain_rate(b)[0]:.0f} jobs/s ({drain_rate(b)[3]}{drain_rate(b)[1]} jobs; "
                           f"{drain_rate(b)[2]} s exec to empty)",
                 lambda b: drain_rate(b)[0] >= goal("drain", b))
     fig = {}
