@@ -1,6 +1,7 @@
 //! Soak: a bounded mixed load on the real binary (a separate process) keeps every answer
 //! the expected 2xx and the server's resident memory within 10 % of its level after the
-//! first 10 seconds; afterwards every accepted job reaches its end.
+//! first 10 seconds (on SQLite, plus what its page caches may still fill); afterwards
+//! every accepted job reaches its end.
 //!
 //! The load runs 60 s, as in CI; `CCADMIN_SOAK_SECS` changes that for a local run (the
 //! warm-up is then a third of it, at most 10 s). The figures (requests per kind,
@@ -25,6 +26,13 @@ const TASKS: u64 = 12;
 const DEFAULT_SECS: u64 = 60;
 /// The most the RSS may grow over its level at the end of the warm-up.
 const RSS_BOUND: f64 = 1.10;
+/// What one SQLite connection's page cache may hold (the default `cache_size`, 2,000
+/// KiB). The caches fill as the database grows: `/metrics`, read every 5 s, counts the
+/// whole job table, and each read connection's cache grows a step at each read until
+/// it is full. That growth is bounded by configuration, not a leak, so it is allowed on
+/// top of `RSS_BOUND`. Without the allowance the test failed now and then on SQLite
+/// (+10.1 % in CI, +11.6 % locally), its steps lining up with the scrapes.
+const SQLITE_CACHE_KIB: f64 = 2000.0;
 const ACCOUNTS: &str = "/api/admin/account/v1/accounts";
 const NUMBERS: &str = "/api/admin/voice/v1/accounts/ABCDEF/phone-numbers";
 const AVAILABLE: &str = "/api/admin/voice/v1/accounts/ABCDEF/available-phone-numbers";
@@ -203,9 +211,18 @@ async fn soak(b: Backend) {
         "the server process went away during the load: {samples:?}"
     );
     let (baseline, max) = (baseline.unwrap(), max.unwrap());
+    // The server's SQLite connections: the writer and up to two readers a core.
+    let caches = match b {
+        Backend::Sqlite => {
+            let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+            (1 + 2 * cores) as f64 * SQLITE_CACHE_KIB
+        }
+        Backend::Postgres(_) => 0.0,
+    };
     assert!(
-        max as f64 <= baseline as f64 * RSS_BOUND,
-        "RSS grew from {baseline} KiB at {warmup} s to {max} KiB: {samples:?}"
+        max as f64 <= baseline as f64 * RSS_BOUND + caches,
+        "RSS grew from {baseline} KiB at {warmup} s to {max} KiB (allowed: 10 % and \
+         {caches} KiB of page caches): {samples:?}"
     );
     if let Err(unfinished) = drained {
         panic!("jobs unfinished {drain_time:?} after the load: {unfinished}");
