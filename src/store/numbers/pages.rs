@@ -151,6 +151,16 @@ impl Condition {
         self.equal.push(field);
         self.tallied &= field.upper_case_values();
     }
+
+    /// Whether a page in `order`'s order is found through the tally's matches per value
+    /// of `order` ([`ids_by_group`]): every test an equality the tally counts, at least
+    /// one, none on `order` itself, and `order` a tallied field (country or type).
+    fn groups_by(&self, order: NumberField) -> bool {
+        self.tallied
+            && order.upper_case_values()
+            && !self.equal.is_empty()
+            && !self.equal.contains(&order)
+    }
 }
 
 /// The index a page is read from: the orderBy field's. In the default order an equality
@@ -319,12 +329,7 @@ async fn page_ids(
         take: w.take,
         skip: w.skip,
     };
-    let field = stretch.field;
-    let mut ids = if cond.tallied
-        && field.upper_case_values()
-        && !cond.equal.is_empty()
-        && !cond.equal.contains(&field)
-    {
+    let mut ids = if cond.groups_by(stretch.field) {
         ids_by_group(tx, account, cond, stretch).await?
     } else {
         ids_in_order(tx, account, cond, stretch).await?
