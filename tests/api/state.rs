@@ -580,16 +580,20 @@ fn assert_same(got: &Value, want: &Value) {
     assert_eq!(comparable(got.clone()), comparable(want.clone()));
 }
 
-fn ccadmin_cli(args: &[&str], data_dir: &std::path::Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_ccadmin"))
-        .args(args)
+/// Runs the binary's CLI on `data_dir`, off the test's runtime: a server of the test
+/// runs on that runtime, and a command blocking it would freeze the server, with
+/// whatever write transaction it had open still holding SQLite's write lock.
+async fn ccadmin_cli(args: &[&str], data_dir: &std::path::Path) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ccadmin"));
+    cmd.args(args)
         .arg("--data-dir")
         .arg(data_dir)
         .env_remove("DATABASE_URL")
         .env("RUST_LOG", "warn")
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .expect("the binary runs")
+        .env("RUST_BACKTRACE", "0");
+    tokio::task::spawn_blocking(move || cmd.output().expect("the binary runs"))
+        .await
+        .expect("the command's thread ends")
 }
 
 #[tokio::test]
@@ -602,7 +606,8 @@ async fn the_cli_exports_and_imports_and_a_running_server_follows_within_a_secon
     let out = ccadmin_cli(
         &["state", "export", file.to_str().unwrap()],
         &source.db.data_dir().unwrap(),
-    );
+    )
+    .await;
     assert!(
         out.status.success(),
         "{}",
@@ -629,7 +634,8 @@ async fn the_cli_exports_and_imports_and_a_running_server_follows_within_a_secon
     let out = ccadmin_cli(
         &["state", "import", file.to_str().unwrap()],
         &target.db.data_dir().unwrap(),
-    );
+    )
+    .await;
 
     // Assert
     assert!(
@@ -666,7 +672,8 @@ async fn the_cli_exports_and_imports_and_a_running_server_follows_within_a_secon
     let out = ccadmin_cli(
         &["state", "import", bad.to_str().unwrap()],
         &target.db.data_dir().unwrap(),
-    );
+    )
+    .await;
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("bad.json: tables: is required"), "{stderr}");
