@@ -620,6 +620,8 @@ async fn assert_search_tables_match_the_inventory(db: &ccadmin::store::Db, when:
         recounted.len()
     );
 
+    // Every available number has all its suffix rows; a held one has all or none (an
+    // add leaves them, a rebuild drops them); no other number has any.
     type Suffix = (String, String, String, String, String, bool);
     let mut kept: Vec<Suffix> = fetch(
         db,
@@ -627,16 +629,22 @@ async fn assert_search_tables_match_the_inventory(db: &ccadmin::store::Db, when:
         from number_suffix",
     )
     .await;
-    let mut derived: Vec<Suffix> = fetch(
+    let with_rows: std::collections::HashSet<String> = kept.iter().map(|r| r.3.clone()).collect();
+    type Derived = (String, String, String, String, String, bool, bool);
+    let mut derived: Vec<Suffix> = fetch::<Derived>(
         db,
         &format!(
             "select country_code, number_type, substr(phone_number, i),
-            phone_number, area_code, {position}(phone_number, substr(phone_number, i, 3)) = i
-        from number_inventory join gram_position on i between 2 and length(phone_number) - 2
-        where held_by is null"
+            phone_number, area_code, {position}(phone_number, substr(phone_number, i, 3)) = i,
+            held_by is null
+        from number_inventory join gram_position on i between 2 and length(phone_number) - 2"
         ),
     )
-    .await;
+    .await
+    .into_iter()
+    .filter(|r| r.6 || with_rows.contains(&r.3))
+    .map(|(c, t, s, n, a, f, _)| (c, t, s, n, a, f))
+    .collect();
     kept.sort();
     derived.sort();
     assert!(
@@ -680,6 +688,15 @@ backend_tests! {
         let (status, _) = status_json(app.post("/api/admin/voice/v1/accounts/AQWSDE/phone-numbers", &admin, &json!({"phoneNumber": "+16062128688"})).await).await;
         assert_eq!(status, 202);
         assert_search_tables_match_the_inventory(&db, "after holds").await;
+        // Their suffix rows stay, and no search offers them: three digits (a range of
+        // the rows that count each number once) and more (a range of all its rows).
+        let offered = all_available(&app, &demo, "countryCode=US&type=LOCAL&areaCode=212&phoneNumber=212").await;
+        assert!(!offered.contains(&twice), "{twice} held, offered: {offered:?}");
+        assert!(!offered.is_empty());
+        for fragment in ["930", "9308804"] {
+            let offered = all_available(&app, &demo, &format!("countryCode=US&type=LOCAL&phoneNumber={fragment}")).await;
+            assert!(!offered.contains(&"+16479308804".to_owned()), "{fragment}: {offered:?}");
+        }
         assert_eq!(app.call(Method::DELETE, &format!("{NUMBERS}/{id}"), Some(&demo), None).await.status(), 204);
         assert_search_tables_match_the_inventory(&db, "after a release").await;
         let res = app.call(Method::POST, "/_ccadmin/reset", Some(&admin), Some(&json!({"accountId": "AQWSDE"}))).await;

@@ -1,8 +1,9 @@
 //! Adding a number in two statements: one lookup, one write.
 //!
 //! An add reads whether the account holds the number and its inventory entry, then
-//! inserts the number, holds the entry (moving its search rows and counts), journals
-//! the transition and enqueues the activation. Done statement by statement that was
+//! inserts the number, holds the entry (taking it out of the search's counts; its
+//! suffix rows stay, see [`search`](super::search)), journals the transition and
+//! enqueues the activation. Done statement by statement that was
 //! eleven round trips on SQLite's single writer (each a hop to the connection's thread
 //! and back) or to PostgreSQL. Here the reads are one statement, and the writes are
 //! one: a script of statements on SQLite (sqlx runs the statements of one query in one
@@ -92,8 +93,7 @@ pub async fn add_lookup(tx: &mut Tx, account: &AccountId, number: &str) -> Resul
 }
 
 // The parts of the write, with one numbering of the parameters for all of them:
-// $1 number, $2 country, $3 inventory type, $4 area code (as `inventory::hold` numbers
-// them), $5 account, $6 number id, $7 now, then the number's own columns, the journal
+// $1 number, $2 country, $3 inventory type, $4 area code, $5 account, $6 number id, $7 now, then the number's own columns, the journal
 // entry's and the job's.
 const INSERT_NUMBER: &str = "insert into phone_number (phone_number_id, account_id, phone_number, country_code, number_type,
          display_name, is_calling_party_number, preferred_media_location, status, status_message, generation,
@@ -101,9 +101,6 @@ const INSERT_NUMBER: &str = "insert into phone_number (phone_number_id, account_
      values ($6, $5, $1, $2, $8, $9, $10, $11, $12, $13, 1, $7, $7)";
 const HOLD: &str =
     "update number_inventory set held_by = $5 where phone_number = $1 and held_by is null";
-const SUFFIXES: &str = "delete from number_suffix
-     where country_code = $2 and number_type = $3 and phone_number = $1
-       and suffix in (select substr($1, i) from gram_position where i between 2 and length($1) - 2)";
 const GRAMS: &str = "update inventory_gram_count set available = available - 1
      where country_code = $2 and number_type = $3 and area_code = $4
        and gram in (select substr($1, i, 3) from gram_position where i <= length($1) - 2)";
@@ -119,23 +116,22 @@ const JOB: &str = "insert into job (id, kind, account_id, resource_id, payload, 
 
 /// SQLite: the statements in order, ending with a read of the hold. The lookup in the
 /// same transaction saw the entry unheld and this connection is the only writer, so
-/// the hold cannot miss: the search rows and counts move unconditionally.
+/// the hold cannot miss: the counts move unconditionally.
 static SQLITE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "{INSERT_NUMBER};\n{HOLD};\n{SUFFIXES};\n{GRAMS};\n{COUNT} where true {COUNT_CONFLICT};\n\
+        "{INSERT_NUMBER};\n{HOLD};\n{GRAMS};\n{COUNT} where true {COUNT_CONFLICT};\n\
          {JOURNAL};\n{JOB};\n\
          select count(*) from number_inventory where phone_number = $1 and held_by = $5"
     )
 });
 
-/// PostgreSQL: one statement; the search rows and counts move only if the hold took
+/// PostgreSQL: one statement; the counts move only if the hold took
 /// (a concurrent transaction may have held the entry since the lookup), and the caller
 /// rolls back when it did not.
 static POSTGRES: LazyLock<String> = LazyLock::new(|| {
     format!(
         "with n as ({INSERT_NUMBER}),
          h as ({HOLD} returning 1),
-         s as ({SUFFIXES} and exists (select 1 from h)),
          g as ({GRAMS} and exists (select 1 from h)),
          c as ({COUNT} where exists (select 1 from h) {COUNT_CONFLICT}),
          t as ({JOURNAL}),

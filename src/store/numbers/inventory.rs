@@ -1,5 +1,6 @@
-//! The inventory: entries, their documentation rules, holding and releasing one, and
-//! the search rows and counts those moves keep current.
+//! The inventory: entries, their documentation rules, releasing held numbers, and the
+//! search rows and counts those moves keep current (a number is held by
+//! `numbers::add`).
 
 use sqlx::FromRow;
 
@@ -139,57 +140,6 @@ pub async fn inventory_entry(
     .transpose()
 }
 
-/// Marks an available number as held by `account`; false if it was not available.
-pub async fn hold(tx: &mut Tx, entry: &InventoryEntry, account: &AccountId) -> Result<bool> {
-    let n = on_conn!(tx, |c| {
-        sqlx::query(
-            "update number_inventory set held_by = $2 where phone_number = $1 and held_by is null",
-        )
-        .bind(&entry.phone_number)
-        .bind(account.as_str())
-        .execute(&mut *c)
-        .await
-        .map(|r| r.rows_affected())
-    })?;
-    if n == 1 {
-        on_conn!(tx, |c| {
-            sqlx::query(
-                "delete from number_suffix
-                 where country_code = $2 and number_type = $3 and phone_number = $1
-                   and suffix in (select substr($1, i) from gram_position
-                                  where i between 2 and length($1) - 2)",
-            )
-            .bind(&entry.phone_number)
-            .bind(&entry.country_code)
-            .bind(entry.number_type.as_str())
-            .execute(&mut *c)
-            .await?;
-            // Each string the number contains once, however often it occurs in it.
-            sqlx::query(
-                "update inventory_gram_count set available = available - 1
-                 where country_code = $2 and number_type = $3 and area_code = $4
-                   and gram in (select substr($1, i, 3) from gram_position where i <= length($1) - 2)",
-            )
-            .bind(&entry.phone_number)
-            .bind(&entry.country_code)
-            .bind(entry.number_type.as_str())
-            .bind(&entry.area_code)
-            .execute(&mut *c)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
-        count_available(
-            tx,
-            &entry.country_code,
-            entry.number_type.as_str(),
-            &entry.area_code,
-            -1,
-        )
-        .await?;
-    }
-    Ok(n == 1)
-}
-
 /// Returns a number to the available inventory.
 pub async fn release(tx: &mut Tx, number: &str, account: &AccountId) -> Result<()> {
     let group: Option<(String, String, String)> = on_conn!(tx, |c| {
@@ -234,8 +184,9 @@ pub async fn release_all(tx: &mut Tx, holder: Option<&AccountId>) -> Result<()> 
 
 /// Adds the search rows (`number_suffix`, migration 0011, and `inventory_gram_count`,
 /// 0012) of the inventory numbers that `condition` selects, with `$1`, `$2`... bound to
-/// `binds`; none may have them already. `search_rows` derives the same rows for bulk
-/// rebuilds.
+/// `binds`; none may be counted already. A number's suffix rows may be there: an add
+/// leaves them (see [`search`](super::search)), so only the missing ones are written.
+/// `search_rows` derives the same rows for bulk rebuilds.
 async fn offer(tx: &mut Tx, condition: &str, binds: &[&str]) -> Result<()> {
     let position = dialect::position(tx.backend());
     let order = dialect::insert_in_key_order(tx.backend(), "order by 1, 2, 3, 4");
@@ -256,7 +207,8 @@ async fn offer(tx: &mut Tx, condition: &str, binds: &[&str]) -> Result<()> {
                 {position}(phone_number, substr(phone_number, i, 3)) = i
          from number_inventory join gram_position on i between 2 and length(phone_number) - 2
          where {condition}
-         {order}"
+         {order}
+         on conflict (country_code, number_type, suffix, phone_number) do nothing"
     );
     on_conn!(tx, |c| {
         for sql in [&counts, &suffixes] {

@@ -28,7 +28,7 @@ pub use held::{
 };
 pub use import::{InventoryLoad, recount_available, reindex_available};
 pub use inventory::{
-    countries, delete_inventory, documentation_rule, hold, index_available, insert_inventory,
+    countries, delete_inventory, documentation_rule, index_available, insert_inventory,
     inventory_entry, release, release_all, set_documentation_rule,
 };
 pub use pages::{NumberField, NumberQuery, list};

@@ -2,9 +2,10 @@
 //! numbers in order, testing each, when the matches are frequent enough that the page
 //! comes early (`dialect::walk_per_match`); when they are not, or the walk runs out of
 //! its budget before the page (the matches are not spread evenly), the page is the top of
-//! the fragment's range of the suffix index (`number_suffix`), read whole and sorted.
+//! the fragment's range of the suffix index (`number_suffix`), sorted, less the rows of
+//! held numbers.
 
-use super::{Scope, entries_of, fetch_page};
+use super::{Scope, available_row, entries_of, fetch_page};
 use crate::domain::number::SearchFragment;
 use crate::store::numbers::inventory::InventoryRow;
 use crate::store::{Result, Tx, dialect, on_conn};
@@ -74,15 +75,31 @@ pub(super) async fn page(
             binds.push(format!("{f}:"));
             let n = binds.len();
             // Each number has exactly one `first` row per three-character string it
-            // contains.
+            // contains. The range's rows are sorted (the first `cap` of them) and
+            // tested for a held number's only up to the page's end; the subquery's own
+            // limit also keeps SQLite from merging it into the outer query, which
+            // would test every row before sorting.
             let listed = entries_of(&format!(
-                "select phone_number from number_suffix
-                 where {group} and suffix >= ${gram} and suffix < ${n} and first
-                 order by phone_number limit ${} offset ${}",
+                "select phone_number from
+                   (select country_code, number_type, phone_number from number_suffix
+                    where {group} and suffix >= ${gram} and suffix < ${n} and first
+                    order by phone_number limit ${}) candidate
+                 where {}
+                 limit ${} offset ${}",
                 n + 1,
-                n + 2
+                available_row(tx.backend(), "candidate"),
+                n + 2,
+                n + 3
             ));
-            fetch_page(tx, &listed, &binds, &[limit, offset]).await?
+            // Room for as many held numbers' rows as the page has rows before them,
+            // and some; all of the range when that was not enough.
+            let cap = (offset + limit).saturating_mul(2).saturating_add(64);
+            let rows = fetch_page(tx, &listed, &binds, &[cap, limit, offset]).await?;
+            if rows.len() as i64 == need {
+                rows
+            } else {
+                fetch_page(tx, &listed, &binds, &[i64::MAX, limit, offset]).await?
+            }
         }
     };
     Ok((total, rows))

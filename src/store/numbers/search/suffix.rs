@@ -1,7 +1,8 @@
 //! Four characters or more: the fragment's range of the suffix index (`number_suffix`),
-//! counted and sorted (a few hundred rows at most for typical numbers).
+//! less the rows of held numbers, counted and sorted (a few hundred rows at most for
+//! typical numbers).
 
-use super::{Scope, entries_of, fetch_page_of, fetch_total};
+use super::{Scope, available_row, entries_of, fetch_page_of, fetch_total};
 use crate::domain::number::SearchFragment;
 use crate::store::numbers::inventory::InventoryRow;
 use crate::store::{Result, Tx};
@@ -24,7 +25,11 @@ pub(super) async fn page(
     binds.push(format!("{f}:"));
     let n = binds.len();
     // A longer fragment has few matches, so a distinct is cheap.
-    let range = format!("{group} and suffix >= ${} and suffix < ${n}", n - 1);
+    let range = format!(
+        "{group} and suffix >= ${} and suffix < ${n} and {}",
+        n - 1,
+        available_row(tx.backend(), "number_suffix")
+    );
     let total = fetch_total(
         tx,
         &format!("select count(distinct phone_number) from number_suffix where {range}"),
