@@ -3,11 +3,11 @@
 //! An add reads whether the account holds the number and its inventory entry, then
 //! inserts the number, holds the entry (taking it out of the search's counts; its
 //! suffix rows stay, see [`search`](super::search)), journals the transition and
-//! enqueues the activation. Done statement by statement that was
-//! eleven round trips on SQLite's single writer (each a hop to the connection's thread
-//! and back) or to PostgreSQL. Here the reads are one statement, and the writes are
-//! one: a script of statements on SQLite (sqlx runs the statements of one query in one
-//! hop, binding `$n` by number in each), data-modifying CTEs on PostgreSQL.
+//! enqueues the activation. Done statement by statement that was eleven round trips on
+//! SQLite's single writer (each a hop to the connection's thread and back) or to
+//! PostgreSQL. Here the reads are one statement, and the writes are one: a script of
+//! statements on SQLite (sqlx runs the statements of one query in one hop, binding `$n`
+//! by number in each), data-modifying CTEs on PostgreSQL.
 
 use std::sync::LazyLock;
 
@@ -93,8 +93,8 @@ pub async fn add_lookup(tx: &mut Tx, account: &AccountId, number: &str) -> Resul
 }
 
 // The parts of the write, with one numbering of the parameters for all of them:
-// $1 number, $2 country, $3 inventory type, $4 area code, $5 account, $6 number id, $7 now, then the number's own columns, the journal
-// entry's and the job's.
+// $1 number, $2 country, $3 inventory type, $4 area code, $5 account, $6 number id,
+// $7 now, then the number's own columns, the journal entry's and the job's.
 const INSERT_NUMBER: &str = "insert into phone_number (phone_number_id, account_id, phone_number, country_code, number_type,
          display_name, is_calling_party_number, preferred_media_location, status, status_message, generation,
          created_at, updated_at)
@@ -125,9 +125,9 @@ static SQLITE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// PostgreSQL: one statement; the counts move only if the hold took
-/// (a concurrent transaction may have held the entry since the lookup), and the caller
-/// rolls back when it did not.
+/// PostgreSQL: one statement; the counts move only if the hold took (a concurrent
+/// transaction may have held the entry since the lookup), and the caller rolls back
+/// when it did not.
 static POSTGRES: LazyLock<String> = LazyLock::new(|| {
     format!(
         "with n as ({INSERT_NUMBER}),
