@@ -15,8 +15,11 @@
 //! request was cancelled before it got the connection) commits the batch itself.
 //!
 //! Savepoints nest rather than being released: `COMMIT` ends them all, so a successful
-//! caller costs no statement of its own at the end, and the innermost savepoint (the
-//! one `ROLLBACK TO` finds by name) is always the current caller's.
+//! caller costs no statement of its own at the end. Each is named after the caller's
+//! place in the batch, so a `ROLLBACK TO` finds the caller's own or none.
+//!
+//! A caller's transaction exists from before its `BEGIN` or `SAVEPOINT` is sent, so a
+//! caller dropped at any await, that one included, is rolled back.
 
 use std::fmt;
 use std::sync::Arc;
@@ -230,33 +233,47 @@ impl Writer {
         if guard.conn.is_none() {
             guard.conn = Some(self.pool.acquire().await?);
         }
-        let first = !guard.open;
-        let conn = guard
-            .conn
-            .as_deref_mut()
-            .expect("the connection was set just above");
-        let begun = if first {
-            sqlx::query("BEGIN IMMEDIATE").execute(conn).await
-        } else {
-            sqlx::query("SAVEPOINT caller").execute(conn).await
-        };
-        match begun {
-            Ok(_) => {}
-            // BEGIN failing (the file locked by another process past the busy timeout,
-            // the disk gone) leaves no transaction behind.
-            Err(e) if first => return Err(e.into()),
-            Err(e) => {
-                guard.fail(&e).await;
-                return Err(e.into());
-            }
-        }
+        // The first caller begins the outer transaction; each later one works in a
+        // savepoint named after its place in the batch (callers before it joined the
+        // batch, none is released before the commit), so that a rollback to it can
+        // only ever find its own: after a `SAVEPOINT` that failed, it finds none and
+        // fails, rather than undoing the previous caller's work.
+        let savepoint = guard.open.then(|| guard.batch.len());
+        // The caller's transaction exists before its `BEGIN` or `SAVEPOINT` is sent: a
+        // caller dropped while that runs (its client went away) is rolled back by the
+        // transaction's drop, like one dropped later. The statement still runs on the
+        // connection's thread; marked open only after it, the transaction a `BEGIN`
+        // left open was begun again by the next caller, and that and every later
+        // batch failed ("cannot start a transaction within a transaction").
         guard.open = true;
-        Ok(GroupTx {
+        let mut tx = GroupTx {
             writer: self.clone(),
             guard: Some(guard),
-            first,
+            savepoint,
             finished: false,
-        })
+        };
+        let begun = match savepoint {
+            None => sqlx::query("BEGIN IMMEDIATE").execute(tx.conn()).await,
+            Some(n) => {
+                let sql = format!("SAVEPOINT caller{n}");
+                sqlx::query(&sql).persistent(false).execute(tx.conn()).await
+            }
+        };
+        if let Err(e) = begun {
+            let mut guard = tx
+                .guard
+                .take()
+                .expect("a GroupTx holds the connection until it is consumed or dropped");
+            if savepoint.is_none() {
+                // BEGIN failing (the file locked by another process past the busy
+                // timeout, the disk gone) leaves no transaction behind.
+                guard.open = false;
+            } else {
+                guard.fail(&e).await;
+            }
+            return Err(e.into());
+        }
+        Ok(tx)
     }
 
     /// Commits a batch whose callers wait, then gives the connection back to the
@@ -312,9 +329,10 @@ pub struct GroupTx {
     writer: Arc<Writer>,
     /// The connection, held: `None` only once committed or handed to the cleanup.
     guard: Option<OwnedMutexGuard<State>>,
-    /// The caller began the outer transaction (no savepoint: rolling back is
-    /// rolling back the whole transaction, which holds only its work).
-    first: bool,
+    /// The number of the caller's savepoint, or `None` when it began the outer
+    /// transaction (rolling back is then rolling back the whole transaction, which
+    /// holds only its work).
+    savepoint: Option<usize>,
     /// The caller's work joined the batch: nothing to roll back on drop.
     finished: bool,
 }
@@ -365,7 +383,7 @@ impl Drop for GroupTx {
         }
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
-                rt.spawn(undo(self.writer.clone(), guard, self.first));
+                rt.spawn(undo(self.writer.clone(), guard, self.savepoint));
             }
             // No runtime left to run the rollback on (shutdown): the connection is
             // closed instead (its thread rolls back as it closes), and the batch's
@@ -390,17 +408,17 @@ impl Drop for GroupTx {
 }
 
 /// Rolls back a caller's work that did not commit (see [`GroupTx`]'s `Drop`).
-async fn undo(writer: Arc<Writer>, mut guard: OwnedMutexGuard<State>, first: bool) {
-    let sql = if first {
-        "ROLLBACK"
-    } else {
-        "ROLLBACK TO caller; RELEASE caller"
+async fn undo(writer: Arc<Writer>, mut guard: OwnedMutexGuard<State>, savepoint: Option<usize>) {
+    let sql = match savepoint {
+        None => "ROLLBACK".to_owned(),
+        Some(n) => format!("ROLLBACK TO caller{n}; RELEASE caller{n}"),
     };
     let Some(conn) = guard.conn.as_deref_mut() else {
         return;
     };
-    match sqlx::Executor::execute(conn, sql).await {
-        Ok(_) if first => guard.open = false,
+    let undone = sqlx::query(&sql).persistent(false).execute(conn).await;
+    match undone {
+        Ok(_) if savepoint.is_none() => guard.open = false,
         Ok(_) => {
             if !guard.batch.is_empty() && guard.due(writer.waiting.load(Ordering::Acquire)) {
                 guard.flush().await;

@@ -235,6 +235,42 @@ backend_tests! {
         drop(read);
         db.close().await;
     }
+
+    async fn a_writer_cancelled_while_its_transaction_begins_leaves_none_open(b: Backend) {
+        use ccadmin::store::emulator::{set_state, state};
+        let app = spawn_app(&b).await;
+        let db = ccadmin::open(&app.args.storage).await.unwrap();
+        // A first write, so that the write connection is in hand and the next caller's
+        // first poll gets as far as sending its `BEGIN`.
+        let mut tx = db.write().await.unwrap();
+        set_state(&mut tx, "begin-0", "1").await.unwrap();
+        tx.commit().await.unwrap();
+        let mut cancelled_in_begin = 0;
+        for i in 1..=20 {
+            // Polled once, then dropped: a request whose client went away just as its
+            // transaction was beginning. The `BEGIN` still runs on the connection.
+            // (On SQLite the first poll sends the statement to the connection's thread
+            // and mostly returns before its answer; when the answer was quicker, or on
+            // PostgreSQL, the transaction begun is dropped uncommitted.)
+            let mut begin = Box::pin(db.write());
+            let first = std::future::poll_fn(|cx| std::task::Poll::Ready(begin.as_mut().poll(cx))).await;
+            cancelled_in_begin += usize::from(first.is_pending());
+            drop(first);
+            drop(begin);
+            // That transaction is not left open under the next caller: it begins its
+            // own and commits it.
+            let key = format!("begin-{i}");
+            let mut tx = db.write().await.unwrap_or_else(|e| panic!("round {i}: {e}"));
+            set_state(&mut tx, &key, "1").await.unwrap_or_else(|e| panic!("round {i}: {e}"));
+            tx.commit().await.unwrap_or_else(|e| panic!("round {i}: {e}"));
+            let mut read = db.read().await.unwrap();
+            assert_eq!(state(&mut read, &key).await.unwrap().as_deref(), Some("1"), "round {i}");
+        }
+        if matches!(b, crate::helpers::Backend::Sqlite) {
+            assert!(cancelled_in_begin > 0, "no round was cancelled while its BEGIN ran");
+        }
+        db.close().await;
+    }
 }
 
 /// The WAL's checkpoint sequence number (big-endian, bytes 12..16 of its header): SQLite
