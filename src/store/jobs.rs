@@ -118,8 +118,9 @@ pub async fn cancel_for(
     })?)
 }
 
-// The claim differs by backend (`dialect::skip_locked`). Each candidate set has its own statement so that it is a range of one index
-// (`job_pending`, `job_lease`): an `or` of the two made both engines scan every job.
+// The claim differs by backend (`dialect::skip_locked`). Each candidate set has its own
+// statement so that it is a range of one partial index (`job_pending`, `job_lease`, which
+// hold only the jobs in that state): an `or` of the two made both engines scan every job.
 const EXPIRED: &str = "state = 'running' and lease_until < $2 order by lease_until";
 const DUE: &str = "state = 'pending' and run_at <= $1 order by run_at, created_at";
 
@@ -305,9 +306,13 @@ pub async fn reschedule(
 /// Jobs not yet finished: pending or running.
 pub async fn unfinished(tx: &mut Tx) -> Result<i64> {
     Ok(on_conn!(tx, |c| {
-        sqlx::query_scalar("select count(*) from job where state in ('pending', 'running')")
-            .fetch_one(&mut *c)
-            .await
+        // One count per state: each is then a partial index (`job_pending`, `job_lease`).
+        sqlx::query_scalar(
+            "select (select count(*) from job where state = 'pending')
+                  + (select count(*) from job where state = 'running')",
+        )
+        .fetch_one(&mut *c)
+        .await
     })?)
 }
 
