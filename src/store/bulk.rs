@@ -60,7 +60,7 @@ impl<'c, 'v> Bulk<'c, 'v> {
         freeze: bool,
     ) -> Result<Bulk<'c, 'v>> {
         let list = columns.join(", ");
-        let inner = match tx.conn() {
+        let inner = match tx.conn().await? {
             Conn::Postgres(c) => {
                 let options = if freeze { " with (freeze)" } else { "" };
                 let copy = c

@@ -215,9 +215,10 @@ impl Writer {
         })
     }
 
-    /// A write transaction: the connection, with the caller's work begun in the
-    /// shared transaction (its own `BEGIN IMMEDIATE` if it is the first, else a
-    /// savepoint).
+    /// A write transaction: the connection, with the caller's place in the shared
+    /// transaction (its own `BEGIN IMMEDIATE` if it is the first, else a savepoint),
+    /// whose statement runs with the caller's first ([`GroupTx::take_begin`],
+    /// [`GroupTx::ready`]).
     pub(crate) async fn begin(self: &Arc<Self>) -> Result<GroupTx> {
         // As long as the pool would have waited for its one connection: a queue that
         // does not move in that time answers "unavailable", as before the group commit.
@@ -239,41 +240,21 @@ impl Writer {
         // only ever find its own: after a `SAVEPOINT` that failed, it finds none and
         // fails, rather than undoing the previous caller's work.
         let savepoint = guard.open.then(|| guard.batch.len());
-        // The caller's transaction exists before its `BEGIN` or `SAVEPOINT` is sent: a
-        // caller dropped while that runs (its client went away) is rolled back by the
-        // transaction's drop, like one dropped later. The statement still runs on the
-        // connection's thread; marked open only after it, the transaction a `BEGIN`
-        // left open was begun again by the next caller, and that and every later
-        // batch failed ("cannot start a transaction within a transaction").
+        // Open from here: the caller's transaction exists before its `BEGIN` or
+        // `SAVEPOINT` is sent, so a caller dropped while that runs (its client went
+        // away) is rolled back by the transaction's drop, like one dropped later. The
+        // statement still runs on the connection's thread; marked open only after it,
+        // the transaction a `BEGIN` left open was begun again by the next caller, and
+        // that and every later batch failed ("cannot start a transaction within a
+        // transaction").
         guard.open = true;
-        let mut tx = GroupTx {
+        Ok(GroupTx {
             writer: self.clone(),
             guard: Some(guard),
             savepoint,
+            begun: false,
             finished: false,
-        };
-        let begun = match savepoint {
-            None => sqlx::query("BEGIN IMMEDIATE").execute(tx.conn()).await,
-            Some(n) => {
-                let sql = format!("SAVEPOINT caller{n}");
-                sqlx::query(&sql).persistent(false).execute(tx.conn()).await
-            }
-        };
-        if let Err(e) = begun {
-            let mut guard = tx
-                .guard
-                .take()
-                .expect("a GroupTx holds the connection until it is consumed or dropped");
-            if savepoint.is_none() {
-                // BEGIN failing (the file locked by another process past the busy
-                // timeout, the disk gone) leaves no transaction behind.
-                guard.open = false;
-            } else {
-                guard.fail(&e).await;
-            }
-            return Err(e.into());
-        }
-        Ok(tx)
+        })
     }
 
     /// Commits a batch whose callers wait, then gives the connection back to the
@@ -333,12 +314,17 @@ pub struct GroupTx {
     /// transaction (rolling back is then rolling back the whole transaction, which
     /// holds only its work).
     savepoint: Option<usize>,
+    /// The caller's `BEGIN` or `SAVEPOINT` was sent, or handed to a statement that
+    /// runs it first.
+    begun: bool,
     /// The caller's work joined the batch: nothing to roll back on drop.
     finished: bool,
 }
 
 impl GroupTx {
-    /// The write connection.
+    /// The write connection. Its statements belong to the caller's transaction only
+    /// once it has begun: [`GroupTx::ready`] first, or [`GroupTx::take_begin`] run
+    /// ahead of them.
     pub(crate) fn conn(&mut self) -> &mut SqliteConnection {
         self.guard
             .as_mut()
@@ -346,9 +332,60 @@ impl GroupTx {
             .expect("a GroupTx holds the connection until it is consumed or dropped")
     }
 
+    /// The statement that begins the caller's transaction, if none has run yet, for
+    /// the caller to run ahead of its first statement in one query (one hop to the
+    /// connection's thread instead of two). From here on the transaction counts as
+    /// begun: if that query fails, the rollback on drop runs, and if the begin itself
+    /// was what failed, the rollback finds nothing to undo, fails, and the connection
+    /// and batch go as for any failed rollback (`undo`).
+    pub(crate) fn take_begin(&mut self) -> Option<String> {
+        if self.begun {
+            return None;
+        }
+        self.begun = true;
+        Some(match self.savepoint {
+            None => "BEGIN IMMEDIATE".to_owned(),
+            Some(n) => format!("SAVEPOINT caller{n}"),
+        })
+    }
+
+    /// Begins the caller's transaction, if a statement has not already done so.
+    pub(crate) async fn ready(&mut self) -> Result<()> {
+        if self.guard.is_none() {
+            return Err(StoreError::Unavailable(sqlx::Error::Protocol(
+                "the write transaction already failed to begin".to_owned(),
+            )));
+        }
+        let Some(sql) = self.take_begin() else {
+            return Ok(());
+        };
+        let begun = sqlx::query(&sql)
+            .persistent(self.savepoint.is_none())
+            .execute(self.conn())
+            .await;
+        if let Err(e) = begun {
+            let mut guard = self
+                .guard
+                .take()
+                .expect("a GroupTx holds the connection until it is consumed or dropped");
+            if self.savepoint.is_none() {
+                // BEGIN failing (the file locked by another process past the busy
+                // timeout, the disk gone) leaves no transaction behind.
+                guard.open = false;
+            } else {
+                guard.fail(&e).await;
+            }
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
     /// Adds the caller's work to the batch and returns once the commit that holds it
     /// succeeded.
     pub(crate) async fn commit(mut self) -> Result<()> {
+        // A transaction that ran no statement still begins, so that the batch's
+        // bookkeeping (the first caller's is the outer transaction) holds.
+        self.ready().await?;
         let writer = self.writer.clone();
         let mut guard = self
             .guard
@@ -383,7 +420,7 @@ impl Drop for GroupTx {
         }
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
-                rt.spawn(undo(self.writer.clone(), guard, self.savepoint));
+                rt.spawn(undo(self.writer.clone(), guard, self.savepoint, self.begun));
             }
             // No runtime left to run the rollback on (shutdown): the connection is
             // closed instead (its thread rolls back as it closes), and the batch's
@@ -407,8 +444,28 @@ impl Drop for GroupTx {
     }
 }
 
-/// Rolls back a caller's work that did not commit (see [`GroupTx`]'s `Drop`).
-async fn undo(writer: Arc<Writer>, mut guard: OwnedMutexGuard<State>, savepoint: Option<usize>) {
+/// Rolls back a caller's work that did not commit (see [`GroupTx`]'s `Drop`): its
+/// savepoint, or the outer transaction it began (`savepoint` is `None`); nothing if its
+/// transaction never `begun`.
+async fn undo(
+    writer: Arc<Writer>,
+    mut guard: OwnedMutexGuard<State>,
+    savepoint: Option<usize>,
+    begun: bool,
+) {
+    if !begun {
+        match savepoint {
+            // The outer transaction was never begun.
+            None => guard.open = false,
+            // The caller's place in it holds nothing of its own.
+            Some(_) => {
+                if !guard.batch.is_empty() && guard.due(writer.waiting.load(Ordering::Acquire)) {
+                    guard.flush().await;
+                }
+            }
+        }
+        return;
+    }
     let sql = match savepoint {
         None => "ROLLBACK".to_owned(),
         Some(n) => format!("ROLLBACK TO caller{n}; RELEASE caller{n}"),

@@ -262,7 +262,7 @@ pub const SETTLE_LOCK: i64 = 0x6363_5f73_6574_746c;
 /// first, the settle yields: it rolls back, the request goes on, and the jobs are ended
 /// one by one (`Jobs::process`) or, still blocked, claimed again after their lease.
 pub async fn take_settle_turn(tx: &mut Tx) -> Result<()> {
-    if let super::Conn::Postgres(c) = tx.conn() {
+    if let super::Conn::Postgres(c) = tx.conn().await? {
         sqlx::query("select pg_advisory_xact_lock($1)")
             .bind(SETTLE_LOCK)
             .execute(&mut *c)

@@ -39,7 +39,7 @@ pub mod state;
 /// is. The body is compiled once per backend, so the same query code serves both.
 macro_rules! on_conn {
     ($tx:expr, |$c:ident| $body:expr) => {
-        match $tx.conn() {
+        match $tx.conn().await? {
             $crate::store::Conn::Sqlite($c) => $body,
             $crate::store::Conn::Postgres($c) => $body,
         }
@@ -578,6 +578,7 @@ impl Tx {
                     .await?;
             }
             TxInner::SqliteGroup(g) => {
+                g.ready().await?;
                 sqlx::query("pragma cache_size = -524288")
                     .execute(g.conn())
                     .await?;
@@ -602,7 +603,10 @@ impl Tx {
     pub async fn end_bulk_load(&mut self) -> Result<()> {
         let conn: &mut SqliteConnection = match &mut self.inner {
             TxInner::SqliteWrite(t) => t,
-            TxInner::SqliteGroup(g) => g.conn(),
+            TxInner::SqliteGroup(g) => {
+                g.ready().await?;
+                g.conn()
+            }
             _ => return Ok(()),
         };
         sqlx::query("pragma cache_size = -2000")
@@ -611,14 +615,29 @@ impl Tx {
         Ok(())
     }
 
-    /// The underlying connection.
-    pub fn conn(&mut self) -> Conn<'_> {
-        match &mut self.inner {
+    /// The underlying connection, inside the transaction: a group commit's caller
+    /// begins its part first if no statement did ([`Tx::take_begin`]).
+    pub async fn conn(&mut self) -> Result<Conn<'_>> {
+        Ok(match &mut self.inner {
             TxInner::SqliteRead(c) => Conn::Sqlite(c),
             TxInner::SqliteWrite(t) => Conn::Sqlite(t),
-            TxInner::SqliteGroup(g) => Conn::Sqlite(g.conn()),
+            TxInner::SqliteGroup(g) => {
+                g.ready().await?;
+                Conn::Sqlite(g.conn())
+            }
             TxInner::PgRead(c) => Conn::Postgres(c),
             TxInner::PgWrite(t) => Conn::Postgres(t),
+        })
+    }
+
+    /// On SQLite's group commit, the statement that begins this caller's part of the
+    /// shared transaction if it has not run yet: a store function may run it ahead of
+    /// its first statement, in one query, to save a hop to the connection's thread
+    /// (`numbers::add_lookup`). `None` everywhere else.
+    pub fn take_begin(&mut self) -> Option<String> {
+        match &mut self.inner {
+            TxInner::SqliteGroup(g) => g.take_begin(),
+            _ => None,
         }
     }
 

@@ -1107,7 +1107,7 @@ impl Rows {
             .map(|r| r.iter().filter_map(|(_, v)| v.clone()).collect())
             .collect();
         savepoint(tx, "savepoint state_rows").await?;
-        let inserted = match tx.conn() {
+        let inserted = match tx.conn().await? {
             Conn::Postgres(c) => insert_rows_postgres(c, table, &columns, cells).await,
             Conn::Sqlite(c) => insert_rows_sqlite(c, table, &columns, &cells).await,
         };

@@ -241,18 +241,28 @@ backend_tests! {
         let app = spawn_app(&b).await;
         let db = ccadmin::open(&app.args.storage).await.unwrap();
         // A first write, so that the write connection is in hand and the next caller's
-        // first poll gets as far as sending its `BEGIN`.
+        // first poll gets as far as sending its first statement.
         let mut tx = db.write().await.unwrap();
         set_state(&mut tx, "begin-0", "1").await.unwrap();
         tx.commit().await.unwrap();
+        // Write transactions that run no statement, one dropped and one committed, also
+        // leave the connection to the next (on SQLite their `BEGIN` was never sent).
+        drop(db.write().await.unwrap());
+        db.write().await.unwrap().commit().await.unwrap();
         let mut cancelled_in_begin = 0;
         for i in 1..=20 {
             // Polled once, then dropped: a request whose client went away just as its
-            // transaction was beginning. The `BEGIN` still runs on the connection.
-            // (On SQLite the first poll sends the statement to the connection's thread
-            // and mostly returns before its answer; when the answer was quicker, or on
-            // PostgreSQL, the transaction begun is dropped uncommitted.)
-            let mut begin = Box::pin(db.write());
+            // transaction was beginning. On SQLite a caller's `BEGIN` (or `SAVEPOINT`)
+            // goes with its first statement, which the first poll sends to the
+            // connection's thread and mostly returns before its answer; the statements
+            // still run there. (When the answer was quicker, or on PostgreSQL, the
+            // transaction is dropped uncommitted.)
+            let cancelled_key = format!("cancelled-{i}");
+            let mut begin = Box::pin(async {
+                let mut tx = db.write().await?;
+                set_state(&mut tx, &cancelled_key, "1").await?;
+                Ok::<_, ccadmin::store::StoreError>(tx)
+            });
             let first = std::future::poll_fn(|cx| std::task::Poll::Ready(begin.as_mut().poll(cx))).await;
             cancelled_in_begin += usize::from(first.is_pending());
             drop(first);
@@ -265,6 +275,8 @@ backend_tests! {
             tx.commit().await.unwrap_or_else(|e| panic!("round {i}: {e}"));
             let mut read = db.read().await.unwrap();
             assert_eq!(state(&mut read, &key).await.unwrap().as_deref(), Some("1"), "round {i}");
+            // And the cancelled caller's write was rolled back.
+            assert_eq!(state(&mut read, &cancelled_key).await.unwrap(), None, "round {i}");
         }
         if matches!(b, crate::helpers::Backend::Sqlite) {
             assert!(cancelled_in_begin > 0, "no round was cancelled while its BEGIN ran");

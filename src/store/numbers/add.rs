@@ -51,6 +51,12 @@ pub async fn add_lookup(tx: &mut Tx, account: &AccountId, number: &str) -> Resul
          from (select 1 as one) as q left join number_inventory i on i.phone_number = $2",
         dialect::for_update(tx.backend())
     );
+    // On SQLite's group commit the caller's `SAVEPOINT` (or `BEGIN`) runs in the same
+    // hop as the lookup, its first statement: +14 % adds (issue #16).
+    let sql = match tx.take_begin() {
+        Some(begin) => format!("{begin};\n{sql}"),
+        None => sql,
+    };
     let row: Row = on_conn!(tx, |c| {
         sqlx::query_as(&sql)
             .bind(account.as_str())
