@@ -218,7 +218,7 @@ impl Writer {
     /// A write transaction: the connection, with the caller's place in the shared
     /// transaction (its own `BEGIN IMMEDIATE` if it is the first, else a savepoint),
     /// whose statement runs with the caller's first ([`GroupTx::take_begin`],
-    /// [`GroupTx::ready`]).
+    /// [`GroupTx::conn`]).
     pub(crate) async fn begin(self: &Arc<Self>) -> Result<GroupTx> {
         // As long as the pool would have waited for its one connection: a queue that
         // does not move in that time answers "unavailable", as before the group commit.
@@ -322,10 +322,15 @@ pub struct GroupTx {
 }
 
 impl GroupTx {
-    /// The write connection. Its statements belong to the caller's transaction only
-    /// once it has begun: [`GroupTx::ready`] first, or [`GroupTx::take_begin`] run
-    /// ahead of them.
-    pub(crate) fn conn(&mut self) -> &mut SqliteConnection {
+    /// The write connection, inside the caller's transaction: begun first if no
+    /// statement has begun it ([`GroupTx::take_begin`]).
+    pub(crate) async fn conn(&mut self) -> Result<&mut SqliteConnection> {
+        self.ready().await?;
+        Ok(self.connection())
+    }
+
+    /// The write connection as it is, begun or not.
+    fn connection(&mut self) -> &mut SqliteConnection {
         self.guard
             .as_mut()
             .and_then(|g| g.conn.as_deref_mut())
@@ -350,7 +355,7 @@ impl GroupTx {
     }
 
     /// Begins the caller's transaction, if a statement has not already done so.
-    pub(crate) async fn ready(&mut self) -> Result<()> {
+    async fn ready(&mut self) -> Result<()> {
         if self.guard.is_none() {
             return Err(StoreError::Unavailable(sqlx::Error::Protocol(
                 "the write transaction already failed to begin".to_owned(),
@@ -361,7 +366,7 @@ impl GroupTx {
         };
         let begun = sqlx::query(&sql)
             .persistent(self.savepoint.is_none())
-            .execute(self.conn())
+            .execute(self.connection())
             .await;
         if let Err(e) = begun {
             let mut guard = self

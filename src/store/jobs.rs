@@ -303,19 +303,6 @@ pub async fn reschedule(
     Ok(n == 1)
 }
 
-/// Jobs not yet finished: pending or running.
-pub async fn unfinished(tx: &mut Tx) -> Result<i64> {
-    Ok(on_conn!(tx, |c| {
-        // One count per state: each is then a partial index (`job_pending`, `job_lease`).
-        sqlx::query_scalar(
-            "select (select count(*) from job where state = 'pending')
-                  + (select count(*) from job where state = 'running')",
-        )
-        .fetch_one(&mut *c)
-        .await
-    })?)
-}
-
 /// The journal's latest `seq` (0 when it is empty): where a stream that wants only
 /// new transitions starts.
 pub async fn last_seq(tx: &mut Tx) -> Result<i64> {

@@ -578,9 +578,8 @@ impl Tx {
                     .await?;
             }
             TxInner::SqliteGroup(g) => {
-                g.ready().await?;
                 sqlx::query("pragma cache_size = -524288")
-                    .execute(g.conn())
+                    .execute(g.conn().await?)
                     .await?;
             }
             TxInner::PgWrite(t) => {
@@ -603,10 +602,7 @@ impl Tx {
     pub async fn end_bulk_load(&mut self) -> Result<()> {
         let conn: &mut SqliteConnection = match &mut self.inner {
             TxInner::SqliteWrite(t) => t,
-            TxInner::SqliteGroup(g) => {
-                g.ready().await?;
-                g.conn()
-            }
+            TxInner::SqliteGroup(g) => g.conn().await?,
             _ => return Ok(()),
         };
         sqlx::query("pragma cache_size = -2000")
@@ -621,10 +617,7 @@ impl Tx {
         Ok(match &mut self.inner {
             TxInner::SqliteRead(c) => Conn::Sqlite(c),
             TxInner::SqliteWrite(t) => Conn::Sqlite(t),
-            TxInner::SqliteGroup(g) => {
-                g.ready().await?;
-                Conn::Sqlite(g.conn())
-            }
+            TxInner::SqliteGroup(g) => Conn::Sqlite(g.conn().await?),
             TxInner::PgRead(c) => Conn::Postgres(c),
             TxInner::PgWrite(t) => Conn::Postgres(t),
         })

@@ -5,7 +5,8 @@
 //! suffix rows stay, see [`search`](super::search)), journals the transition and
 //! enqueues the activation. Done statement by statement that was eleven round trips on
 //! SQLite's single writer (each a hop to the connection's thread and back) or to
-//! PostgreSQL. Here the reads are one statement, and the writes are one: a script of
+//! PostgreSQL. Here the reads are one statement (on SQLite with the caller's
+//! `SAVEPOINT` ahead of it), and the writes are one: a script of
 //! statements on SQLite (sqlx runs the statements of one query in one hop, binding `$n`
 //! by number in each), data-modifying CTEs on PostgreSQL.
 
@@ -52,7 +53,7 @@ pub async fn add_lookup(tx: &mut Tx, account: &AccountId, number: &str) -> Resul
         dialect::for_update(tx.backend())
     );
     // On SQLite's group commit the caller's `SAVEPOINT` (or `BEGIN`) runs in the same
-    // hop as the lookup, its first statement: +14 % adds (issue #16).
+    // hop as the lookup, its first statement: one hop to the writer's thread fewer.
     let sql = match tx.take_begin() {
         Some(begin) => format!("{begin};\n{sql}"),
         None => sql,
