@@ -462,6 +462,31 @@ backend_tests! {
         }
     }
 
+    async fn a_token_accepted_before_an_import_of_other_keys_is_refused_after_it(b: Backend) {
+        // Arrange: another instance's snapshot (its own signing key), and a token of the
+        // importer that has been used, so the importer has verified it once already.
+        let exporter = spawn_app(&b).await;
+        let doc = export(&exporter, &exporter.admin().await, "?inventory=false").await;
+        let importer = spawn_app(&b).await;
+        let before = importer.demo().await;
+        assert_eq!(importer.get("/api/admin/account/v1/accounts/ABCDEF", &before).await.status(), 200);
+        let admin = importer.admin().await;
+
+        // Act
+        let (status, body) = import_raw(&importer, &admin, doc.to_string()).await;
+
+        // Assert: the key that signed it is gone with the import, and so is the token.
+        assert_eq!(status, 200, "{body}");
+        let (status, body) =
+            status_json(importer.get("/api/admin/account/v1/accounts/ABCDEF", &before).await).await;
+        assert_eq!(status, 401);
+        assert_problem(&body, 401, "unauthorized", "Unauthorized");
+        let detail = body["detail"].as_str().unwrap();
+        assert!(detail.ends_with("(the token's signature is invalid)"), "{body}");
+        let after = importer.demo().await;
+        assert_eq!(importer.get("/api/admin/account/v1/accounts/ABCDEF", &after).await.status(), 200);
+    }
+
     async fn a_snapshot_without_inventory_keeps_the_importers_inventory_but_its_numbers(b: Backend) {
         // Arrange: the exporter holds one number, activated.
         let exporter = spawn_app(&b).await;
