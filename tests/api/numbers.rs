@@ -378,7 +378,7 @@ backend_tests! {
         assert!(statuses.contains("DISABLED") && statuses.contains("INPROGRESS") && statuses.len() >= 3, "{statuses:?}");
 
         let text = |n: &Value, f: &str| n[f].as_str().unwrap_or("").to_owned();
-        let filters: [(&str, Keep); 8] = [
+        let filters: [(&str, Keep); 9] = [
             ("", &|_| true),
             ("filter=status:ACTIVE", &|n| n["status"] == "ACTIVE"),
             ("filter=status=DISABLED", &|n| n["status"] == "DISABLED"),
@@ -386,6 +386,7 @@ backend_tests! {
             ("filter=type:TOLLFREE", &|n| n["type"] == "TOLLFREE"),
             ("filter=type:LOCAL,countryCode:US,status:ACTIVE", &|n| n["type"] == "LOCAL" && n["countryCode"] == "US" && n["status"] == "ACTIVE"),
             ("filter=displayName:*a*", &|n| text(n, "displayName").contains('a')),
+            ("filter=displayName=alpha", &|n| n["displayName"] == "alpha"),
             ("filter=phoneNumber:%2B1*,status:INPROGRESS", &|n| text(n, "phoneNumber").starts_with("+1") && n["status"] == "INPROGRESS"),
         ];
         for (filter, keep) in filters {

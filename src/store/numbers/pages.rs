@@ -92,6 +92,9 @@ struct Condition {
     reads_name: bool,
     /// Whether it holds a `like` pattern: then its statements are planned each time.
     like: bool,
+    /// Whether it tests the display name against a non-empty value, which neither a
+    /// missing name nor an empty one can match.
+    names_required: bool,
 }
 
 fn condition(backend: Backend, filters: &[Filter<NumberField>]) -> Condition {
@@ -102,11 +105,15 @@ fn condition(backend: Backend, filters: &[Filter<NumberField>]) -> Condition {
         tallied: true,
         reads_name: false,
         like: false,
+        names_required: false,
     };
     for f in filters {
         let col = f.field.column();
         let at = c.binds.len() + 2;
         c.reads_name |= f.field == NumberField::DisplayName;
+        // Every wildcard of a value is escaped (`Match::like_pattern`): a non-empty value
+        // matches only a name that holds at least one character.
+        c.names_required |= f.field == NumberField::DisplayName && !f.matcher.value().is_empty();
         let equal = match (&f.matcher, f.matcher.like_pattern()) {
             (_, None) => Some(f.matcher.value().to_owned()),
             // ASCII only: `ß` upper-cases to `SS`, which ignoring case does not match.
@@ -422,8 +429,16 @@ async fn ids_in_order(
         NumberField::PhoneNumber => format!("phone_number {dir}"),
         f => format!("{} {dir}, phone_number {dir}", f.order_key()),
     };
+    // Numbers without a name sort first in name order (as empty names): when the filter
+    // excludes them, the read starts after them rather than testing each (15,000 entries
+    // before page 1 in bench/lists.sh's account).
+    let named = if field == NumberField::DisplayName && cond.names_required {
+        format!(" and {} > ''", field.order_key())
+    } else {
+        String::new()
+    };
     let sql = format!(
-        "select phone_number_id from phone_number{} where {} order by {order} limit ${} offset ${}",
+        "select phone_number_id from phone_number{} where {}{named} order by {order} limit ${} offset ${}",
         dialect::read_through(tx.backend(), index_of(field, &cond.equal)),
         cond.sql,
         cond.binds.len() + 2,
@@ -519,6 +534,21 @@ mod tests {
             index_of(DisplayName, &[CountryCode]),
             "phone_number_by_name"
         );
+    }
+
+    #[test]
+    fn only_a_name_filter_with_a_value_requires_a_name() {
+        use NumberField::*;
+        let required = |field, matcher| {
+            condition(Backend::Postgres, &[Filter { field, matcher }]).names_required
+        };
+        assert!(required(DisplayName, Match::Contains("ta".into())));
+        assert!(required(DisplayName, Match::Prefix("%".into())));
+        assert!(required(DisplayName, Match::Exact("Line 1".into())));
+        // `displayName=` asks for the empty names.
+        assert!(!required(DisplayName, Match::Exact(String::new())));
+        assert!(!required(PhoneNumber, Match::Contains("42".into())));
+        assert!(!condition(Backend::Sqlite, &[]).names_required);
     }
 
     #[test]
