@@ -302,8 +302,14 @@ async fn count(tx: &mut Tx, account: &AccountId, cond: &Condition) -> Result<i64
         } else {
             index_of(NumberField::PhoneNumber, &cond.equal)
         };
+        // SQLite counts on the name index (`*ta*` among 100,000 names: 12.4 ms instead
+        // of 14.3). PostgreSQL counts on the table, where the range is one more test.
+        let named = match tx.backend() {
+            Backend::Sqlite if cond.names_required => NAMED,
+            _ => "",
+        };
         format!(
-            "select count(*) from phone_number{} where {}",
+            "select count(*) from phone_number{} where {}{named}",
             dialect::read_through(tx.backend(), index),
             cond.sql
         )
@@ -415,6 +421,11 @@ async fn ids_by_group(
     Ok(ids)
 }
 
+/// Numbers without a name sort first in name order (as empty names): when the filter
+/// excludes them ([`Condition::names_required`]), a read of the name index starts after
+/// them rather than testing each (15,000 entries of bench/lists.sh's 100,000).
+const NAMED: &str = " and coalesce(display_name, '') > ''";
+
 /// The ids of a stretch, read from its order field's index.
 async fn ids_in_order(
     tx: &mut Tx,
@@ -429,13 +440,10 @@ async fn ids_in_order(
         NumberField::PhoneNumber => format!("phone_number {dir}"),
         f => format!("{} {dir}, phone_number {dir}", f.order_key()),
     };
-    // Numbers without a name sort first in name order (as empty names): when the filter
-    // excludes them, the read starts after them rather than testing each (15,000 entries
-    // before page 1 in bench/lists.sh's account).
     let named = if field == NumberField::DisplayName && cond.names_required {
-        format!(" and {} > ''", field.order_key())
+        NAMED
     } else {
-        String::new()
+        ""
     };
     let sql = format!(
         "select phone_number_id from phone_number{} where {}{named} order by {order} limit ${} offset ${}",
