@@ -35,6 +35,10 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/tmp/bench-target}
 pg_admin_url=${BENCH_DATABASE_URL:-postgres://root@127.0.0.1:5432/test}
 # A clean environment: no DATABASE_URL or CCADMIN_* of the caller leaks in.
 run_env=(env -i PATH="$PATH" HOME="$HOME" RUST_LOG="${BENCH_RUST_LOG:-info,sqlx=warn}")
+# Variables asked for by name (BENCH_SERVER_ENV="NAME=VALUE ..."): the only way a setting
+# of the caller's reaches the servers, so that an experiment's does not go unnoticed.
+read -ra server_env <<<"${BENCH_SERVER_ENV:-}"
+run_env+=("${server_env[@]}")
 
 work=
 server_pid=

@@ -33,6 +33,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 client="$here/listclient.py"
 run_env=(env -i PATH="$PATH" HOME="$HOME" RUST_LOG="${BENCH_RUST_LOG:-warn}")
+run_env+=("${server_env[@]}")
 
 backends=sqlite,postgres
 numbers=100000

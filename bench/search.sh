@@ -34,6 +34,7 @@ set -euo pipefail
 helper="$here/searchclient.py"
 # The servers' and importer's log level: warnings only, unless BENCH_RUST_LOG says.
 run_env=(env -i PATH="$PATH" HOME="$HOME" RUST_LOG="${BENCH_RUST_LOG:-warn}")
+run_env+=("${server_env[@]}")
 
 rows=1000000
 backends=sqlite,postgres
