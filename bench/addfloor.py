@@ -44,14 +44,16 @@ import uuid
 SOURCE = pathlib.Path(__file__).resolve().parent.parent / "src/store/numbers/add.rs"
 
 
-def consts(src, names):
+def consts(src, names, mark="?"):
+    """The `&str` constants `names` of `src`, each `$n` (sqlx) written `{mark}n`: `?n` for
+    Python's sqlite3, `$n` as it is for PostgreSQL."""
     out = {}
     for name in names:
         m = re.search(r'const %s: &str =\s*"(.*?)";' % name, src, re.S)
         if not m:
             sys.exit(f"{name} not found in {SOURCE}")
-        # `$n` (sqlx) is `?n` for Python's driver.
-        out[name] = re.sub(r"\$(\d+)", r"?\1", m.group(1).replace("\\n", "\n"))
+        out[name] = re.sub(r"\$(\d+)", mark + r"\1",
+                           m.group(1).replace("\\n", "\n"))
     return out
 
 
@@ -159,9 +161,8 @@ def psql(url, sql):
 
 def postgres_main(url, n, order):
     src = SOURCE.read_text()
-    q = {k: v.replace("?", "$") for k, v in consts(src, [
-        "INSERT_NUMBER", "HOLD", "GRAMS", "COUNT", "COUNT_CONFLICT", "JOURNAL", "JOB",
-        "END_ACTIVATION", "END_JOURNAL"]).items()}
+    q = consts(src, ["INSERT_NUMBER", "HOLD", "GRAMS", "COUNT", "COUNT_CONFLICT", "JOURNAL",
+                     "JOB", "END_ACTIVATION", "END_JOURNAL"], mark="$")
     # As add.rs's POSTGRES and END_POSTGRES, and add_lookup on PostgreSQL.
     write = (f"with n as ({q['INSERT_NUMBER']}), h as ({q['HOLD']} returning 1), "
              f"g as ({q['GRAMS']} and exists (select 1 from h)), "
@@ -234,9 +235,9 @@ def postgres_main(url, n, order):
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    order = args[-1] if args and args[-1] in ("sorted", "random") else "sorted"
+    order = "sorted"
     if args and args[-1] in ("sorted", "random"):
-        args = args[:-1]
+        order = args.pop()
     if len(args) == 3 and args[0] == "--postgres":
         postgres_main(args[1], int(args[2]), order)
     elif len(args) == 3:
